@@ -1,0 +1,35 @@
+#include "hkam/linalg.hpp"
+
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+
+namespace hkam {
+
+void symmetric_matvec(const Eigen::MatrixXd& a, const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+  const Eigen::Index n = a.rows();
+  // Below ~256 columns the fork/join costs more than the product.
+  constexpr Eigen::Index kBlock = 64;
+  if (n < 256) {
+    out.noalias() = a.transpose() * v;
+    return;
+  }
+  const Eigen::Index blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index b = 0; b < blocks; ++b) {
+    const Eigen::Index c0 = b * kBlock;
+    const Eigen::Index nc = std::min(kBlock, n - c0);
+    out.segment(c0, nc).noalias() = a.middleCols(c0, nc).transpose() * v;
+  }
+}
+
+double symmetric_norm_upper_bound(const Eigen::MatrixXd& a) {
+  const double row_sum = a.cwiseAbs().rowwise().sum().maxCoeff();
+  return std::min(row_sum, a.norm());
+}
+
+double symmetric_max_eigenvalue(const Eigen::MatrixXd& a) {
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(a, Eigen::EigenvaluesOnly);
+  return es.eigenvalues().maxCoeff();
+}
+
+}  // namespace hkam
