@@ -9,5 +9,6 @@
 #include "hkam/models/hopfield_kuramoto.hpp"
 #include "hkam/models/kuramoto.hpp"
 #include "hkam/models/lagrangian.hpp"
+#include "hkam/observe/energy_audit.hpp"
 #include "hkam/random.hpp"
 #include "hkam/version.hpp"

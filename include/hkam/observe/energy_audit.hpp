@@ -1,0 +1,46 @@
+#pragma once
+/// Energy monotonicity audit: fed the energy after every accepted step, it records every increase
+/// larger than the tolerance
+///
+///     tol(E_prev) = rel · max(|E_prev|, scale),   rel = factor · rtol   (adaptive steppers)
+///
+/// An accepted step of an error-controlled integrator may change the state by up to ~rtol·|x|
+/// beyond the exact flow, so an energy that truly decreases can still appear to rise by a few
+/// rtol·|E| when it has nearly stopped moving; `factor` (default 100) leaves room for that, and
+/// `scale` (default 1) keeps the tolerance from vanishing when E passes through zero. For
+/// fixed-step runs pass the step's own error scale as `rtol` (e.g. dt^order).
+
+#include <cstddef>
+#include <limits>
+
+namespace hkam {
+
+struct AuditResult {
+  long checked = 0;           ///< energy differences examined
+  long violations = 0;        ///< increases beyond the tolerance
+  double max_increase = 0.0;  ///< largest E_k − E_{k−1} seen (≤ 0 when strictly decreasing)
+  long max_increase_step = -1;
+  double max_increase_t = std::numeric_limits<double>::quiet_NaN();
+  long first_violation_step = -1;
+  bool monotone() const { return violations == 0; }
+};
+
+class EnergyAudit {
+ public:
+  explicit EnergyAudit(double rtol, double factor = 100.0, double scale = 1.0)
+      : rel_(factor * rtol), scale_(scale) {}
+
+  /// Feeds the energy E after step `step` at time t. The first call only sets the reference.
+  void add(long step, double t, double energy);
+  double tolerance_for(double e_prev) const;
+  double relative_tolerance() const { return rel_; }
+  const AuditResult& result() const { return result_; }
+
+ private:
+  double rel_, scale_;
+  bool has_prev_ = false;
+  double prev_ = 0.0;
+  AuditResult result_;
+};
+
+}  // namespace hkam
