@@ -94,7 +94,13 @@ void HopfieldKuramoto::coupling_fields(const Eigen::VectorXd& z) const {
   } else if (cpl_.graph.is_complete()) {  // multiplicative on the complete graph
     for (Index j = 0; j < n; ++j)
       for (Index k = 0; k < d; ++k) gs_(j, k) = g_[j] * sig[p[j] * d + k];
-    wgs_.noalias() = hop_.w_sym() * gs_;
+    // D threaded matrix-vector products rather than one GEMM: Eigen's GEMM allocates its
+    // blocking buffers on every call, and the right-hand side must not allocate.
+    for (Index k = 0; k < d; ++k) {
+      tmp_ = gs_.col(k);
+      symmetric_matvec(hop_.w_sym(), tmp_, h_);  // h_ is free until the end of this function
+      wgs_.col(k) = h_;
+    }
     const double a = cpl_.alpha;
     const auto& w = hop_.w_sym();
     for (Index i = 0; i < n; ++i)

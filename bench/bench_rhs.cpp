@@ -1,0 +1,145 @@
+// Right-hand-side throughput of every model at N = 1,000 and 10,000 (docs/performance.md).
+//   Hopfield            dense W_s (N×N), tanh
+//   Kuramoto            Watts–Strogatz ℰ_K, k = 150, p = 0.1, D = 4, tanh pair potential, Ω ≠ 0
+//   AkornKuramoto       dense J ((N·D)², D = 2) and stimulus
+//   HK sparse           Hopfield dense W + ℰ_K = ℰ_HK = Watts–Strogatz k = 150, D = 4, general coupling
+//   HK complete         Hopfield dense W + ℰ_K WS k = 150 + ℰ_HK complete, additive (O(N·D) path)
+// Models are built once per size (outside the timed loop); each iteration is one RHS call.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+
+#include "hkam/hkam.hpp"
+
+namespace {
+
+using namespace hkam;
+constexpr Index kD = 4;
+constexpr Index kK = 150;
+
+Eigen::VectorXd sphere_state(Rng& rng, Index m, Index d) {
+  const Eigen::MatrixXd s = random_unit_rows(rng, m, d);
+  Eigen::VectorXd v(m * d);
+  for (Index i = 0; i < m; ++i) v.segment(i * d, d) = s.row(i).transpose();
+  return v;
+}
+
+// Builds a model once per N and keeps it for the repetitions of that size.
+template <class Model, class Make>
+const Model& cached(Index n, Make make) {
+  static std::map<Index, std::unique_ptr<Model>> cache;
+  auto& slot = cache[n];
+  if (!slot) slot = std::make_unique<Model>(make(n));
+  return *slot;
+}
+
+template <class Model>
+void run_rhs(benchmark::State& state, const Model& model, const Eigen::VectorXd& z) {
+  Eigen::VectorXd dz(model.dim());
+  model(z, dz, 0.0);  // warm-up: OpenMP thread pool, page faults
+  for (auto _ : state) {
+    model(z, dz, 0.0);
+    benchmark::DoNotOptimize(dz.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["N"] = static_cast<double>(model.layout().n_units + model.layout().n_osc);
+  state.SetItemsProcessed(state.iterations());
+}
+
+Kuramoto make_kuramoto(Rng& rng, Index n) {
+  const Graph g = Graph::watts_strogatz(n, kK, 0.1, 7);
+  return Kuramoto(n, kD, g, PairPotentialKind::Tanh, normal_vector(rng, g.num_edges(), 1.0 / kK),
+                  normal_vector(rng, g.num_edges(), 1.0 / kK), random_skew(rng, kD));
+}
+
+void BM_HopfieldRhs(benchmark::State& state) {
+  const Index n = state.range(0);
+  const auto& m = cached<Hopfield>(n, [](Index n) {
+    Rng rng(1);
+    return Hopfield(random_symmetric_weights(rng, n), normal_vector(rng, n, 0.1), Lagrangian{});
+  });
+  Rng rng(2);
+  run_rhs(state, m, normal_vector(rng, n));
+}
+
+void BM_KuramotoRhs(benchmark::State& state) {
+  const Index n = state.range(0);
+  const auto& m = cached<Kuramoto>(n, [](Index n) {
+    Rng rng(3);
+    return make_kuramoto(rng, n);
+  });
+  Rng rng(4);
+  run_rhs(state, m, sphere_state(rng, n, kD));
+}
+
+void BM_AkornKuramotoRhs(benchmark::State& state) {
+  const Index n = state.range(0);
+  constexpr Index d = 2;
+  const auto& m = cached<AkornKuramoto>(n, [](Index n) {
+    Rng rng(5);
+    return AkornKuramoto(n, d, normal_matrix(rng, n * d, n * d, 1.0 / std::sqrt(double(n * d))),
+                         normal_matrix(rng, n, d));
+  });
+  Rng rng(6);
+  run_rhs(state, m, sphere_state(rng, n, d));
+}
+
+HopfieldKuramoto make_hk(Index n, bool complete) {
+  Rng rng(complete ? 8 : 7);
+  Hopfield hop(random_symmetric_weights(rng, n), normal_vector(rng, n, 0.1), Lagrangian{});
+  Kuramoto kur = make_kuramoto(rng, n);
+  HkCoupling c;
+  if (complete) {
+    c = {HkCouplingKind::Additive, Graph::complete(n), 0.5 / n, {}};
+  } else {
+    c.kind = HkCouplingKind::General;
+    c.graph = Graph::watts_strogatz(n, kK, 0.1, 9);
+    c.weights = normal_vector(rng, c.graph.num_edges(), 1.0 / kK);
+  }
+  return HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), 1.0, 1.0);
+}
+
+Eigen::VectorXd hk_state(Index n) {
+  Rng rng(10);
+  Eigen::VectorXd z(n + n * kD);
+  z.head(n) = normal_vector(rng, n);
+  z.tail(n * kD) = sphere_state(rng, n, kD);
+  return z;
+}
+
+void BM_HopfieldKuramotoSparseRhs(benchmark::State& state) {
+  const Index n = state.range(0);
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk(n, false); }), hk_state(n));
+}
+
+void BM_HopfieldKuramotoCompleteLowRankRhs(benchmark::State& state) {
+  const Index n = state.range(0);
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk(n, true); }), hk_state(n));
+}
+
+// The oscillator-only parts, to show where the time of an HK evaluation goes.
+void BM_HkCouplingOnlyCompleteLowRank(benchmark::State& state) {
+  const Index n = state.range(0);
+  const auto& m = cached<HopfieldKuramoto>(n, [](Index n) {
+    Rng rng(11);
+    HkCoupling c{HkCouplingKind::Additive, Graph::complete(n), 0.5 / n, {}};
+    // W = 0 isolates the coupling and oscillator cost from the N² matvec.
+    return HopfieldKuramoto(Hopfield(Eigen::MatrixXd::Zero(n, n), {}, Lagrangian{}),
+                            Kuramoto(n, kD, Graph::complete(n), PairPotentialKind::Linear,
+                                     Eigen::VectorXd::Constant(1, -1.0 / n), {}, random_skew(rng, kD)),
+                            std::move(c), 1.0, 1.0);
+  });
+  run_rhs(state, m, hk_state(n));
+}
+
+}  // namespace
+
+BENCHMARK(BM_HopfieldRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_KuramotoRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AkornKuramotoRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HopfieldKuramotoSparseRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HopfieldKuramotoCompleteLowRankRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HkCouplingOnlyCompleteLowRank)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();
