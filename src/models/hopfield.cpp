@@ -8,10 +8,19 @@
 #include "hkam/random.hpp"
 
 namespace hkam {
+namespace {
+
+// Checked before anything is computed from W: W + Wᵀ of a non-square W is undefined.
+Eigen::MatrixXd symmetrised(const Eigen::MatrixXd& w) {
+  if (w.rows() != w.cols())
+    throw std::invalid_argument(fmt::format("Hopfield: W must be square, got {}x{}", w.rows(), w.cols()));
+  return 0.5 * (w + w.transpose());
+}
+
+}  // namespace
 
 Hopfield::Hopfield(const Eigen::MatrixXd& w, Eigen::VectorXd b, Lagrangian lagrangian)
-    : w_(0.5 * (w + w.transpose())), b_(std::move(b)), lag_(lagrangian) {
-  if (w.rows() != w.cols()) throw std::invalid_argument("Hopfield: W must be square");
+    : w_(symmetrised(w)), b_(std::move(b)), lag_(lagrangian) {
   if (b_.size() == 0) b_ = Eigen::VectorXd::Zero(w.rows());
   if (b_.size() != w.rows())
     throw std::invalid_argument(fmt::format("Hopfield: b has {} entries, W is {}x{}", b_.size(), w.rows(), w.cols()));
