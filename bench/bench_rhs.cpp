@@ -4,6 +4,7 @@
 //   AkornKuramoto       dense J ((N·D)², D = 2) and stimulus
 //   HK sparse           Hopfield dense W + ℰ_K = ℰ_HK = Watts–Strogatz k = 150, D = 4, general coupling
 //   HK complete         Hopfield dense W + ℰ_K WS k = 150 + ℰ_HK complete, additive (O(N·D) path)
+//   HK coupling         low-rank path vs explicit complete edge list at N = 2,000, W = 0
 // Models are built once per size (outside the timed loop); each iteration is one RHS call.
 #include <benchmark/benchmark.h>
 
@@ -118,19 +119,25 @@ void BM_HopfieldKuramotoCompleteLowRankRhs(benchmark::State& state) {
   run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk(n, true); }), hk_state(n));
 }
 
-// The oscillator-only parts, to show where the time of an HK evaluation goes.
-void BM_HkCouplingOnlyCompleteLowRank(benchmark::State& state) {
+// The low-rank path against the explicit edge list it replaces, at equal everything else
+// (W = 0 is still multiplied, so the difference of the two is the coupling's cost).
+HopfieldKuramoto make_hk_complete(Index n, bool low_rank) {
+  Rng rng(11);
+  const Graph g = low_rank ? Graph::complete(n) : Graph::complete(n).materialized();
+  return HopfieldKuramoto(Hopfield(Eigen::MatrixXd::Zero(n, n), {}, Lagrangian{}),
+                          Kuramoto(n, kD, Graph::complete(n), PairPotentialKind::Linear,
+                                   Eigen::VectorXd::Constant(1, -1.0 / n), {}, random_skew(rng, kD)),
+                          {HkCouplingKind::Additive, g, 0.5 / n, {}}, 1.0, 1.0);
+}
+
+void BM_HkCompleteCouplingLowRank(benchmark::State& state) {
   const Index n = state.range(0);
-  const auto& m = cached<HopfieldKuramoto>(n, [](Index n) {
-    Rng rng(11);
-    HkCoupling c{HkCouplingKind::Additive, Graph::complete(n), 0.5 / n, {}};
-    // W = 0 isolates the coupling and oscillator cost from the N² matvec.
-    return HopfieldKuramoto(Hopfield(Eigen::MatrixXd::Zero(n, n), {}, Lagrangian{}),
-                            Kuramoto(n, kD, Graph::complete(n), PairPotentialKind::Linear,
-                                     Eigen::VectorXd::Constant(1, -1.0 / n), {}, random_skew(rng, kD)),
-                            std::move(c), 1.0, 1.0);
-  });
-  run_rhs(state, m, hk_state(n));
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk_complete(n, true); }), hk_state(n));
+}
+
+void BM_HkCompleteCouplingEdgeList(benchmark::State& state) {
+  const Index n = state.range(0);
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk_complete(n, false); }), hk_state(n));
 }
 
 }  // namespace
@@ -140,6 +147,7 @@ BENCHMARK(BM_KuramotoRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AkornKuramotoRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HopfieldKuramotoSparseRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HopfieldKuramotoCompleteLowRankRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_HkCouplingOnlyCompleteLowRank)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HkCompleteCouplingLowRank)->Arg(2000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HkCompleteCouplingEdgeList)->Arg(2000)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();
