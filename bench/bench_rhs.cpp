@@ -2,9 +2,10 @@
 //   Hopfield            dense W_s (N×N), tanh
 //   Kuramoto            Watts–Strogatz ℰ_K, k = 150, p = 0.1, D = 4, tanh pair potential, Ω ≠ 0
 //   AkornKuramoto       dense J ((N·D)², D = 2) and stimulus
-//   HK sparse           Hopfield dense W + ℰ_K = ℰ_HK = Watts–Strogatz k = 150, D = 4, general coupling
-//   HK complete         Hopfield dense W + ℰ_K WS k = 150 + ℰ_HK complete, additive (O(N·D) path)
-//   HK coupling         low-rank path vs explicit complete edge list at N = 2,000, W = 0
+//   HK sparse           Hopfield dense W + ℰ_K = ℰ_HK = Watts–Strogatz k = 150, D = 4, general
+//   coupling HK complete         Hopfield dense W + ℰ_K WS k = 150 + ℰ_HK complete, additive
+//   (O(N·D) path) HK coupling         low-rank path vs explicit complete edge list at N = 2,000, W
+//   = 0
 // Models are built once per size (outside the timed loop); each iteration is one RHS call.
 #include <benchmark/benchmark.h>
 
@@ -111,12 +112,14 @@ Eigen::VectorXd hk_state(Index n) {
 
 void BM_HopfieldKuramotoSparseRhs(benchmark::State& state) {
   const Index n = state.range(0);
-  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk(n, false); }), hk_state(n));
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk(n, false); }),
+          hk_state(n));
 }
 
 void BM_HopfieldKuramotoCompleteLowRankRhs(benchmark::State& state) {
   const Index n = state.range(0);
-  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk(n, true); }), hk_state(n));
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk(n, true); }),
+          hk_state(n));
 }
 
 // The low-rank path against the explicit edge list it replaces, at equal everything else
@@ -124,20 +127,23 @@ void BM_HopfieldKuramotoCompleteLowRankRhs(benchmark::State& state) {
 HopfieldKuramoto make_hk_complete(Index n, bool low_rank) {
   Rng rng(11);
   const Graph g = low_rank ? Graph::complete(n) : Graph::complete(n).materialized();
-  return HopfieldKuramoto(Hopfield(Eigen::MatrixXd::Zero(n, n), {}, Lagrangian{}),
-                          Kuramoto(n, kD, Graph::complete(n), PairPotentialKind::Linear,
-                                   Eigen::VectorXd::Constant(1, -1.0 / n), {}, random_skew(rng, kD)),
-                          {HkCouplingKind::Additive, g, 0.5 / n, {}}, 1.0, 1.0);
+  return HopfieldKuramoto(
+      Hopfield(Eigen::MatrixXd::Zero(n, n), {}, Lagrangian{}),
+      Kuramoto(n, kD, Graph::complete(n), PairPotentialKind::Linear,
+               Eigen::VectorXd::Constant(1, -1.0 / n), {}, random_skew(rng, kD)),
+      {HkCouplingKind::Additive, g, 0.5 / n, {}}, 1.0, 1.0);
 }
 
 void BM_HkCompleteCouplingLowRank(benchmark::State& state) {
   const Index n = state.range(0);
-  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk_complete(n, true); }), hk_state(n));
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk_complete(n, true); }),
+          hk_state(n));
 }
 
 void BM_HkCompleteCouplingEdgeList(benchmark::State& state) {
   const Index n = state.range(0);
-  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk_complete(n, false); }), hk_state(n));
+  run_rhs(state, cached<HopfieldKuramoto>(n, [](Index n) { return make_hk_complete(n, false); }),
+          hk_state(n));
 }
 
 }  // namespace
@@ -146,7 +152,10 @@ BENCHMARK(BM_HopfieldRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_KuramotoRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AkornKuramotoRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HopfieldKuramotoSparseRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_HopfieldKuramotoCompleteLowRankRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HopfieldKuramotoCompleteLowRankRhs)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HkCompleteCouplingLowRank)->Arg(2000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HkCompleteCouplingEdgeList)->Arg(2000)->Unit(benchmark::kMicrosecond);
 

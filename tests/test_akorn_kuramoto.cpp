@@ -24,7 +24,8 @@ TEST_P(AkornForm, GradientOfTheTrueEnergyMatchesCentralDifferences) {
   Rng rng(1);
   const AkornKuramoto a(kM, d, normal_matrix(rng, kM * d, kM * d, 0.3), normal_matrix(rng, kM, d));
   const Eigen::VectorXd s = test::random_sphere_state(rng, kM, d);
-  const auto fd = test::central_difference_gradient([&](const Eigen::VectorXd& y) { return a.energy(y); }, s);
+  const auto fd =
+      test::central_difference_gradient([&](const Eigen::VectorXd& y) { return a.energy(y); }, s);
   EXPECT_TRUE(vectors_near_rel(a.energy_gradient(s), fd, kFdRelTol));
 }
 
@@ -108,7 +109,8 @@ TEST(AkornFormControls, PerOscillatorFrequenciesAreReported) {
   const Eigen::MatrixXd k = random_symmetric(rng, kM);
   Eigen::MatrixXd j(kM * d, kM * d);
   for (Index p = 0; p < kM; ++p)
-    for (Index q = 0; q < kM; ++q) j.block(p * d, q * d, d, d) = k(p, q) * Eigen::MatrixXd::Identity(d, d);
+    for (Index q = 0; q < kM; ++q)
+      j.block(p * d, q * d, d, d) = k(p, q) * Eigen::MatrixXd::Identity(d, d);
   const AkornKuramoto b(kM, d, j, {}, {om[0]});
   EXPECT_TRUE(b.lyapunov().guaranteed) << b.lyapunov().reason;
   const Eigen::VectorXd s = test::random_sphere_state(rng, kM, d);
@@ -123,8 +125,9 @@ TEST(AkornFormControls, ProjectionOffIsNotGuaranteedAndRejectsBadShapes) {
   const AkornKuramoto a(kM, 2, random_symmetric(rng, kM * 2), {}, {}, false);
   EXPECT_NE(a.lyapunov().reason.find("projection"), std::string::npos);
   EXPECT_THROW(AkornKuramoto(kM, 2, Eigen::MatrixXd::Zero(5, 5)), std::invalid_argument);
-  EXPECT_THROW(AkornKuramoto(kM, 2, Eigen::MatrixXd::Zero(2 * kM, 2 * kM), Eigen::MatrixXd::Zero(kM, 3)),
-               std::invalid_argument);
+  EXPECT_THROW(
+      AkornKuramoto(kM, 2, Eigen::MatrixXd::Zero(2 * kM, 2 * kM), Eigen::MatrixXd::Zero(kM, 3)),
+      std::invalid_argument);
 }
 
 }  // namespace

@@ -89,9 +89,10 @@ TEST(Graph, FromEdgesRejectsSelfLoopsDuplicatesAndOutOfRangeNodes) {
 class EdgeListFileTest : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
-    const auto path = std::filesystem::temp_directory_path() /
-                      ("hkam_edges_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".txt");
+    const auto path =
+        std::filesystem::temp_directory_path() /
+        ("hkam_edges_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+         ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".txt");
     std::ofstream(path) << text;
     paths_.push_back(path);
     return path.string();

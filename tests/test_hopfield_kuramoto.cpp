@@ -16,16 +16,16 @@ using test::vectors_near_rel;
 constexpr Index kN = 10;
 constexpr Index kD = 3;
 
-const LagrangianKind kLagrangians[] = {LagrangianKind::Tanh, LagrangianKind::Sigmoid, LagrangianKind::Relu,
-                                       LagrangianKind::LogSumExp};
-const PairPotentialKind kPotentials[] = {PairPotentialKind::Linear, PairPotentialKind::Relu, PairPotentialKind::Tanh,
-                                         PairPotentialKind::Sigmoid};
+const LagrangianKind kLagrangians[] = {LagrangianKind::Tanh, LagrangianKind::Sigmoid,
+                                       LagrangianKind::Relu, LagrangianKind::LogSumExp};
+const PairPotentialKind kPotentials[] = {PairPotentialKind::Linear, PairPotentialKind::Relu,
+                                         PairPotentialKind::Tanh, PairPotentialKind::Sigmoid};
 const HkCouplingKind kCouplings[] = {HkCouplingKind::General, HkCouplingKind::Additive,
                                      HkCouplingKind::Multiplicative};
 
 // (Lagrangian, pair potential, coupling, complete ℰ_HK?) with κ_H = 0.7, κ_K = 1.9, Ω ≠ 0.
-class HkIdentities
-    : public ::testing::TestWithParam<std::tuple<LagrangianKind, PairPotentialKind, HkCouplingKind, bool>> {
+class HkIdentities : public ::testing::TestWithParam<
+                         std::tuple<LagrangianKind, PairPotentialKind, HkCouplingKind, bool>> {
  protected:
   HopfieldKuramoto make(Rng& rng) const {
     const auto [lag, pot, cpl, complete] = GetParam();
@@ -38,7 +38,8 @@ TEST_P(HkIdentities, EnergyGradientMatchesCentralDifferences) {
     Rng rng(seed);
     const HopfieldKuramoto hk = make(rng);
     const Eigen::VectorXd z = test::random_hk_state(rng, hk.layout());
-    const auto fd = central_difference_gradient([&](const Eigen::VectorXd& y) { return hk.energy(y); }, z);
+    const auto fd =
+        central_difference_gradient([&](const Eigen::VectorXd& y) { return hk.energy(y); }, z);
     EXPECT_TRUE(vectors_near_rel(hk.energy_gradient(z), fd, kFdRelTol)) << "seed " << seed;
   }
 }
@@ -55,7 +56,8 @@ TEST_P(HkIdentities, DissipationIdentityHK4Holds) {
     const double predicted = hk.dissipation(z);
     EXPECT_LT(predicted, 0.0);
     EXPECT_TRUE(near_rel(hk.energy_gradient(z).dot(f), predicted, kExactRelTol));
-    const double fd = test::directional_derivative([&](const Eigen::VectorXd& y) { return hk.energy(y); }, z, f);
+    const double fd =
+        test::directional_derivative([&](const Eigen::VectorXd& y) { return hk.energy(y); }, z, f);
     EXPECT_TRUE(near_rel(fd, predicted, kFdRelTol));
   }
 }
@@ -91,12 +93,13 @@ TEST_P(HkIdentities, UnitsSeeTheEffectiveWeightsAndPartsAddUp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LagrangianPotentialCoupling, HkIdentities,
-                         ::testing::Combine(::testing::ValuesIn(kLagrangians), ::testing::ValuesIn(kPotentials),
+                         ::testing::Combine(::testing::ValuesIn(kLagrangians),
+                                            ::testing::ValuesIn(kPotentials),
                                             ::testing::ValuesIn(kCouplings), ::testing::Bool()),
                          [](const auto& info) {
-                           return std::string(Lagrangian{std::get<0>(info.param), 1.0}.name()) + "_" +
-                                  std::string(pair_potential_name(std::get<1>(info.param))) + "_" +
-                                  std::string(hk_coupling_name(std::get<2>(info.param))) +
+                           return std::string(Lagrangian{std::get<0>(info.param), 1.0}.name()) +
+                                  "_" + std::string(pair_potential_name(std::get<1>(info.param))) +
+                                  "_" + std::string(hk_coupling_name(std::get<2>(info.param))) +
                                   (std::get<3>(info.param) ? "_complete" : "_smallworld");
                          });
 
@@ -110,12 +113,13 @@ struct LowRank {
     Rng local(41);  // same Hopfield and Kuramoto parameters for every variant
     Hopfield hop = test::random_hopfield(local, n, LagrangianKind::Tanh);
     Kuramoto kur = test::random_kuramoto(local, n, d, PairPotentialKind::Tanh, Graph::ring(n, 6));
-    return HopfieldKuramoto(std::move(hop), std::move(kur), {kind, std::move(graph), alpha, std::move(weights)},
-                            kappa_h, 1.7);
+    return HopfieldKuramoto(std::move(hop), std::move(kur),
+                            {kind, std::move(graph), alpha, std::move(weights)}, kappa_h, 1.7);
   }
 };
 
-void expect_same_model(const HopfieldKuramoto& a, const HopfieldKuramoto& b, const Eigen::VectorXd& z) {
+void expect_same_model(const HopfieldKuramoto& a, const HopfieldKuramoto& b,
+                       const Eigen::VectorXd& z) {
   Eigen::VectorXd fa(a.dim()), fb(b.dim());
   a(z, fa, 0.0);
   b(z, fb, 0.0);
@@ -127,7 +131,8 @@ void expect_same_model(const HopfieldKuramoto& a, const HopfieldKuramoto& b, con
 TEST(HkLowRank, AdditiveCompletePathEqualsTheExplicitEdgeList) {
   LowRank t;
   const HopfieldKuramoto fast = t.make(HkCouplingKind::Additive, Graph::complete(t.n));
-  const HopfieldKuramoto slow = t.make(HkCouplingKind::Additive, Graph::complete(t.n).materialized());
+  const HopfieldKuramoto slow =
+      t.make(HkCouplingKind::Additive, Graph::complete(t.n).materialized());
   ASSERT_TRUE(fast.low_rank());
   ASSERT_FALSE(slow.low_rank());
   expect_same_model(fast, slow, test::random_hk_state(t.rng, fast.layout()));
@@ -141,7 +146,8 @@ TEST(HkLowRank, AdditiveCompletePathEqualsTheExplicitEdgeList) {
 TEST(HkLowRank, MultiplicativeCompletePathEqualsTheExplicitEdgeList) {
   LowRank t;
   const HopfieldKuramoto fast = t.make(HkCouplingKind::Multiplicative, Graph::complete(t.n));
-  const HopfieldKuramoto slow = t.make(HkCouplingKind::Multiplicative, Graph::complete(t.n).materialized());
+  const HopfieldKuramoto slow =
+      t.make(HkCouplingKind::Multiplicative, Graph::complete(t.n).materialized());
   expect_same_model(fast, slow, test::random_hk_state(t.rng, fast.layout()));
 }
 
@@ -153,11 +159,12 @@ TEST(HkLowRank, AdditiveCorrectionIsTheRankDGramMatrix) {
   for (Index i = 0; i < t.n; ++i) sigma.row(i) = z.segment(t.n + i * t.d, t.d).transpose();
   const Eigen::MatrixXd gram = sigma * sigma.transpose();
   const Eigen::MatrixXd correction = hk.effective_weights(z) - hk.hopfield().w_sym();
-  const Eigen::MatrixXd expected = (t.alpha / t.kappa_h) * (gram - Eigen::MatrixXd::Identity(t.n, t.n));
+  const Eigen::MatrixXd expected =
+      (t.alpha / t.kappa_h) * (gram - Eigen::MatrixXd::Identity(t.n, t.n));
   EXPECT_LE((correction - expected).cwiseAbs().maxCoeff(), 1e-12);
   const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(gram).singularValues();
-  EXPECT_GT(sv[t.d - 1], 1e-3 * sv[0]);          // rank is exactly D for generic states ...
-  EXPECT_LE(sv[t.d], 1e-12 * sv[0]);             // ... and never more
+  EXPECT_GT(sv[t.d - 1], 1e-3 * sv[0]);  // rank is exactly D for generic states ...
+  EXPECT_LE(sv[t.d], 1e-12 * sv[0]);     // ... and never more
   // The multiplicative correction is W_s ⊙ (α/κ_H)(ΣΣᵀ − I).
   const HopfieldKuramoto mult = t.make(HkCouplingKind::Multiplicative, Graph::complete(t.n));
   const Eigen::MatrixXd mc = mult.effective_weights(z) - mult.hopfield().w_sym();
@@ -172,12 +179,15 @@ TEST(HopfieldKuramoto, FewerOscillatorsThanUnitsWithAnExplicitPairing) {
   std::vector<Index> pairing;
   for (Index i = 0; i < n; ++i) pairing.push_back(i % m);
   for (bool complete : {false, true}) {
-    HkCoupling c{HkCouplingKind::Additive, complete ? Graph::complete(n) : Graph::ring(n, 4), 0.7, {}};
-    const HopfieldKuramoto hk(test::random_hopfield(rng, n, LagrangianKind::Sigmoid),
-                              test::random_kuramoto(rng, m, kD, PairPotentialKind::Relu, Graph::complete(m)), c, 1.4,
-                              0.6, pairing);
+    HkCoupling c{
+        HkCouplingKind::Additive, complete ? Graph::complete(n) : Graph::ring(n, 4), 0.7, {}};
+    const HopfieldKuramoto hk(
+        test::random_hopfield(rng, n, LagrangianKind::Sigmoid),
+        test::random_kuramoto(rng, m, kD, PairPotentialKind::Relu, Graph::complete(m)), c, 1.4, 0.6,
+        pairing);
     const Eigen::VectorXd z = test::random_hk_state(rng, hk.layout());
-    const auto fd = central_difference_gradient([&](const Eigen::VectorXd& y) { return hk.energy(y); }, z);
+    const auto fd =
+        central_difference_gradient([&](const Eigen::VectorXd& y) { return hk.energy(y); }, z);
     EXPECT_TRUE(vectors_near_rel(hk.energy_gradient(z), fd, kFdRelTol));
     EXPECT_TRUE(near_rel(test::energy_rate(hk, z), hk.dissipation(z), kExactRelTol));
   }
@@ -201,14 +211,19 @@ TEST(HopfieldKuramoto, PerOscillatorOmegaIsReportedAsNotGuaranteed) {
 TEST(HopfieldKuramoto, RejectsInconsistentParameters) {
   Rng rng(52);
   auto hop = [&] { return test::random_hopfield(rng, kN, LagrangianKind::Tanh); };
-  auto kur = [&](Index m) { return test::random_kuramoto(rng, m, kD, PairPotentialKind::Linear, Graph::ring(m, 2)); };
+  auto kur = [&](Index m) {
+    return test::random_kuramoto(rng, m, kD, PairPotentialKind::Linear, Graph::ring(m, 2));
+  };
   const HkCoupling ok{HkCouplingKind::Additive, Graph::complete(kN), 0.5, {}};
   EXPECT_THROW(HopfieldKuramoto(hop(), kur(kN), ok, 0.0, 1.0), std::invalid_argument);
   EXPECT_THROW(HopfieldKuramoto(hop(), kur(kN + 1), ok), std::invalid_argument);  // needs a pairing
-  EXPECT_THROW(HopfieldKuramoto(hop(), kur(kN), {HkCouplingKind::Additive, Graph::complete(kN + 1), 0.5, {}}),
+  EXPECT_THROW(HopfieldKuramoto(hop(), kur(kN),
+                                {HkCouplingKind::Additive, Graph::complete(kN + 1), 0.5, {}}),
                std::invalid_argument);
-  EXPECT_THROW(HopfieldKuramoto(hop(), kur(kN), {HkCouplingKind::General, Graph::ring(kN, 2), 0.5, Eigen::VectorXd(3)}),
-               std::invalid_argument);
+  EXPECT_THROW(
+      HopfieldKuramoto(hop(), kur(kN),
+                       {HkCouplingKind::General, Graph::ring(kN, 2), 0.5, Eigen::VectorXd(3)}),
+      std::invalid_argument);
   EXPECT_THROW(hk_coupling_from_name("hebbian"), std::invalid_argument);
 }
 

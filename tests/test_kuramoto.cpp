@@ -19,19 +19,26 @@ constexpr Index kM = 14;
 
 Graph graph_for(int which, std::uint64_t seed) {
   switch (which) {
-    case 0: return Graph::ring(kM, 4);
-    case 1: return Graph::watts_strogatz(kM, 4, 0.4, seed);
-    default: return Graph::complete(kM);
+    case 0:
+      return Graph::ring(kM, 4);
+    case 1:
+      return Graph::watts_strogatz(kM, 4, 0.4, seed);
+    default:
+      return Graph::complete(kM);
   }
 }
 
 std::string case_name(const std::tuple<PairPotentialKind, int, int>& p) {
-  const char* graph = std::get<2>(p) == 0 ? "ring" : std::get<2>(p) == 1 ? "smallworld" : "complete";
-  return std::string(pair_potential_name(std::get<0>(p))) + "_D" + std::to_string(std::get<1>(p)) + "_" + graph;
+  const char* graph = std::get<2>(p) == 0   ? "ring"
+                      : std::get<2>(p) == 1 ? "smallworld"
+                                            : "complete";
+  return std::string(pair_potential_name(std::get<0>(p))) + "_D" + std::to_string(std::get<1>(p)) +
+         "_" + graph;
 }
 
 // (potential, D, graph: 0 ring, 1 small world, 2 complete)
-class KuramotoIdentities : public ::testing::TestWithParam<std::tuple<PairPotentialKind, int, int>> {
+class KuramotoIdentities
+    : public ::testing::TestWithParam<std::tuple<PairPotentialKind, int, int>> {
  protected:
   Kuramoto make(Rng& rng) const {
     const auto [pot, d, g] = GetParam();
@@ -46,7 +53,8 @@ TEST_P(KuramotoIdentities, EnergyGradientMatchesCentralDifferences) {
     const Kuramoto k = make(rng);
     // Off the sphere too: the energy is defined on the ambient space.
     const Eigen::VectorXd s = 1.3 * test::random_sphere_state(rng, kM, d());
-    const auto fd = central_difference_gradient([&](const Eigen::VectorXd& y) { return k.energy(y); }, s);
+    const auto fd =
+        central_difference_gradient([&](const Eigen::VectorXd& y) { return k.energy(y); }, s);
     EXPECT_TRUE(vectors_near_rel(k.energy_gradient(s), fd, kFdRelTol)) << "seed " << seed;
   }
 }
@@ -61,7 +69,8 @@ TEST_P(KuramotoIdentities, DissipationIdentityK3HoldsWithNonzeroOmega) {
     Eigen::VectorXd f(k.dim());
     k(s, f, 0.0);
     EXPECT_TRUE(near_rel(k.energy_gradient(s).dot(f), k.dissipation(s), kExactRelTol));
-    const double fd = test::directional_derivative([&](const Eigen::VectorXd& y) { return k.energy(y); }, s, f);
+    const double fd =
+        test::directional_derivative([&](const Eigen::VectorXd& y) { return k.energy(y); }, s, f);
     EXPECT_TRUE(near_rel(fd, k.dissipation(s), kFdRelTol));
     EXPECT_LE(k.dissipation(s), 0.0);
   }
@@ -100,15 +109,16 @@ TEST_P(KuramotoIdentities, FlowIsTangentToTheSpheresAndPartsAddUp) {
   const Eigen::VectorXd s = test::random_sphere_state(rng, kM, d());
   Eigen::VectorXd f(k.dim());
   k(s, f, 0.0);
-  for (Index i = 0; i < kM; ++i) EXPECT_NEAR(f.segment(i * d(), d()).dot(s.segment(i * d(), d())), 0.0, 1e-13);
+  for (Index i = 0; i < kM; ++i)
+    EXPECT_NEAR(f.segment(i * d(), d()).dot(s.segment(i * d(), d())), 0.0, 1e-13);
   double sum = 0;
   for (const auto& p : k.energy_parts(s)) sum += p.value;
   EXPECT_TRUE(near_rel(sum, k.energy(s), 1e-14));
 }
 
 INSTANTIATE_TEST_SUITE_P(PotentialsDimsGraphs, KuramotoIdentities,
-                         ::testing::Combine(::testing::ValuesIn(kAllPotentials), ::testing::Values(2, 3, 5),
-                                            ::testing::Values(0, 1, 2)),
+                         ::testing::Combine(::testing::ValuesIn(kAllPotentials),
+                                            ::testing::Values(2, 3, 5), ::testing::Values(0, 1, 2)),
                          [](const auto& info) { return case_name(info.param); });
 
 // ---- Negative controls: each extension adds exactly the term DESIGN §3b predicts. ----
@@ -116,7 +126,8 @@ INSTANTIATE_TEST_SUITE_P(PotentialsDimsGraphs, KuramotoIdentities,
 struct ControlSetup {
   Rng rng{77};
   Index d = 3;
-  Kuramoto k = test::random_kuramoto(rng, kM, 3, PairPotentialKind::Tanh, Graph::watts_strogatz(kM, 4, 0.3, 5));
+  Kuramoto k = test::random_kuramoto(rng, kM, 3, PairPotentialKind::Tanh,
+                                     Graph::watts_strogatz(kM, 4, 0.3, 5));
   Eigen::VectorXd s = test::random_sphere_state(rng, kM, 3);
   Eigen::VectorXd sig(Index i) const { return s.segment(i * d, d); }
   // dE/dt − (−Σ‖P∇E‖²): the part of the energy rate that the Lyapunov form would not have.
@@ -175,9 +186,10 @@ TEST(KuramotoNegativeControls, StimulusAlongTheRotationAxisIsAllowed) {
 TEST(KuramotoNegativeControls, NonCommutingMatrixCouplingsAddTheCommutatorTerm) {
   ControlSetup c;
   std::vector<Eigen::MatrixXd> js;
-  for (Index e = 0; e < c.k.graph().num_edges(); ++e) js.push_back(normal_matrix(c.rng, c.d, c.d, 0.5));
+  for (Index e = 0; e < c.k.graph().num_edges(); ++e)
+    js.push_back(normal_matrix(c.rng, c.d, c.d, 0.5));
   c.k.set_matrix_couplings(js);  // J'_e = J_eᵀ: still a gradient flow
-  double expected = 0.0;  // −Σ_e σ_iᵀ [J_e, Ω] σ_j
+  double expected = 0.0;         // −Σ_e σ_iᵀ [J_e, Ω] σ_j
   for (std::size_t e = 0; e < js.size(); ++e) {
     const Edge ed = c.k.graph().edges()[e];
     expected -= c.sig(ed.i).dot((js[e] * c.k.omega() - c.k.omega() * js[e]) * c.sig(ed.j));
@@ -195,7 +207,8 @@ TEST(KuramotoNegativeControls, ScalarMatrixCouplingsCommuteAndKeepTheGuarantee) 
   c.k.set_matrix_couplings(js);
   EXPECT_TRUE(c.k.lyapunov().guaranteed) << c.k.lyapunov().reason;
   EXPECT_TRUE(near_rel(c.extra(), 0.0, 1e-10));
-  const auto fd = central_difference_gradient([&](const Eigen::VectorXd& y) { return c.k.energy(y); }, c.s);
+  const auto fd =
+      central_difference_gradient([&](const Eigen::VectorXd& y) { return c.k.energy(y); }, c.s);
   EXPECT_TRUE(vectors_near_rel(c.k.energy_gradient(c.s), fd, kFdRelTol));
 }
 
@@ -210,7 +223,8 @@ TEST(KuramotoNegativeControls, AsymmetricMatrixCouplingsAreNotAGradientFlow) {
   EXPECT_FALSE(c.k.lyapunov().guaranteed);
   EXPECT_NE(c.k.lyapunov().reason.find("not symmetric"), std::string::npos);
   // The gradient is still that of the stated energy.
-  const auto fd = central_difference_gradient([&](const Eigen::VectorXd& y) { return c.k.energy(y); }, c.s);
+  const auto fd =
+      central_difference_gradient([&](const Eigen::VectorXd& y) { return c.k.energy(y); }, c.s);
   EXPECT_TRUE(vectors_near_rel(c.k.energy_gradient(c.s), fd, kFdRelTol));
 }
 
@@ -250,7 +264,8 @@ TEST(KuramotoMeanField, CompleteGraphPathEqualsTheExplicitEdgeList) {
   const Eigen::MatrixXd om = random_skew(rng, d, 1.0);
   const Eigen::VectorXd a = Eigen::VectorXd::Constant(1, -0.7);
   const Kuramoto fast(m, d, Graph::complete(m), PairPotentialKind::Linear, a, {}, om);
-  const Kuramoto slow(m, d, Graph::complete(m).materialized(), PairPotentialKind::Linear, a, {}, om);
+  const Kuramoto slow(m, d, Graph::complete(m).materialized(), PairPotentialKind::Linear, a, {},
+                      om);
   ASSERT_TRUE(fast.mean_field());
   ASSERT_FALSE(slow.mean_field());
   const Eigen::VectorXd s = test::random_sphere_state(rng, m, d);
@@ -266,9 +281,12 @@ TEST(Kuramoto, RejectsBadParameters) {
   Rng rng(13);
   const Graph g = Graph::ring(6, 2);
   const Eigen::VectorXd a = Eigen::VectorXd::Ones(1);
-  EXPECT_THROW(Kuramoto(6, 1, g, PairPotentialKind::Linear, a, {}), std::invalid_argument);          // D < 2
-  EXPECT_THROW(Kuramoto(7, 2, g, PairPotentialKind::Linear, a, {}), std::invalid_argument);          // nodes
-  EXPECT_THROW(Kuramoto(6, 2, g, PairPotentialKind::Linear, Eigen::VectorXd::Ones(4), {}), std::invalid_argument);
+  EXPECT_THROW(Kuramoto(6, 1, g, PairPotentialKind::Linear, a, {}),
+               std::invalid_argument);  // D < 2
+  EXPECT_THROW(Kuramoto(7, 2, g, PairPotentialKind::Linear, a, {}),
+               std::invalid_argument);  // nodes
+  EXPECT_THROW(Kuramoto(6, 2, g, PairPotentialKind::Linear, Eigen::VectorXd::Ones(4), {}),
+               std::invalid_argument);
   EXPECT_THROW(Kuramoto(6, 2, g, PairPotentialKind::Linear, a, {}, Eigen::MatrixXd::Identity(2, 2)),
                std::invalid_argument);  // Ω not skew
   EXPECT_THROW(pair_potential_from_name("cosine"), std::invalid_argument);
@@ -280,8 +298,10 @@ TEST(Kuramoto, RejectsBadParameters) {
 TEST(PairPotentials, DerivativesMatchCentralDifferences) {
   for (auto kind : kAllPotentials)
     for (double s : {-0.9, -0.3, 0.2, 0.7}) {
-      const double fd = (pair_value(kind, 0.6, -1.1, s + 1e-6) - pair_value(kind, 0.6, -1.1, s - 1e-6)) / 2e-6;
-      EXPECT_NEAR(pair_derivative(kind, 0.6, -1.1, s), fd, 1e-8) << pair_potential_name(kind) << " s=" << s;
+      const double fd =
+          (pair_value(kind, 0.6, -1.1, s + 1e-6) - pair_value(kind, 0.6, -1.1, s - 1e-6)) / 2e-6;
+      EXPECT_NEAR(pair_derivative(kind, 0.6, -1.1, s), fd, 1e-8)
+          << pair_potential_name(kind) << " s=" << s;
     }
 }
 

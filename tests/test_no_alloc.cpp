@@ -72,8 +72,8 @@ TEST(NoAllocation, RightHandSidesAllocateNothing) {
   kur.set_stimulus(normal_matrix(rng, n, d));
   EXPECT_EQ(allocations_per_rhs(kur, s), 0);
 
-  const Kuramoto mf(n, d, Graph::complete(n), PairPotentialKind::Linear, Eigen::VectorXd::Constant(1, -0.1), {},
-                    random_skew(rng, d));
+  const Kuramoto mf(n, d, Graph::complete(n), PairPotentialKind::Linear,
+                    Eigen::VectorXd::Constant(1, -0.1), {}, random_skew(rng, d));
   EXPECT_EQ(allocations_per_rhs(mf, s), 0);
 
   const Index m = 300;
@@ -81,10 +81,12 @@ TEST(NoAllocation, RightHandSidesAllocateNothing) {
                          {random_skew(rng, d)});
   EXPECT_EQ(allocations_per_rhs(ak, test::random_sphere_state(rng, m, d)), 0);
 
-  for (auto kind : {HkCouplingKind::General, HkCouplingKind::Additive, HkCouplingKind::Multiplicative})
+  for (auto kind :
+       {HkCouplingKind::General, HkCouplingKind::Additive, HkCouplingKind::Multiplicative})
     for (bool complete : {false, true}) {
-      const HopfieldKuramoto hk = test::random_hk(rng, 600, d, LagrangianKind::Tanh, PairPotentialKind::Tanh, kind,
-                                                  complete && kind != HkCouplingKind::General);
+      const HopfieldKuramoto hk =
+          test::random_hk(rng, 600, d, LagrangianKind::Tanh, PairPotentialKind::Tanh, kind,
+                          complete && kind != HkCouplingKind::General);
       EXPECT_EQ(allocations_per_rhs(hk, test::random_hk_state(rng, hk.layout())), 0)
           << hk_coupling_name(kind) << (complete ? " complete" : " sparse");
     }

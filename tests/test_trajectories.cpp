@@ -10,7 +10,8 @@ namespace {
 
 // Audits the energy after every accepted step of an adaptive run; returns the audit.
 template <class Model>
-AuditResult audited_run(const Model& model, Eigen::VectorXd& z, double t_end, double rtol, Summary* summary = nullptr) {
+AuditResult audited_run(const Model& model, Eigen::VectorXd& z, double t_end, double rtol,
+                        Summary* summary = nullptr) {
   SimulateOptions o;
   o.t_end = t_end;
   o.rtol = rtol;
@@ -46,15 +47,16 @@ TEST_P(HopfieldTrajectory, EnergyNeverIncreasesAlongAnAdaptiveRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllLagrangians, HopfieldTrajectory,
-                         ::testing::Values(LagrangianKind::Tanh, LagrangianKind::Sigmoid, LagrangianKind::Relu,
-                                           LagrangianKind::LogSumExp));
+                         ::testing::Values(LagrangianKind::Tanh, LagrangianKind::Sigmoid,
+                                           LagrangianKind::Relu, LagrangianKind::LogSumExp));
 
 class KuramotoTrajectory : public ::testing::TestWithParam<PairPotentialKind> {};
 
 TEST_P(KuramotoTrajectory, EnergyNeverIncreasesAndNormsStayOne) {
   Rng rng(3);
   const Index m = 30, d = 3;
-  const Kuramoto k = test::random_kuramoto(rng, m, d, GetParam(), Graph::watts_strogatz(m, 6, 0.2, 9), 1.0);
+  const Kuramoto k =
+      test::random_kuramoto(rng, m, d, GetParam(), Graph::watts_strogatz(m, 6, 0.2, 9), 1.0);
   Eigen::VectorXd s = test::random_sphere_state(rng, m, d);
   Summary sum;
   const AuditResult a = audited_run(k, s, 10.0, kRtol, &sum);
@@ -64,10 +66,11 @@ TEST_P(KuramotoTrajectory, EnergyNeverIncreasesAndNormsStayOne) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPotentials, KuramotoTrajectory,
-                         ::testing::Values(PairPotentialKind::Linear, PairPotentialKind::Relu, PairPotentialKind::Tanh,
-                                           PairPotentialKind::Sigmoid));
+                         ::testing::Values(PairPotentialKind::Linear, PairPotentialKind::Relu,
+                                           PairPotentialKind::Tanh, PairPotentialKind::Sigmoid));
 
-class HkTrajectory : public ::testing::TestWithParam<std::tuple<LagrangianKind, HkCouplingKind, bool>> {};
+class HkTrajectory
+    : public ::testing::TestWithParam<std::tuple<LagrangianKind, HkCouplingKind, bool>> {};
 
 TEST_P(HkTrajectory, EnergyNeverIncreasesAlongAnAdaptiveRun) {
   const auto [lag, cpl, complete] = GetParam();
@@ -75,22 +78,24 @@ TEST_P(HkTrajectory, EnergyNeverIncreasesAlongAnAdaptiveRun) {
   // relu: keep the energy bounded below (I − W_eff copositive), else x and the oscillator forces
   // (∝ g_i g_j) grow without bound and the run is a stiffness test, not a monotonicity test.
   const bool relu = lag == LagrangianKind::Relu;
-  const HopfieldKuramoto hk = test::random_hk(rng, 24, 3, lag, PairPotentialKind::Tanh, cpl, complete, 0.7, 1.9,
-                                              relu ? 0.3 : 1.0, relu ? 0.005 : 0.8);
+  const HopfieldKuramoto hk =
+      test::random_hk(rng, 24, 3, lag, PairPotentialKind::Tanh, cpl, complete, 0.7, 1.9,
+                      relu ? 0.3 : 1.0, relu ? 0.005 : 0.8);
   Eigen::VectorXd z = test::random_hk_state(rng, hk.layout());
   const double e0 = hk.energy(z);
   const AuditResult a = audited_run(hk, z, 8.0, kRtol);
-  EXPECT_TRUE(a.monotone()) << a.violations << " violations, max increase " << a.max_increase << " at step "
-                            << a.max_increase_step;
+  EXPECT_TRUE(a.monotone()) << a.violations << " violations, max increase " << a.max_increase
+                            << " at step " << a.max_increase_step;
   EXPECT_LT(hk.energy(z), e0);
 }
 
-INSTANTIATE_TEST_SUITE_P(LagrangianCoupling, HkTrajectory,
-                         ::testing::Combine(::testing::Values(LagrangianKind::Tanh, LagrangianKind::Sigmoid,
-                                                              LagrangianKind::Relu, LagrangianKind::LogSumExp),
-                                            ::testing::Values(HkCouplingKind::General, HkCouplingKind::Additive,
-                                                              HkCouplingKind::Multiplicative),
-                                            ::testing::Bool()));
+INSTANTIATE_TEST_SUITE_P(
+    LagrangianCoupling, HkTrajectory,
+    ::testing::Combine(::testing::Values(LagrangianKind::Tanh, LagrangianKind::Sigmoid,
+                                         LagrangianKind::Relu, LagrangianKind::LogSumExp),
+                       ::testing::Values(HkCouplingKind::General, HkCouplingKind::Additive,
+                                         HkCouplingKind::Multiplicative),
+                       ::testing::Bool()));
 
 TEST(AkornTrajectory, SymmetricCouplingEnergyNeverIncreases) {
   Rng rng(5);
@@ -106,7 +111,8 @@ TEST(AkornTrajectory, SymmetricCouplingEnergyNeverIncreases) {
 TEST(AuditNegativeControl, PerOscillatorFrequenciesRaiseTheEnergyAndAreFlagged) {
   Rng rng(6);
   const Index m = 20, d = 2;
-  Kuramoto k(m, d, Graph::complete(m), PairPotentialKind::Linear, Eigen::VectorXd::Constant(1, -0.5 / m), {});
+  Kuramoto k(m, d, Graph::complete(m), PairPotentialKind::Linear,
+             Eigen::VectorXd::Constant(1, -0.5 / m), {});
   std::vector<Eigen::MatrixXd> om;
   for (Index i = 0; i < m; ++i) om.push_back(random_skew(rng, d, 2.0));
   k.set_oscillator_omegas(om);
@@ -177,7 +183,9 @@ TEST(KuramotoClassical, TwoDimensionalTrajectoriesMatchThePhaseModel) {
 
 struct Decay {  // dx/dt = −x (+ t to make it non-autonomous): x(t) = 2e^{−t} + t − 1 from x(0) = 1
   StateLayout layout() const { return {1, 0, 0}; }
-  void operator()(const Eigen::VectorXd& x, Eigen::VectorXd& d, double t) const { d[0] = -x[0] + t; }
+  void operator()(const Eigen::VectorXd& x, Eigen::VectorXd& d, double t) const {
+    d[0] = -x[0] + t;
+  }
 };
 
 double decay_error(StepperKind kind, double dt) {
@@ -191,8 +199,10 @@ double decay_error(StepperKind kind, double dt) {
 }
 
 TEST(Steppers, EulerIsFirstOrderAndRk4FourthOrder) {
-  const double euler_order = std::log2(decay_error(StepperKind::Euler, 0.01) / decay_error(StepperKind::Euler, 0.005));
-  const double rk4_order = std::log2(decay_error(StepperKind::Rk4, 0.1) / decay_error(StepperKind::Rk4, 0.05));
+  const double euler_order =
+      std::log2(decay_error(StepperKind::Euler, 0.01) / decay_error(StepperKind::Euler, 0.005));
+  const double rk4_order =
+      std::log2(decay_error(StepperKind::Rk4, 0.1) / decay_error(StepperKind::Rk4, 0.05));
   EXPECT_NEAR(euler_order, 1.0, 0.05);
   EXPECT_NEAR(rk4_order, 4.0, 0.15);
 }
@@ -211,7 +221,9 @@ TEST(Steppers, AdaptiveSteppersMeetTheirTolerance) {
 
 struct BlowUp {  // dx/dt = x², x(0) = 1: x = 1/(1 − t) is infinite at t = 1
   StateLayout layout() const { return {1, 0, 0}; }
-  void operator()(const Eigen::VectorXd& x, Eigen::VectorXd& d, double) const { d[0] = x[0] * x[0]; }
+  void operator()(const Eigen::VectorXd& x, Eigen::VectorXd& d, double) const {
+    d[0] = x[0] * x[0];
+  }
 };
 
 TEST(Simulate, ReportsWhyARunEnded) {
@@ -238,7 +250,8 @@ TEST(Simulate, ReportsWhyARunEnded) {
   EXPECT_EQ(conv.end_reason, EndReason::TEnd);  // dx/dt = t − x never vanishes
 
   Rng rng(8);
-  const Hopfield hop(random_symmetric_weights(rng, 20, 0.2), {}, Lagrangian{});  // λ_max ≈ 0.4: x → 0
+  const Hopfield hop(random_symmetric_weights(rng, 20, 0.2), {},
+                     Lagrangian{});  // λ_max ≈ 0.4: x → 0
   Eigen::VectorXd y = normal_vector(rng, 20);
   const Summary h = simulate(hop, y, o);
   EXPECT_EQ(h.end_reason, EndReason::Converged);
@@ -246,7 +259,8 @@ TEST(Simulate, ReportsWhyARunEnded) {
 
   long calls = 0;
   y = normal_vector(rng, 20);
-  const Summary i = simulate(hop, y, o, [&](double, const Eigen::VectorXd&) { return ++calls < 5; });
+  const Summary i =
+      simulate(hop, y, o, [&](double, const Eigen::VectorXd&) { return ++calls < 5; });
   EXPECT_EQ(i.end_reason, EndReason::Interrupted);
   EXPECT_EQ(i.steps, 4);
 

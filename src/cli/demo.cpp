@@ -24,11 +24,12 @@ int run_demo(const DemoOptions& opt) {
   constexpr Index kN = 512, kP = 25, kD = 3;
   Rng rng(opt.seed);
   const Eigen::MatrixXd patterns = random_pm1(rng, kP, kN);
-  Hopfield hop(hebbian_weights(patterns), Eigen::VectorXd::Zero(kN), Lagrangian{LagrangianKind::Tanh, 4.0});
-  Kuramoto kur(kN, kD, Graph::ring(kN, 10), PairPotentialKind::Linear, Eigen::VectorXd::Constant(1, -0.1), {},
-               random_skew(rng, kD, 0.5));
-  HopfieldKuramoto model(std::move(hop), std::move(kur), {HkCouplingKind::Additive, Graph::complete(kN), 0.002, {}}, 1.0,
-                         1.0);
+  Hopfield hop(hebbian_weights(patterns), Eigen::VectorXd::Zero(kN),
+               Lagrangian{LagrangianKind::Tanh, 4.0});
+  Kuramoto kur(kN, kD, Graph::ring(kN, 10), PairPotentialKind::Linear,
+               Eigen::VectorXd::Constant(1, -0.1), {}, random_skew(rng, kD, 0.5));
+  HopfieldKuramoto model(std::move(hop), std::move(kur),
+                         {HkCouplingKind::Additive, Graph::complete(kN), 0.002, {}}, 1.0, 1.0);
 
   // Cue: pattern 0 with 15 % of its units flipped; oscillators uniform on the sphere.
   Eigen::VectorXd z(model.dim());
@@ -62,9 +63,12 @@ int run_demo(const DemoOptions& opt) {
     double e = 0.0, eh = 0.0, ek = 0.0, ec = 0.0;
     for (const auto& p : model.energy_parts(state)) {
       e += p.value;
-      if (p.name.starts_with("hopfield.")) eh += p.value;
-      else if (p.name.starts_with("kuramoto.")) ek += p.value;
-      else ec += p.value;
+      if (p.name.starts_with("hopfield."))
+        eh += p.value;
+      else if (p.name.starts_with("kuramoto."))
+        ek += p.value;
+      else
+        ec += p.value;
     }
     audit.add(step, t, e);
     e_last = e;
@@ -79,15 +83,23 @@ int run_demo(const DemoOptions& opt) {
   const Guarantee guarantee = model.lyapunov();
   const AuditResult& a = audit.result();
   if (!opt.quiet) {
-    fmt::print("hkam demo: Hopfield-Kuramoto retrieval, N = {} units, P = {} Hebbian patterns, D = {} oscillators\n", kN,
-               kP, kD);
-    fmt::print("  integrator   dopri5 (rtol {:g}), {} accepted / {} rejected steps, {} RHS evaluations, {:.3f} s, end: {}\n",
-               so.rtol, s.steps, s.rejected, s.rhs_evaluations, s.wall_seconds, end_reason_name(s.end_reason));
-    fmt::print("  retrieval    overlap with the cued pattern {:.3f} -> {:.3f}\n", m_before, m_after);
-    fmt::print("  energy       {:.6f} -> {:.6f}; checked after all {} steps: largest increase {:.3g}, {} violations of "
-               "tolerance {:g}*max(|E|,1) ({})\n",
-               e_first, e_last, a.checked, a.max_increase, a.violations, audit.relative_tolerance(),
-               guarantee.guaranteed ? "Lyapunov guaranteed" : guarantee.reason);
+    fmt::print(
+        "hkam demo: Hopfield-Kuramoto retrieval, N = {} units, P = {} Hebbian patterns, D = {} "
+        "oscillators\n",
+        kN, kP, kD);
+    fmt::print(
+        "  integrator   dopri5 (rtol {:g}), {} accepted / {} rejected steps, {} RHS evaluations, "
+        "{:.3f} s, end: {}\n",
+        so.rtol, s.steps, s.rejected, s.rhs_evaluations, s.wall_seconds,
+        end_reason_name(s.end_reason));
+    fmt::print("  retrieval    overlap with the cued pattern {:.3f} -> {:.3f}\n", m_before,
+               m_after);
+    fmt::print(
+        "  energy       {:.6f} -> {:.6f}; checked after all {} steps: largest increase {:.3g}, {} "
+        "violations of "
+        "tolerance {:g}*max(|E|,1) ({})\n",
+        e_first, e_last, a.checked, a.max_increase, a.violations, audit.relative_tolerance(),
+        guarantee.guaranteed ? "Lyapunov guaranteed" : guarantee.reason);
     fmt::print("  sphere norms max drift before renormalising {:.3g}\n", s.max_norm_drift);
     fmt::print("output: {}\n", fs::absolute(csv).string());
   }

@@ -1,18 +1,21 @@
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <exception>
 
 #include "demo.hpp"
 #include "hkam/version.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"hkam - Hopfield-Kuramoto associative memories and AKOrN dynamics with audited energies"};
-  app.set_version_flag("--version", fmt::format("hkam {} ({})", hkam::version(), hkam::git_revision()));
+  CLI::App app{
+      "hkam - Hopfield-Kuramoto associative memories and AKOrN dynamics with audited energies"};
+  app.set_version_flag("--version",
+                       fmt::format("hkam {} ({})", hkam::version(), hkam::git_revision()));
   app.require_subcommand(1);
 
   hkam::cli::DemoOptions demo;
-  auto* demo_cmd = app.add_subcommand("demo", "Run the default experiment (HK retrieval with an energy check per step)");
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "Run the default experiment (HK retrieval with an energy check per step)");
   demo_cmd->add_option("-o,--out", demo.out_dir, "Output directory")->capture_default_str();
   demo_cmd->add_flag("--force", demo.force, "Overwrite an existing output");
   demo_cmd->add_flag("-q,--quiet", demo.quiet, "Print nothing but errors");

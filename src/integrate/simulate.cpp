@@ -10,27 +10,38 @@ StepperKind stepper_from_name(std::string_view name) {
   if (name == "rk4") return StepperKind::Rk4;
   if (name == "dopri5") return StepperKind::Dopri5;
   if (name == "rkf78") return StepperKind::Rkf78;
-  throw std::invalid_argument("unknown stepper '" + std::string(name) + "' (expected one of: euler, rk4, dopri5, rkf78)");
+  throw std::invalid_argument("unknown stepper '" + std::string(name) +
+                              "' (expected one of: euler, rk4, dopri5, rkf78)");
 }
 
 std::string_view stepper_name(StepperKind kind) {
   switch (kind) {
-    case StepperKind::Euler: return "euler";
-    case StepperKind::Rk4: return "rk4";
-    case StepperKind::Dopri5: return "dopri5";
-    case StepperKind::Rkf78: return "rkf78";
+    case StepperKind::Euler:
+      return "euler";
+    case StepperKind::Rk4:
+      return "rk4";
+    case StepperKind::Dopri5:
+      return "dopri5";
+    case StepperKind::Rkf78:
+      return "rkf78";
   }
   return "?";
 }
 
 std::string_view end_reason_name(EndReason reason) {
   switch (reason) {
-    case EndReason::TEnd: return "t_end";
-    case EndReason::Converged: return "converged";
-    case EndReason::MaxSteps: return "max_steps";
-    case EndReason::StepCollapse: return "step_collapse";
-    case EndReason::NonFinite: return "non_finite";
-    case EndReason::Interrupted: return "interrupted";
+    case EndReason::TEnd:
+      return "t_end";
+    case EndReason::Converged:
+      return "converged";
+    case EndReason::MaxSteps:
+      return "max_steps";
+    case EndReason::StepCollapse:
+      return "step_collapse";
+    case EndReason::NonFinite:
+      return "non_finite";
+    case EndReason::Interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -47,6 +58,8 @@ double renormalize(const StateLayout& layout, Eigen::VectorXd& x) {
   return drift;
 }
 
-bool all_finite(const Eigen::VectorXd& x) { return x.allFinite(); }
+bool all_finite(const Eigen::VectorXd& x) {
+  return x.allFinite();
+}
 
 }  // namespace hkam

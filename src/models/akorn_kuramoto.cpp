@@ -33,9 +33,11 @@ AkornKuramoto::AkornKuramoto(Index n_osc, Index osc_dim, Eigen::MatrixXd j, Eige
     : m_(n_osc), d_(osc_dim), j_(std::move(j)), c_(std::move(c)), project_(project) {
   if (d_ < 2) throw std::invalid_argument("AkornKuramoto: oscillator dimension must be >= 2");
   if (j_.rows() != dim() || j_.cols() != dim())
-    throw std::invalid_argument(fmt::format("AkornKuramoto: J must be {0}x{0} (M*D), got {1}x{2}", dim(), j_.rows(), j_.cols()));
+    throw std::invalid_argument(fmt::format("AkornKuramoto: J must be {0}x{0} (M*D), got {1}x{2}",
+                                            dim(), j_.rows(), j_.cols()));
   if (c_.size() == 0) c_ = Eigen::MatrixXd::Zero(m_, d_);
-  if (c_.rows() != m_ || c_.cols() != d_) throw std::invalid_argument(fmt::format("AkornKuramoto: c must be {}x{}", m_, d_));
+  if (c_.rows() != m_ || c_.cols() != d_)
+    throw std::invalid_argument(fmt::format("AkornKuramoto: c must be {}x{}", m_, d_));
   c_flat_.resize(dim());
   for (Index i = 0; i < m_; ++i) c_flat_.segment(i * d_, d_) = c_.row(i).transpose();
   if (!omegas.empty()) {
@@ -44,8 +46,11 @@ AkornKuramoto::AkornKuramoto(Index n_osc, Index osc_dim, Eigen::MatrixXd j, Eige
     omegas_.resize(d_, m_ * d_);
     for (Index i = 0; i < m_; ++i) {
       const auto& w = omegas[omegas.size() == 1 ? 0 : static_cast<std::size_t>(i)];
-      if (w.rows() != d_ || w.cols() != d_ || (w + w.transpose()).cwiseAbs().maxCoeff() > 1e-12 * std::max(1.0, w.cwiseAbs().maxCoeff()))
-        throw std::invalid_argument(fmt::format("AkornKuramoto: Omega_{} must be a {}x{} skew-symmetric matrix", i, d_, d_));
+      if (w.rows() != d_ || w.cols() != d_ ||
+          (w + w.transpose()).cwiseAbs().maxCoeff() >
+              1e-12 * std::max(1.0, w.cwiseAbs().maxCoeff()))
+        throw std::invalid_argument(fmt::format(
+            "AkornKuramoto: Omega_{} must be a {}x{} skew-symmetric matrix", i, d_, d_));
       omegas_.middleCols(i * d_, d_) = w;
     }
   }
@@ -113,23 +118,32 @@ Guarantee AkornKuramoto::lyapunov() const {
   Guarantee g;
   const double tol = 1e-12 * std::max(1.0, j_.cwiseAbs().maxCoeff());
   if ((j_ - j_.transpose()).cwiseAbs().maxCoeff() > tol)
-    g.fail("coupling J is not symmetric (J_ij != J_ji^T): the flow is not a gradient flow of the energy");
-  if (!project_) g.fail("tangent projection switched off: the flow is not the Riemannian gradient on the spheres");
+    g.fail(
+        "coupling J is not symmetric (J_ij != J_ji^T): the flow is not a gradient flow of the "
+        "energy");
+  if (!project_)
+    g.fail(
+        "tangent projection switched off: the flow is not the Riemannian gradient on the spheres");
   if (omegas_.size()) {
     const Eigen::MatrixXd first = omegas_.leftCols(d_);
     bool shared = true;
     for (Index i = 1; i < m_ && shared; ++i)
-      shared = (omegas_.middleCols(i * d_, d_) - first).cwiseAbs().maxCoeff() <= 1e-12 * std::max(1.0, first.cwiseAbs().maxCoeff());
+      shared = (omegas_.middleCols(i * d_, d_) - first).cwiseAbs().maxCoeff() <=
+               1e-12 * std::max(1.0, first.cwiseAbs().maxCoeff());
     if (!shared) {
-      g.fail("per-oscillator natural frequencies Omega_i differ: the rotation term does not drop out of dE/dt");
+      g.fail(
+          "per-oscillator natural frequencies Omega_i differ: the rotation term does not drop out "
+          "of dE/dt");
     } else if (first.cwiseAbs().maxCoeff() > 0.0) {
       for (Index i = 0; i < m_ && g.guaranteed; ++i)
-        if ((first * c_.row(i).transpose()).cwiseAbs().maxCoeff() > 1e-12 * std::max(1.0, c_.cwiseAbs().maxCoeff()))
+        if ((first * c_.row(i).transpose()).cwiseAbs().maxCoeff() >
+            1e-12 * std::max(1.0, c_.cwiseAbs().maxCoeff()))
           g.fail(fmt::format("stimulus not in the kernel of Omega (Omega c_{} != 0)", i));
       for (Index bi = 0; bi < m_ && g.guaranteed; ++bi)
         for (Index bj = 0; bj < m_ && g.guaranteed; ++bj) {
           const auto blk = j_.block(bi * d_, bj * d_, d_, d_);
-          if ((blk * first - first * blk).cwiseAbs().maxCoeff() > tol * std::max(1.0, first.cwiseAbs().maxCoeff()))
+          if ((blk * first - first * blk).cwiseAbs().maxCoeff() >
+              tol * std::max(1.0, first.cwiseAbs().maxCoeff()))
             g.fail(fmt::format("coupling block J_({},{}) does not commute with Omega", bi, bj));
         }
     }

@@ -40,14 +40,15 @@ Graph Graph::ring(Index n, Index k) {
   for (Index m = 1; m <= k / 2; ++m)
     for (Index i = 0; i < n; ++i) {
       const Index j = (i + m) % n;
-      edges.push_back({static_cast<std::int32_t>(std::min(i, j)),
-                       static_cast<std::int32_t>(std::max(i, j))});
+      edges.push_back(
+          {static_cast<std::int32_t>(std::min(i, j)), static_cast<std::int32_t>(std::max(i, j))});
     }
   return from_edges(n, std::move(edges));
 }
 
 Graph Graph::watts_strogatz(Index n, Index k, double p, std::uint64_t seed) {
-  if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("graph: rewiring probability p must be in [0, 1]");
+  if (!(p >= 0.0 && p <= 1.0))
+    throw std::invalid_argument("graph: rewiring probability p must be in [0, 1]");
   const Graph lattice = ring(n, k);
   for (std::uint64_t attempt = 0; attempt < 1000; ++attempt) {
     Rng rng(attempt == 0 ? seed : Rng::derive(seed, attempt));
@@ -76,8 +77,8 @@ Graph Graph::watts_strogatz(Index n, Index k, double p, std::uint64_t seed) {
     std::vector<Edge> edges;
     edges.reserve(directed.size());
     for (const auto& [i, j] : directed)
-      edges.push_back({static_cast<std::int32_t>(std::min(i, j)),
-                       static_cast<std::int32_t>(std::max(i, j))});
+      edges.push_back(
+          {static_cast<std::int32_t>(std::min(i, j)), static_cast<std::int32_t>(std::max(i, j))});
     Graph g = from_edges(n, std::move(edges));
     if (g.connected()) return g;
   }
@@ -93,9 +94,11 @@ Graph Graph::from_edges(Index n, std::vector<Edge> edges) {
     if (ed.i > ed.j) std::swap(ed.i, ed.j);
     const std::string where = "graph: edge #" + std::to_string(e) + " (" + std::to_string(ed.i) +
                               ", " + std::to_string(ed.j) + ")";
-    if (ed.i < 0 || ed.j >= n) throw std::invalid_argument(where + " has a node outside [0, " + std::to_string(n) + ")");
+    if (ed.i < 0 || ed.j >= n)
+      throw std::invalid_argument(where + " has a node outside [0, " + std::to_string(n) + ")");
     if (ed.i == ed.j) throw std::invalid_argument(where + " is a self-loop");
-    if (!seen.insert(edge_key(ed.i, ed.j)).second) throw std::invalid_argument(where + " is a duplicate");
+    if (!seen.insert(edge_key(ed.i, ed.j)).second)
+      throw std::invalid_argument(where + " is a duplicate");
   }
   Graph g;
   g.n_ = n;
@@ -195,7 +198,8 @@ EdgeListFile read_edge_list(const std::string& path, Index n) {
       expected_cols = cols;
       columns.resize(static_cast<std::size_t>(cols));
     } else if (cols != expected_cols) {
-      throw std::runtime_error(where + "has " + std::to_string(cols) + " value columns, earlier lines have " +
+      throw std::runtime_error(where + "has " + std::to_string(cols) +
+                               " value columns, earlier lines have " +
                                std::to_string(expected_cols));
     }
     for (long c = 0; c < cols; ++c) {

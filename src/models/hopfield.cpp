@@ -13,7 +13,8 @@ namespace {
 // Checked before anything is computed from W: W + Wᵀ of a non-square W is undefined.
 Eigen::MatrixXd symmetrised(const Eigen::MatrixXd& w) {
   if (w.rows() != w.cols())
-    throw std::invalid_argument(fmt::format("Hopfield: W must be square, got {}x{}", w.rows(), w.cols()));
+    throw std::invalid_argument(
+        fmt::format("Hopfield: W must be square, got {}x{}", w.rows(), w.cols()));
   return 0.5 * (w + w.transpose());
 }
 
@@ -23,7 +24,8 @@ Hopfield::Hopfield(const Eigen::MatrixXd& w, Eigen::VectorXd b, Lagrangian lagra
     : w_(symmetrised(w)), b_(std::move(b)), lag_(lagrangian) {
   if (b_.size() == 0) b_ = Eigen::VectorXd::Zero(w.rows());
   if (b_.size() != w.rows())
-    throw std::invalid_argument(fmt::format("Hopfield: b has {} entries, W is {}x{}", b_.size(), w.rows(), w.cols()));
+    throw std::invalid_argument(
+        fmt::format("Hopfield: b has {} entries, W is {}x{}", b_.size(), w.rows(), w.cols()));
   if (!(lag_.beta > 0.0)) throw std::invalid_argument("Hopfield: gain beta must be > 0");
   g_.resize(dim());
   wg_.resize(dim());
@@ -101,12 +103,14 @@ Eigen::MatrixXd random_symmetric_weights(Rng& rng, Index n, double scale) {
 }
 
 Eigen::MatrixXd hierarchical_weights(const std::vector<Eigen::MatrixXd>& layers) {
-  if (layers.empty()) throw std::invalid_argument("hierarchical Hopfield: need at least one layer matrix");
+  if (layers.empty())
+    throw std::invalid_argument("hierarchical Hopfield: need at least one layer matrix");
   std::vector<Index> sizes{layers[0].cols()};
   for (std::size_t l = 0; l < layers.size(); ++l) {
     if (layers[l].cols() != sizes.back())
-      throw std::invalid_argument(fmt::format("hierarchical Hopfield: W^{} has {} columns, layer {} has {} units",
-                                              l, layers[l].cols(), l, sizes.back()));
+      throw std::invalid_argument(
+          fmt::format("hierarchical Hopfield: W^{} has {} columns, layer {} has {} units", l,
+                      layers[l].cols(), l, sizes.back()));
     sizes.push_back(layers[l].rows());
   }
   Index total = 0;

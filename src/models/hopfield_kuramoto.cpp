@@ -18,40 +18,57 @@ HkCouplingKind hk_coupling_from_name(std::string_view name) {
 
 std::string_view hk_coupling_name(HkCouplingKind kind) {
   switch (kind) {
-    case HkCouplingKind::General: return "general";
-    case HkCouplingKind::Additive: return "additive";
-    case HkCouplingKind::Multiplicative: return "multiplicative";
+    case HkCouplingKind::General:
+      return "general";
+    case HkCouplingKind::Additive:
+      return "additive";
+    case HkCouplingKind::Multiplicative:
+      return "multiplicative";
   }
   return "?";
 }
 
-HopfieldKuramoto::HopfieldKuramoto(Hopfield hopfield, Kuramoto kuramoto, HkCoupling coupling, double kappa_h,
-                                   double kappa_k, std::vector<Index> pairing)
-    : hop_(std::move(hopfield)), kur_(std::move(kuramoto)), cpl_(std::move(coupling)), kappa_h_(kappa_h),
-      kappa_k_(kappa_k), n_(hop_.dim()), m_(kur_.n_osc()), d_(kur_.osc_dim()), pair_(std::move(pairing)) {
+HopfieldKuramoto::HopfieldKuramoto(Hopfield hopfield, Kuramoto kuramoto, HkCoupling coupling,
+                                   double kappa_h, double kappa_k, std::vector<Index> pairing)
+    : hop_(std::move(hopfield)),
+      kur_(std::move(kuramoto)),
+      cpl_(std::move(coupling)),
+      kappa_h_(kappa_h),
+      kappa_k_(kappa_k),
+      n_(hop_.dim()),
+      m_(kur_.n_osc()),
+      d_(kur_.osc_dim()),
+      pair_(std::move(pairing)) {
   if (!(kappa_h_ > 0.0) || !(kappa_k_ > 0.0))
-    throw std::invalid_argument(fmt::format("HopfieldKuramoto: kappa_h and kappa_k must be > 0 (got {}, {})", kappa_h_, kappa_k_));
+    throw std::invalid_argument(fmt::format(
+        "HopfieldKuramoto: kappa_h and kappa_k must be > 0 (got {}, {})", kappa_h_, kappa_k_));
   if (cpl_.graph.num_nodes() != n_)
-    throw std::invalid_argument(fmt::format("HopfieldKuramoto: coupling graph has {} nodes, there are {} Hopfield units",
-                                            cpl_.graph.num_nodes(), n_));
+    throw std::invalid_argument(
+        fmt::format("HopfieldKuramoto: coupling graph has {} nodes, there are {} Hopfield units",
+                    cpl_.graph.num_nodes(), n_));
   if (pair_.empty()) {
     if (m_ != n_)
-      throw std::invalid_argument(fmt::format("HopfieldKuramoto: {} units and {} oscillators need an explicit pairing", n_, m_));
+      throw std::invalid_argument(fmt::format(
+          "HopfieldKuramoto: {} units and {} oscillators need an explicit pairing", n_, m_));
     pair_.resize(static_cast<std::size_t>(n_));
     for (Index i = 0; i < n_; ++i) pair_[static_cast<std::size_t>(i)] = i;
   }
-  if (static_cast<Index>(pair_.size()) != n_) throw std::invalid_argument("HopfieldKuramoto: pairing needs one oscillator per unit");
+  if (static_cast<Index>(pair_.size()) != n_)
+    throw std::invalid_argument("HopfieldKuramoto: pairing needs one oscillator per unit");
   identity_pairing_ = m_ == n_;
   for (Index i = 0; i < n_; ++i) {
     const Index p = pair_[static_cast<std::size_t>(i)];
-    if (p < 0 || p >= m_) throw std::invalid_argument(fmt::format("HopfieldKuramoto: pairing[{}] = {} is not an oscillator", i, p));
+    if (p < 0 || p >= m_)
+      throw std::invalid_argument(
+          fmt::format("HopfieldKuramoto: pairing[{}] = {} is not an oscillator", i, p));
     identity_pairing_ = identity_pairing_ && p == i;
   }
   if (cpl_.kind == HkCouplingKind::General) {
     if (cpl_.graph.is_complete()) cpl_.graph = cpl_.graph.materialized();
     if (cpl_.weights.size() != cpl_.graph.num_edges())
-      throw std::invalid_argument(fmt::format("HopfieldKuramoto: general coupling needs one weight per edge ({}), got {}",
-                                              cpl_.graph.num_edges(), cpl_.weights.size()));
+      throw std::invalid_argument(
+          fmt::format("HopfieldKuramoto: general coupling needs one weight per edge ({}), got {}",
+                      cpl_.graph.num_edges(), cpl_.weights.size()));
   }
   x_.resize(n_);
   g_.resize(n_);
@@ -70,9 +87,12 @@ HopfieldKuramoto::HopfieldKuramoto(Hopfield hopfield, Kuramoto kuramoto, HkCoupl
 
 double HopfieldKuramoto::edge_weight(Index e, Index i, Index j) const {
   switch (cpl_.kind) {
-    case HkCouplingKind::General: return cpl_.weights[e];
-    case HkCouplingKind::Additive: return cpl_.alpha;
-    case HkCouplingKind::Multiplicative: return cpl_.alpha * hop_.w_sym()(i, j);
+    case HkCouplingKind::General:
+      return cpl_.weights[e];
+    case HkCouplingKind::Additive:
+      return cpl_.alpha;
+    case HkCouplingKind::Multiplicative:
+      return cpl_.alpha * hop_.w_sym()(i, j);
   }
   return 0.0;
 }
@@ -152,9 +172,11 @@ void HopfieldKuramoto::operator()(const Eigen::VectorXd& z, Eigen::VectorXd& dzd
 EnergyParts HopfieldKuramoto::energy_parts(const Eigen::VectorXd& z) const {
   EnergyParts parts;
   x_ = z.head(n_);
-  for (const auto& part : hop_.energy_parts(x_)) parts.push_back({"hopfield." + part.name, kappa_h_ * part.value});
+  for (const auto& part : hop_.energy_parts(x_))
+    parts.push_back({"hopfield." + part.name, kappa_h_ * part.value});
   const Eigen::Map<const Eigen::VectorXd> sig(z.data() + n_, m_ * d_);
-  for (const auto& part : kur_.energy_parts(sig)) parts.push_back({"kuramoto." + part.name, kappa_k_ * part.value});
+  for (const auto& part : kur_.energy_parts(sig))
+    parts.push_back({"kuramoto." + part.name, kappa_k_ * part.value});
   coupling_fields(z);
   parts.push_back({"coupling", -0.5 * g_.dot(h_)});
   return parts;

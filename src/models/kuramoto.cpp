@@ -8,17 +8,25 @@
 namespace hkam {
 namespace {
 
-double softplus(double y) { return std::max(y, 0.0) + std::log1p(std::exp(-std::abs(y))); }
+double softplus(double y) {
+  return std::max(y, 0.0) + std::log1p(std::exp(-std::abs(y)));
+}
 double log_cosh(double y) {
   const double a = std::abs(y);
   return a + std::log1p(std::exp(-2.0 * a)) - 0.6931471805599453;
 }
-double logistic(double y) { return y >= 0 ? 1.0 / (1.0 + std::exp(-y)) : std::exp(y) / (1.0 + std::exp(y)); }
+double logistic(double y) {
+  return y >= 0 ? 1.0 / (1.0 + std::exp(-y)) : std::exp(y) / (1.0 + std::exp(y));
+}
 
-double skew_defect(const Eigen::MatrixXd& m) { return (m + m.transpose()).cwiseAbs().maxCoeff(); }
+double skew_defect(const Eigen::MatrixXd& m) {
+  return (m + m.transpose()).cwiseAbs().maxCoeff();
+}
 
 // Tolerance for "is this matrix skew / are these equal": relative to the entries' size.
-double structural_tol(const Eigen::MatrixXd& m) { return 1e-12 * std::max(1.0, m.cwiseAbs().maxCoeff()); }
+double structural_tol(const Eigen::MatrixXd& m) {
+  return 1e-12 * std::max(1.0, m.cwiseAbs().maxCoeff());
+}
 
 }  // namespace
 
@@ -33,49 +41,71 @@ PairPotentialKind pair_potential_from_name(std::string_view name) {
 
 std::string_view pair_potential_name(PairPotentialKind kind) {
   switch (kind) {
-    case PairPotentialKind::Linear: return "linear";
-    case PairPotentialKind::Relu: return "relu";
-    case PairPotentialKind::Tanh: return "tanh";
-    case PairPotentialKind::Sigmoid: return "sigmoid";
+    case PairPotentialKind::Linear:
+      return "linear";
+    case PairPotentialKind::Relu:
+      return "relu";
+    case PairPotentialKind::Tanh:
+      return "tanh";
+    case PairPotentialKind::Sigmoid:
+      return "sigmoid";
   }
   return "?";
 }
 
 double pair_value(PairPotentialKind kind, double a, double b, double s) {
   switch (kind) {
-    case PairPotentialKind::Linear: return a * s;
-    case PairPotentialKind::Relu: return a * s + 0.5 * b * std::max(s, 0.0) * std::max(s, 0.0);
-    case PairPotentialKind::Tanh: return a * s + b * log_cosh(s);
-    case PairPotentialKind::Sigmoid: return a * s + b * softplus(s);
+    case PairPotentialKind::Linear:
+      return a * s;
+    case PairPotentialKind::Relu:
+      return a * s + 0.5 * b * std::max(s, 0.0) * std::max(s, 0.0);
+    case PairPotentialKind::Tanh:
+      return a * s + b * log_cosh(s);
+    case PairPotentialKind::Sigmoid:
+      return a * s + b * softplus(s);
   }
   return 0.0;
 }
 
 double pair_derivative(PairPotentialKind kind, double a, double b, double s) {
   switch (kind) {
-    case PairPotentialKind::Linear: return a;
-    case PairPotentialKind::Relu: return a + b * std::max(s, 0.0);
-    case PairPotentialKind::Tanh: return a + b * std::tanh(s);
-    case PairPotentialKind::Sigmoid: return a + b * logistic(s);
+    case PairPotentialKind::Linear:
+      return a;
+    case PairPotentialKind::Relu:
+      return a + b * std::max(s, 0.0);
+    case PairPotentialKind::Tanh:
+      return a + b * std::tanh(s);
+    case PairPotentialKind::Sigmoid:
+      return a + b * logistic(s);
   }
   return 0.0;
 }
 
-Kuramoto::Kuramoto(Index n_osc, Index osc_dim, Graph graph, PairPotentialKind kind, Eigen::VectorXd a,
-                   Eigen::VectorXd b, Eigen::MatrixXd omega)
-    : m_(n_osc), d_(osc_dim), graph_(std::move(graph)), kind_(kind), a_(std::move(a)), b_(std::move(b)),
+Kuramoto::Kuramoto(Index n_osc, Index osc_dim, Graph graph, PairPotentialKind kind,
+                   Eigen::VectorXd a, Eigen::VectorXd b, Eigen::MatrixXd omega)
+    : m_(n_osc),
+      d_(osc_dim),
+      graph_(std::move(graph)),
+      kind_(kind),
+      a_(std::move(a)),
+      b_(std::move(b)),
       omega_(std::move(omega)) {
-  if (d_ < 2) throw std::invalid_argument(fmt::format("Kuramoto: oscillator dimension D must be >= 2 (got {})", d_));
+  if (d_ < 2)
+    throw std::invalid_argument(
+        fmt::format("Kuramoto: oscillator dimension D must be >= 2 (got {})", d_));
   if (graph_.num_nodes() != m_)
-    throw std::invalid_argument(fmt::format("Kuramoto: graph has {} nodes, there are {} oscillators", graph_.num_nodes(), m_));
+    throw std::invalid_argument(fmt::format(
+        "Kuramoto: graph has {} nodes, there are {} oscillators", graph_.num_nodes(), m_));
   if (b_.size() == 0) b_ = Eigen::VectorXd::Zero(1);
   mean_field_ = graph_.is_complete() && kind_ == PairPotentialKind::Linear && a_.size() == 1;
   if (graph_.is_complete() && !mean_field_) graph_ = graph_.materialized();
   const Index e = graph_.num_edges();
   if (a_.size() != 1 && a_.size() != e)
-    throw std::invalid_argument(fmt::format("Kuramoto: A has {} values, expected 1 or one per edge ({})", a_.size(), e));
+    throw std::invalid_argument(
+        fmt::format("Kuramoto: A has {} values, expected 1 or one per edge ({})", a_.size(), e));
   if (b_.size() != 1 && b_.size() != e)
-    throw std::invalid_argument(fmt::format("Kuramoto: B has {} values, expected 1 or one per edge ({})", b_.size(), e));
+    throw std::invalid_argument(
+        fmt::format("Kuramoto: B has {} values, expected 1 or one per edge ({})", b_.size(), e));
   if (omega_.size() == 0) omega_ = Eigen::MatrixXd::Zero(d_, d_);
   if (omega_.rows() != d_ || omega_.cols() != d_)
     throw std::invalid_argument(fmt::format("Kuramoto: Omega must be {}x{}", d_, d_));
@@ -88,12 +118,14 @@ Kuramoto::Kuramoto(Index n_osc, Index osc_dim, Graph graph, PairPotentialKind ki
 
 void Kuramoto::set_oscillator_omegas(const std::vector<Eigen::MatrixXd>& omegas) {
   if (static_cast<Index>(omegas.size()) != m_)
-    throw std::invalid_argument(fmt::format("Kuramoto: {} per-oscillator Omegas for {} oscillators", omegas.size(), m_));
+    throw std::invalid_argument(
+        fmt::format("Kuramoto: {} per-oscillator Omegas for {} oscillators", omegas.size(), m_));
   omegas_.resize(d_, m_ * d_);
   for (Index i = 0; i < m_; ++i) {
     const auto& w = omegas[static_cast<std::size_t>(i)];
     if (w.rows() != d_ || w.cols() != d_ || skew_defect(w) > structural_tol(w))
-      throw std::invalid_argument(fmt::format("Kuramoto: Omega_{} must be a {}x{} skew-symmetric matrix", i, d_, d_));
+      throw std::invalid_argument(
+          fmt::format("Kuramoto: Omega_{} must be a {}x{} skew-symmetric matrix", i, d_, d_));
     omegas_.middleCols(i * d_, d_) = w;
   }
 }
@@ -115,19 +147,22 @@ void Kuramoto::set_matrix_couplings(const std::vector<Eigen::MatrixXd>& j,
     fprime_.resize(static_cast<std::size_t>(graph_.num_edges()));
   }
   const Index e = graph_.num_edges();
-  if (static_cast<Index>(j.size()) != e || (!j_reverse.empty() && static_cast<Index>(j_reverse.size()) != e))
+  if (static_cast<Index>(j.size()) != e ||
+      (!j_reverse.empty() && static_cast<Index>(j_reverse.size()) != e))
     throw std::invalid_argument(fmt::format("Kuramoto: need one coupling matrix per edge ({})", e));
   j_.resize(d_, e * d_);
   jr_.resize(d_, e * d_);
   for (Index k = 0; k < e; ++k) {
     const auto& jk = j[static_cast<std::size_t>(k)];
-    if (jk.rows() != d_ || jk.cols() != d_) throw std::invalid_argument(fmt::format("Kuramoto: J_{} must be {}x{}", k, d_, d_));
+    if (jk.rows() != d_ || jk.cols() != d_)
+      throw std::invalid_argument(fmt::format("Kuramoto: J_{} must be {}x{}", k, d_, d_));
     j_.middleCols(k * d_, d_) = jk;
     if (j_reverse.empty()) {
       jr_.middleCols(k * d_, d_) = jk.transpose();
     } else {
       const auto& jrk = j_reverse[static_cast<std::size_t>(k)];
-      if (jrk.rows() != d_ || jrk.cols() != d_) throw std::invalid_argument(fmt::format("Kuramoto: J'_{} must be {}x{}", k, d_, d_));
+      if (jrk.rows() != d_ || jrk.cols() != d_)
+        throw std::invalid_argument(fmt::format("Kuramoto: J'_{} must be {}x{}", k, d_, d_));
       jr_.middleCols(k * d_, d_) = jrk;
     }
   }
@@ -181,7 +216,8 @@ void Kuramoto::drive(const double* sigma, double* f) const {
         if (matrices) {
           // Node i is the edge's first end: it feels J_e σ_j; the second end feels J'_e σ_i.
           const Index e = eid[q];
-          const double* jm = (edges[e].i == i ? j_.data() : jr_.data()) + e * d * d;  // column-major D×D
+          const double* jm =
+              (edges[e].i == i ? j_.data() : jr_.data()) + e * d * d;  // column-major D×D
           for (Index c = 0; c < d; ++c)
             for (Index r = 0; r < d; ++r) fi[r] += jm[c * d + r] * sj[c];
         }
@@ -236,13 +272,15 @@ EnergyParts Kuramoto::energy_parts(const Eigen::VectorXd& sigma) const {
       const double* sj = s + edges[e].j * d;
       double dot = 0.0;
       for (Index k = 0; k < d; ++k) dot += si[k] * sj[k];
-      pair += pair_value(kind_, a_.size() == 1 ? a_[0] : a_[e], b_.size() == 1 ? b_[0] : b_[e], dot);
+      pair +=
+          pair_value(kind_, a_.size() == 1 ? a_[0] : a_[e], b_.size() == 1 ? b_[0] : b_[e], dot);
       if (matrices) {
         const double* jm = j_.data() + e * d * d;
         const double* jr = jr_.data() + e * d * d;
         double q = 0.0;
         for (Index c = 0; c < d; ++c)
-          for (Index r = 0; r < d; ++r) q += si[r] * jm[c * d + r] * sj[c] + sj[r] * jr[c * d + r] * si[c];
+          for (Index r = 0; r < d; ++r)
+            q += si[r] * jm[c * d + r] * sj[c] + sj[r] * jr[c * d + r] * si[c];
         mat -= 0.5 * q;
       }
     }
@@ -325,9 +363,10 @@ Guarantee Kuramoto::lyapunov() const {
     const Eigen::MatrixXd first = omegas_.leftCols(d_);
     for (Index i = 1; i < m_; ++i)
       if ((omegas_.middleCols(i * d_, d_) - first).cwiseAbs().maxCoeff() > structural_tol(first)) {
-        g.fail(fmt::format("per-oscillator natural frequencies differ (Omega_0 != Omega_{}): the energy "
-                           "is not rotation-neutral, dE/dt gains sum_e F'(s_ij) s_j^T (Omega_i - Omega_j) s_i",
-                           i));
+        g.fail(fmt::format(
+            "per-oscillator natural frequencies differ (Omega_0 != Omega_{}): the energy "
+            "is not rotation-neutral, dE/dt gains sum_e F'(s_ij) s_j^T (Omega_i - Omega_j) s_i",
+            i));
         break;
       }
   }
@@ -336,7 +375,10 @@ Guarantee Kuramoto::lyapunov() const {
       const Eigen::Map<const Eigen::MatrixXd> om(omega_of(i), d_, d_);
       const Eigen::VectorXd ci = c_.row(i).transpose();
       if ((om * ci).cwiseAbs().maxCoeff() > 1e-12 * std::max(1.0, ci.cwiseAbs().maxCoeff())) {
-        g.fail(fmt::format("stimulus not in the kernel of Omega (Omega c_{} != 0): dE/dt gains -sum_i c_i^T Omega s_i", i));
+        g.fail(
+            fmt::format("stimulus not in the kernel of Omega (Omega c_{} != 0): dE/dt gains -sum_i "
+                        "c_i^T Omega s_i",
+                        i));
         break;
       }
     }
@@ -347,7 +389,10 @@ Guarantee Kuramoto::lyapunov() const {
       const Eigen::MatrixXd je = j_.middleCols(e * d_, d_);
       const Eigen::MatrixXd jre = jr_.middleCols(e * d_, d_);
       if ((jre - je.transpose()).cwiseAbs().maxCoeff() > structural_tol(je)) {
-        g.fail(fmt::format("matrix coupling on edge {} is not symmetric (J_ji != J_ij^T): the flow is not a gradient flow", e));
+        g.fail(
+            fmt::format("matrix coupling on edge {} is not symmetric (J_ji != J_ij^T): the flow is "
+                        "not a gradient flow",
+                        e));
         break;
       }
     }
@@ -355,8 +400,12 @@ Guarantee Kuramoto::lyapunov() const {
       const Eigen::MatrixXd je = j_.middleCols(e * d_, d_);
       const Index i = graph_.edges()[e].i;
       const Eigen::Map<const Eigen::MatrixXd> om(omega_of(i), d_, d_);
-      if ((je * om - om * je).cwiseAbs().maxCoeff() > structural_tol(je) * std::max(1.0, om.cwiseAbs().maxCoeff())) {
-        g.fail(fmt::format("matrix coupling on edge {} does not commute with Omega: dE/dt gains -s_i^T [J, Omega] s_j", e));
+      if ((je * om - om * je).cwiseAbs().maxCoeff() >
+          structural_tol(je) * std::max(1.0, om.cwiseAbs().maxCoeff())) {
+        g.fail(
+            fmt::format("matrix coupling on edge {} does not commute with Omega: dE/dt gains "
+                        "-s_i^T [J, Omega] s_j",
+                        e));
         break;
       }
     }

@@ -12,7 +12,9 @@ double log_cosh(double y) {
   const double a = std::abs(y);
   return a + std::log1p(std::exp(-2.0 * a)) - std::numbers::ln2;
 }
-double softplus(double y) { return std::max(y, 0.0) + std::log1p(std::exp(-std::abs(y))); }
+double softplus(double y) {
+  return std::max(y, 0.0) + std::log1p(std::exp(-std::abs(y)));
+}
 double logistic(double y) {
   if (y >= 0) return 1.0 / (1.0 + std::exp(-y));
   const double e = std::exp(y);
@@ -22,10 +24,14 @@ double logistic(double y) {
 // ℓ''(βx)·β for the separable kinds, given g = ℓ'(βx).
 double separable_curvature(LagrangianKind kind, double beta, double x, double g) {
   switch (kind) {
-    case LagrangianKind::Tanh: return beta * (1.0 - g * g);
-    case LagrangianKind::Sigmoid: return beta * g * (1.0 - g);
-    case LagrangianKind::Relu: return x > 0.0 ? beta : 0.0;
-    case LagrangianKind::LogSumExp: break;
+    case LagrangianKind::Tanh:
+      return beta * (1.0 - g * g);
+    case LagrangianKind::Sigmoid:
+      return beta * g * (1.0 - g);
+    case LagrangianKind::Relu:
+      return x > 0.0 ? beta : 0.0;
+    case LagrangianKind::LogSumExp:
+      break;
   }
   return 0.0;
 }
@@ -46,10 +52,14 @@ Lagrangian Lagrangian::from_name(std::string_view name, double beta) {
 
 std::string_view Lagrangian::name() const {
   switch (kind) {
-    case LagrangianKind::Tanh: return "tanh";
-    case LagrangianKind::Sigmoid: return "sigmoid";
-    case LagrangianKind::Relu: return "relu";
-    case LagrangianKind::LogSumExp: return "lse";
+    case LagrangianKind::Tanh:
+      return "tanh";
+    case LagrangianKind::Sigmoid:
+      return "sigmoid";
+    case LagrangianKind::Relu:
+      return "relu";
+    case LagrangianKind::LogSumExp:
+      return "lse";
   }
   return "?";
 }
@@ -124,7 +134,8 @@ double Lagrangian::hessian_quadratic(const Eigen::VectorXd& x, const Eigen::Vect
     return beta * s;
   }
   double s = 0.0;
-  for (Eigen::Index i = 0; i < n; ++i) s += separable_curvature(kind, beta, x[i], g[i]) * v[i] * v[i];
+  for (Eigen::Index i = 0; i < n; ++i)
+    s += separable_curvature(kind, beta, x[i], g[i]) * v[i] * v[i];
   return s;
 }
 

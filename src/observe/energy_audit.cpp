@@ -5,7 +5,9 @@
 
 namespace hkam {
 
-double EnergyAudit::tolerance_for(double e_prev) const { return rel_ * std::max(std::abs(e_prev), scale_); }
+double EnergyAudit::tolerance_for(double e_prev) const {
+  return rel_ * std::max(std::abs(e_prev), scale_);
+}
 
 void EnergyAudit::add(long step, double t, double energy) {
   if (has_prev_) {

@@ -19,8 +19,8 @@ constexpr double kFdRelTol = 1e-6;
 // Identities that are exact in exact arithmetic, evaluated in double: a few hundred ulps.
 constexpr double kExactRelTol = 1e-10;
 
-inline Eigen::VectorXd central_difference_gradient(const std::function<double(const Eigen::VectorXd&)>& f,
-                                                   Eigen::VectorXd x, double h = kFdStep) {
+inline Eigen::VectorXd central_difference_gradient(
+    const std::function<double(const Eigen::VectorXd&)>& f, Eigen::VectorXd x, double h = kFdStep) {
   Eigen::VectorXd g(x.size());
   for (Eigen::Index k = 0; k < x.size(); ++k) {
     const double xk = x[k];
@@ -36,7 +36,8 @@ inline Eigen::VectorXd central_difference_gradient(const std::function<double(co
 
 /// Directional derivative of f at x along v by central differences.
 inline double directional_derivative(const std::function<double(const Eigen::VectorXd&)>& f,
-                                     const Eigen::VectorXd& x, const Eigen::VectorXd& v, double h = kFdStep) {
+                                     const Eigen::VectorXd& x, const Eigen::VectorXd& v,
+                                     double h = kFdStep) {
   return (f(x + h * v) - f(x - h * v)) / (2.0 * h);
 }
 
@@ -44,19 +45,21 @@ inline double directional_derivative(const std::function<double(const Eigen::Vec
 inline ::testing::AssertionResult near_rel(double a, double b, double rel, double floor = 1.0) {
   const double scale = std::max({std::abs(a), std::abs(b), floor});
   if (std::abs(a - b) <= rel * scale) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << a << " vs " << b << " differ by " << std::abs(a - b) << " > " << rel
-                                       << " * " << scale;
+  return ::testing::AssertionFailure()
+         << a << " vs " << b << " differ by " << std::abs(a - b) << " > " << rel << " * " << scale;
 }
 
-inline ::testing::AssertionResult vectors_near_rel(const Eigen::VectorXd& a, const Eigen::VectorXd& b, double rel) {
-  if (a.size() != b.size()) return ::testing::AssertionFailure() << "sizes " << a.size() << " vs " << b.size();
+inline ::testing::AssertionResult vectors_near_rel(const Eigen::VectorXd& a,
+                                                   const Eigen::VectorXd& b, double rel) {
+  if (a.size() != b.size())
+    return ::testing::AssertionFailure() << "sizes " << a.size() << " vs " << b.size();
   const double scale = std::max({a.cwiseAbs().maxCoeff(), b.cwiseAbs().maxCoeff(), 1.0});
   const double err = (a - b).cwiseAbs().maxCoeff();
   if (err <= rel * scale) return ::testing::AssertionSuccess();
   Eigen::Index k;
   (a - b).cwiseAbs().maxCoeff(&k);
-  return ::testing::AssertionFailure() << "max |a-b| = " << err << " > " << rel << " * " << scale << " at " << k
-                                       << " (" << a[k] << " vs " << b[k] << ")";
+  return ::testing::AssertionFailure() << "max |a-b| = " << err << " > " << rel << " * " << scale
+                                       << " at " << k << " (" << a[k] << " vs " << b[k] << ")";
 }
 
 /// Flattened M×D state of unit rows.
@@ -68,7 +71,8 @@ inline Eigen::VectorXd random_sphere_state(Rng& rng, Index m, Index d) {
 }
 
 /// Applies a D×D rotation to every oscillator of a state with the given layout.
-inline Eigen::VectorXd rotate_oscillators(const StateLayout& lay, const Eigen::VectorXd& z, const Eigen::MatrixXd& r) {
+inline Eigen::VectorXd rotate_oscillators(const StateLayout& lay, const Eigen::VectorXd& z,
+                                          const Eigen::MatrixXd& r) {
   Eigen::VectorXd out = z;
   for (Index i = 0; i < lay.n_osc; ++i) {
     auto s = out.segment(lay.osc_offset() + i * lay.osc_dim, lay.osc_dim);
@@ -77,28 +81,32 @@ inline Eigen::VectorXd rotate_oscillators(const StateLayout& lay, const Eigen::V
   return out;
 }
 
-inline Hopfield random_hopfield(Rng& rng, Index n, LagrangianKind kind, double beta = 1.3, double w_scale = 1.0) {
-  return Hopfield(random_symmetric_weights(rng, n, w_scale), normal_vector(rng, n, 0.3), Lagrangian{kind, beta});
+inline Hopfield random_hopfield(Rng& rng, Index n, LagrangianKind kind, double beta = 1.3,
+                                double w_scale = 1.0) {
+  return Hopfield(random_symmetric_weights(rng, n, w_scale), normal_vector(rng, n, 0.3),
+                  Lagrangian{kind, beta});
 }
 
-inline Kuramoto random_kuramoto(Rng& rng, Index m, Index d, PairPotentialKind kind, const Graph& graph,
-                                double omega_scale = 0.7) {
+inline Kuramoto random_kuramoto(Rng& rng, Index m, Index d, PairPotentialKind kind,
+                                const Graph& graph, double omega_scale = 0.7) {
   const Index e = graph.num_edges();
   return Kuramoto(m, d, graph, kind, normal_vector(rng, e, 0.5), normal_vector(rng, e, 0.5),
                   random_skew(rng, d, omega_scale));
 }
 
 /// A Hopfield–Kuramoto instance with κ_H ≠ κ_K ≠ 1 and Ω ≠ 0.
-inline HopfieldKuramoto random_hk(Rng& rng, Index n, Index d, LagrangianKind lag, PairPotentialKind pot,
-                                  HkCouplingKind coupling, bool complete_hk, double kappa_h = 0.7,
-                                  double kappa_k = 1.9, double w_scale = 1.0, double alpha = 0.8) {
+inline HopfieldKuramoto random_hk(Rng& rng, Index n, Index d, LagrangianKind lag,
+                                  PairPotentialKind pot, HkCouplingKind coupling, bool complete_hk,
+                                  double kappa_h = 0.7, double kappa_k = 1.9, double w_scale = 1.0,
+                                  double alpha = 0.8) {
   Hopfield hop = random_hopfield(rng, n, lag, 1.3, w_scale);
   Kuramoto kur = random_kuramoto(rng, n, d, pot, Graph::ring(n, 4));
   HkCoupling c;
   c.kind = coupling;
   c.graph = complete_hk ? Graph::complete(n) : Graph::watts_strogatz(n, 4, 0.3, rng.next_u64());
   c.alpha = alpha;
-  if (coupling == HkCouplingKind::General) c.weights = normal_vector(rng, c.graph.num_edges(), alpha);
+  if (coupling == HkCouplingKind::General)
+    c.weights = normal_vector(rng, c.graph.num_edges(), alpha);
   return HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), kappa_h, kappa_k);
 }
 

@@ -36,7 +36,7 @@ struct SimulateOptions {
   StepperKind stepper = StepperKind::Dopri5;
   double t0 = 0.0;
   double t_end = 1.0;
-  double dt = 1e-2;       ///< fixed step (euler, rk4) or initial step (adaptive)
+  double dt = 1e-2;  ///< fixed step (euler, rk4) or initial step (adaptive)
   double dt_max = std::numeric_limits<double>::infinity();  ///< adaptive steppers only
   double dt_min = 1e-12;  ///< an adaptive step below this ends the run (step collapse)
   double rtol = 1e-8;
@@ -49,7 +49,7 @@ struct SimulateOptions {
 struct Summary {
   EndReason end_reason = EndReason::TEnd;
   double t = 0.0;
-  long steps = 0;           ///< accepted
+  long steps = 0;  ///< accepted
   long rejected = 0;
   long rhs_evaluations = 0;
   double wall_seconds = 0.0;
@@ -78,7 +78,9 @@ struct CountingSystem {
   }
 };
 
-inline double inf_norm(const Eigen::VectorXd& v) { return v.size() ? v.cwiseAbs().maxCoeff() : 0.0; }
+inline double inf_norm(const Eigen::VectorXd& v) {
+  return v.size() ? v.cwiseAbs().maxCoeff() : 0.0;
+}
 
 }  // namespace detail
 
@@ -99,7 +101,8 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
   auto finish = [&](EndReason reason) {
     summary.end_reason = reason;
     summary.t = t;
-    summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
   };
   if (observer && !observer(t, x)) return finish(EndReason::Interrupted);
@@ -139,7 +142,8 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
     odeint::euler<State, double, State, double, odeint::vector_space_algebra> euler;
     odeint::runge_kutta4<State, double, State, double, odeint::vector_space_algebra> rk4;
     // t = t0 + n·dt rather than t += dt, so rounding does not accumulate over many steps.
-    const long n_steps = std::max(1L, static_cast<long>(std::ceil((options.t_end - options.t0) / options.dt - 1e-9)));
+    const long n_steps = std::max(
+        1L, static_cast<long>(std::ceil((options.t_end - options.t0) / options.dt - 1e-9)));
     for (long n = 0; n < n_steps && !stop; ++n) {
       const double t_next = n + 1 == n_steps ? options.t_end : options.t0 + (n + 1) * options.dt;
       const double h = t_next - t;
@@ -176,11 +180,13 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
 
   EndReason end;
   if (options.stepper == StepperKind::Dopri5) {
-    using Error = odeint::runge_kutta_dopri5<State, double, State, double, odeint::vector_space_algebra>;
+    using Error =
+        odeint::runge_kutta_dopri5<State, double, State, double, odeint::vector_space_algebra>;
     auto stepper = odeint::make_controlled<Error>(options.atol, options.rtol);
     end = adaptive_loop.template operator()<true>(stepper);
   } else {
-    using Error = odeint::runge_kutta_fehlberg78<State, double, State, double, odeint::vector_space_algebra>;
+    using Error =
+        odeint::runge_kutta_fehlberg78<State, double, State, double, odeint::vector_space_algebra>;
     auto stepper = odeint::make_controlled<Error>(options.atol, options.rtol);
     end = adaptive_loop.template operator()<false>(stepper);
   }

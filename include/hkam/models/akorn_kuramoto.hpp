@@ -1,9 +1,11 @@
 #pragma once
-/// AKOrN-form Kuramoto model: the continuous-time system behind the AKOrN layer (docs/models.md §3).
+/// AKOrN-form Kuramoto model: the continuous-time system behind the AKOrN layer (docs/models.md
+/// §3).
 ///
 ///   dσ_i/dt = Ω_i σ_i + P_{σ_i}( c_i + Σ_j J_ij σ_j )                   (A1)
 ///   E(Σ)    = −½ Σ_ij σ_iᵀ J_ij σ_j − Σ_i c_iᵀ σ_i                        (A2, the true energy)
-///   e(Σ)    = −Σ_i σ_i · (J σ + c)_i                                      (A3, the reference's proxy)
+///   e(Σ)    = −Σ_i σ_i · (J σ + c)_i                                      (A3, the reference's
+///   proxy)
 ///
 /// J is one dense (M·D)×(M·D) matrix whose D×D block (i, j) is J_ij; it is not symmetrised.
 /// Ω_i are per-oscillator D×D skew matrices (AKOrN's "natural frequencies"). (A2) is
@@ -50,9 +52,9 @@ class AkornKuramoto {
  private:
   Index m_ = 0, d_ = 0;
   Eigen::MatrixXd j_;
-  Eigen::MatrixXd c_;          // M×D
-  Eigen::VectorXd c_flat_;     // row-major c
-  Eigen::MatrixXd omegas_;     // D × (M·D), empty for Ω = 0
+  Eigen::MatrixXd c_;       // M×D
+  Eigen::VectorXd c_flat_;  // row-major c
+  Eigen::MatrixXd omegas_;  // D × (M·D), empty for Ω = 0
   bool project_ = true;
   mutable Eigen::VectorXd y_, grad_;
 };

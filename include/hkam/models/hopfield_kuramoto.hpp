@@ -5,10 +5,10 @@
 /// (identity by default, M = N). For a coupling edge (i, j) ∈ ℰ_HK with weight w_ij let
 /// s_ij = σ_{p(i)}·σ_{p(j)}. Then
 ///
-///   E(x, Σ) = κ_H E_H(x) + κ_K E_K(Σ) + E_HK,   E_HK = −Σ_{(i,j)∈ℰ_HK} w_ij s_ij g_i g_j      (HK1)
-///   dx_i/dt = [W_s g − x + b]_i + (1/κ_H) Σ_j w_ij s_ij g_j                                    (HK2)
-///   dσ_k/dt = −P_{σ_k}[ ∇_{σ_k}E_K − (1/κ_K) Σ_{i:p(i)=k} g_i Σ_j w_ij g_j σ_{p(j)} ] + Ω σ_k    (HK3)
-///   dE/dt   = −κ_H ẋᵀ H ẋ − (1/κ_K) Σ_k ‖P_{σ_k} ∇_{σ_k} E‖² ≤ 0                               (HK4)
+///   E(x, Σ) = κ_H E_H(x) + κ_K E_K(Σ) + E_HK,   E_HK = −Σ_{(i,j)∈ℰ_HK} w_ij s_ij g_i g_j (HK1)
+///   dx_i/dt = [W_s g − x + b]_i + (1/κ_H) Σ_j w_ij s_ij g_j (HK2) dσ_k/dt = −P_{σ_k}[ ∇_{σ_k}E_K −
+///   (1/κ_K) Σ_{i:p(i)=k} g_i Σ_j w_ij g_j σ_{p(j)} ] + Ω σ_k    (HK3) dE/dt   = −κ_H ẋᵀ H ẋ −
+///   (1/κ_K) Σ_k ‖P_{σ_k} ∇_{σ_k} E‖² ≤ 0                               (HK4)
 ///
 /// Couplings: general (w_ij per edge), additive (w_ij = α), multiplicative (w_ij = α [W_s]_ij).
 /// The Hopfield units see W_eff(Σ) = W_s + (1/κ_H) w ⊙ A_HK ⊙ S, S_ij = s_ij (`effective_weights`).
@@ -58,7 +58,9 @@ class HopfieldKuramoto {
   double kappa_k() const { return kappa_k_; }
   const std::vector<Index>& pairing() const { return pair_; }
   /// True when the O(N·D) complete-graph path is in use.
-  bool low_rank() const { return cpl_.graph.is_complete() && cpl_.kind == HkCouplingKind::Additive; }
+  bool low_rank() const {
+    return cpl_.graph.is_complete() && cpl_.kind == HkCouplingKind::Additive;
+  }
 
   void operator()(const Eigen::VectorXd& z, Eigen::VectorXd& dzdt, double t) const;
   double energy(const Eigen::VectorXd& z) const;

@@ -98,12 +98,12 @@ class Kuramoto {
   Index m_ = 0, d_ = 0;
   Graph graph_;
   PairPotentialKind kind_ = PairPotentialKind::Linear;
-  Eigen::VectorXd a_, b_;  // size 1 (shared) or num_edges
-  Eigen::MatrixXd omega_;  // D×D
-  Eigen::MatrixXd omegas_; // D × (M·D) or empty
-  Eigen::MatrixXd c_;      // M×D or empty (row-major copy kept in c_rows_)
+  Eigen::VectorXd a_, b_;   // size 1 (shared) or num_edges
+  Eigen::MatrixXd omega_;   // D×D
+  Eigen::MatrixXd omegas_;  // D × (M·D) or empty
+  Eigen::MatrixXd c_;       // M×D or empty (row-major copy kept in c_rows_)
   std::vector<double> c_rows_;
-  Eigen::MatrixXd j_, jr_; // D × (E·D) or empty
+  Eigen::MatrixXd j_, jr_;  // D × (E·D) or empty
   bool mean_field_ = false;
   mutable std::vector<double> fprime_;  // per edge F'(s_e)
   mutable Eigen::VectorXd sum_, grad_;  // workspace

@@ -8,7 +8,8 @@
 ///   relu       ℓ(y) = ½ relu(y)²            g = relu(βx)
 /// The log-sum-exp Lagrangian of dense associative memory is not separable:
 ///   lse        L = β⁻¹ log Σ e^{βx_i}       g = softmax(βx),  H = β (diag(g) − g gᵀ).
-/// All four are convex, so H is positive semi-definite, which is what makes E_H a Lyapunov function.
+/// All four are convex, so H is positive semi-definite, which is what makes E_H a Lyapunov
+/// function.
 
 #include <Eigen/Core>
 #include <string>
