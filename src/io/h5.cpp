@@ -1,0 +1,228 @@
+#include "io/h5.hpp"
+
+#include <hdf5_hl.h>
+
+#include <cstring>
+#include <numeric>
+
+namespace hkam::io {
+namespace {
+
+hid_t check(hid_t id, const std::string& what) {
+  if (id < 0) throw H5Error("HDF5: " + what);
+  return id;
+}
+void check(herr_t status, const std::string& what, int) {
+  if (status < 0) throw H5Error("HDF5: " + what);
+}
+
+Id scalar_space() {
+  return Id(H5Screate(H5S_SCALAR), H5Sclose, "create scalar dataspace");
+}
+
+}  // namespace
+
+Id::Id(hid_t id, Closer close, const std::string& what) : id_(check(id, what)), close_(close) {}
+
+Id& Id::operator=(Id&& o) noexcept {
+  if (this != &o) {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = o.id_;
+    close_ = o.close_;
+    o.id_ = H5I_INVALID_HID;
+  }
+  return *this;
+}
+
+Id::~Id() {
+  if (id_ >= 0 && close_) close_(id_);
+}
+
+void quiet_hdf5_errors() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+Id create_file(const std::string& path) {
+  quiet_hdf5_errors();
+  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
+  // The 1.10 format at least, so that datasets can grow and files can be flushed consistently.
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_LATEST), "libver bounds", 0);
+  return Id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose,
+            "cannot create " + path);
+}
+
+Id open_file_read(const std::string& path) {
+  quiet_hdf5_errors();
+  return Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
+            "cannot open " + path + " as HDF5");
+}
+
+Id create_group(hid_t parent, const std::string& name) {
+  return Id(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+            "create group " + name);
+}
+
+Id open_group(hid_t parent, const std::string& name) {
+  return Id(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), H5Gclose, "open group " + name);
+}
+
+bool exists(hid_t parent, const std::string& path) {
+  // Check each component so that a missing intermediate group is "false", not an error.
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t next = path.find('/', pos + 1);
+    const std::string prefix = path.substr(0, next);
+    if (H5Lexists(parent, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (next == std::string::npos) return true;
+    pos = next;
+  }
+}
+
+void set_attr(hid_t obj, const std::string& name, const std::string& value) {
+  Id type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+  check(H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1)), "string size", 0);
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "string charset", 0);
+  Id space = scalar_space();
+  Id attr(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+          H5Aclose, "create attribute " + name);
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  check(H5Awrite(attr.get(), type.get(), padded.data()), "write attribute " + name, 0);
+}
+
+void set_attr(hid_t obj, const std::string& name, double value) {
+  Id space = scalar_space();
+  Id attr(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+          H5Aclose, "create attribute " + name);
+  check(H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value), "write attribute " + name, 0);
+}
+
+void set_attr(hid_t obj, const std::string& name, long long value) {
+  Id space = scalar_space();
+  Id attr(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+          H5Aclose, "create attribute " + name);
+  check(H5Awrite(attr.get(), H5T_NATIVE_LLONG, &value), "write attribute " + name, 0);
+}
+
+std::optional<std::string> get_attr_string(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
+  Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  Id type(H5Aget_type(attr.get()), H5Tclose, "attribute type");
+  if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    char* buf = nullptr;
+    Id mem(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    check(H5Aread(attr.get(), mem.get(), &buf), "read attribute " + name, 0);
+    std::string out = buf ? buf : "";
+    H5free_memory(buf);
+    return out;
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  std::string out(size, '\0');
+  check(H5Aread(attr.get(), type.get(), out.data()), "read attribute " + name, 0);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+std::optional<double> get_attr_double(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
+  Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  double v = 0;
+  check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v), "read attribute " + name, 0);
+  return v;
+}
+
+void write_matrix(hid_t parent, const std::string& name, const Eigen::MatrixXd& m, bool as_vector) {
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rm = m;
+  const hsize_t dims2[2] = {static_cast<hsize_t>(m.rows()), static_cast<hsize_t>(m.cols())};
+  const hsize_t dims1[1] = {static_cast<hsize_t>(m.size())};
+  Id space(as_vector ? H5Screate_simple(1, dims1, nullptr) : H5Screate_simple(2, dims2, nullptr),
+           H5Sclose, "dataspace for " + name);
+  Id ds(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                   H5P_DEFAULT),
+        H5Dclose, "create dataset " + name);
+  if (m.size())
+    check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rm.data()),
+          "write " + name, 0);
+}
+
+void write_ints(hid_t parent, const std::string& name, const std::vector<long long>& v,
+                hsize_t cols) {
+  const hsize_t dims[2] = {v.size() / cols, cols};
+  Id space(H5Screate_simple(cols == 1 ? 1 : 2, dims, nullptr), H5Sclose, "dataspace for " + name);
+  Id ds(H5Dcreate2(parent, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                   H5P_DEFAULT),
+        H5Dclose, "create dataset " + name);
+  if (!v.empty())
+    check(H5Dwrite(ds.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()),
+          "write " + name, 0);
+}
+
+std::vector<double> read_doubles(hid_t parent, const std::string& path,
+                                 std::vector<hsize_t>* shape) {
+  Id ds(H5Dopen2(parent, path.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + path);
+  Id space(H5Dget_space(ds.get()), H5Sclose, "dataspace of " + path);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) throw H5Error("HDF5: rank of " + path);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  const hsize_t n = std::accumulate(dims.begin(), dims.end(), hsize_t{1}, std::multiplies<>());
+  std::vector<double> out(n);
+  if (n)
+    check(H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
+          "read " + path, 0);
+  if (shape) *shape = dims;
+  return out;
+}
+
+Growable::Growable(hid_t parent, const std::string& name, std::vector<hsize_t> tail,
+                   hsize_t chunk_rows, bool compress)
+    : tail_(std::move(tail)) {
+  std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{std::max<hsize_t>(chunk_rows, 1)};
+  for (hsize_t t : tail_) {
+    dims.push_back(t);
+    maxdims.push_back(t);
+    chunk.push_back(t);
+  }
+  Id space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()), H5Sclose,
+           "dataspace for " + name);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "dataset properties");
+  check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "chunk " + name, 0);
+  if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+    check(H5Pset_shuffle(dcpl.get()), "shuffle " + name, 0);
+    check(H5Pset_deflate(dcpl.get(), 4), "deflate " + name, 0);
+  }
+  ds_ = Id(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                      H5P_DEFAULT),
+           H5Dclose, "create dataset " + name);
+}
+
+void Growable::append(const double* data, hsize_t n_rows) {
+  if (n_rows == 0) return;
+  std::vector<hsize_t> dims{rows_ + n_rows}, start{rows_}, count{n_rows};
+  for (hsize_t t : tail_) {
+    dims.push_back(t);
+    start.push_back(0);
+    count.push_back(t);
+  }
+  check(H5Dset_extent(ds_.get(), dims.data()), "extend dataset", 0);
+  Id file_space(H5Dget_space(ds_.get()), H5Sclose, "dataset space");
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                            nullptr),
+        "select rows", 0);
+  Id mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose,
+               "memory space");
+  check(
+      H5Dwrite(ds_.get(), H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
+      "append rows", 0);
+  rows_ += n_rows;
+}
+
+void attach_scale(hid_t scale, const std::string& name,
+                  const std::vector<std::pair<hid_t, unsigned>>& uses) {
+  check(H5DSset_scale(scale, name.c_str()), "make dimension scale " + name, 0);
+  for (const auto& [ds, dim] : uses)
+    check(H5DSattach_scale(ds, scale, dim), "attach dimension scale " + name, 0);
+}
+
+}  // namespace hkam::io

@@ -1,0 +1,68 @@
+#pragma once
+// HDF5 trace of one run (layout in docs/trace-format.md). Internal to hkam.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "hkam/core.hpp"
+#include "hkam/integrate/simulate.hpp"
+#include "hkam/models/hopfield_kuramoto.hpp"
+#include "hkam/observe/energy_audit.hpp"
+#include "io/h5.hpp"
+
+namespace hkam::io {
+
+class TraceWriter {
+ public:
+  /// Creates `path` (which must not exist). `parts` are the energy-part names in model order.
+  TraceWriter(const std::string& path, const StateLayout& layout, std::vector<std::string> parts,
+              std::vector<std::string> observables, double flush_seconds = 2.0);
+  hid_t file() const { return file_.get(); }
+
+  /// A state at a recorded time, with its energy, parts (same order as at construction) and
+  /// observables. Buffered; written at the next flush.
+  void record(double t, const Eigen::VectorXd& z, double energy, const EnergyParts& parts,
+              const std::vector<double>& observables);
+  /// (t, E) after one accepted step, for /audit/energy. Buffered.
+  void audit_step(double t, double energy);
+  /// Writes every buffer and flushes the file to disk.
+  void flush();
+  /// Final flush plus the /audit/energy and /summary attributes.
+  void finish(const AuditResult& audit, double relative_tolerance, const Guarantee& guarantee,
+              const Summary& summary, const SimulateOptions& options);
+
+ private:
+  void maybe_flush();
+
+  Id file_, trace_, audit_, parts_group_, obs_group_;
+  StateLayout layout_;
+  std::vector<std::string> part_names_, obs_names_;
+  Growable time_, energy_, x_, sigma_, audit_te_;
+  std::vector<Growable> parts_, obs_;
+  std::vector<double> buf_time_, buf_energy_, buf_x_, buf_sigma_, buf_audit_;
+  std::vector<std::vector<double>> buf_parts_, buf_obs_;
+  double flush_seconds_;
+  std::chrono::steady_clock::time_point last_flush_;
+};
+
+/// Writes every parameter needed to recompute the HK energy from a stored state into group /model.
+void write_model(hid_t file, const HopfieldKuramoto& model, const Eigen::MatrixXd& patterns);
+
+/// Result of checking the recorded energies of a trace.
+struct EnergyCheck {
+  AuditResult audit;
+  double relative_tolerance = 0;
+  bool guaranteed_known = false;
+  bool guaranteed = false;
+  std::string reason;
+  std::string source;  ///< dataset the energies came from
+  long samples = 0;
+};
+
+/// Re-audits the energies recorded in a trace (per-step /audit/energy when present, else
+/// /trace/energy) with the tolerance stored in the trace (or `default_rtol`). Throws H5Error when
+/// the file is not a readable hkam trace.
+EnergyCheck check_trace_energy(const std::string& path, double default_rtol = 1e-8);
+
+}  // namespace hkam::io
