@@ -32,4 +32,13 @@ double symmetric_max_eigenvalue(const Eigen::MatrixXd& a) {
   return es.eigenvalues().maxCoeff();
 }
 
+double tangent_norm2(const double* sigma, const double* grad, Eigen::Index m, Eigen::Index d) {
+  double total = 0.0;
+  for (Eigen::Index i = 0; i < m; ++i) {
+    const Eigen::Map<const Eigen::VectorXd> si(sigma + i * d, d), gi(grad + i * d, d);
+    total += (gi - gi.dot(si) * si).squaredNorm();
+  }
+  return total;
+}
+
 }  // namespace hkam

@@ -17,4 +17,8 @@ double symmetric_norm_upper_bound(const Eigen::MatrixXd& a);
 /// Largest eigenvalue of a symmetric matrix, exact (self-adjoint eigensolver); O(n³).
 double symmetric_max_eigenvalue(const Eigen::MatrixXd& a);
 
+/// Σ_i ‖P_{σ_i} g_i‖² = Σ_i ‖g_i − (g_i·σ_i)σ_i‖² over m oscillator blocks of dimension d
+/// (row-major arrays): the squared norm of the Riemannian gradient on the product of spheres.
+double tangent_norm2(const double* sigma, const double* grad, Eigen::Index m, Eigen::Index d);
+
 }  // namespace hkam

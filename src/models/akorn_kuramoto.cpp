@@ -105,13 +105,7 @@ Eigen::VectorXd AkornKuramoto::energy_gradient(const Eigen::VectorXd& sigma) con
 
 double AkornKuramoto::dissipation(const Eigen::VectorXd& sigma) const {
   energy_gradient(sigma, grad_);
-  double total = 0.0;
-  for (Index i = 0; i < m_; ++i) {
-    const auto si = sigma.segment(i * d_, d_);
-    const auto gi = grad_.segment(i * d_, d_);
-    total += project_ ? (gi - gi.dot(si) * si).squaredNorm() : gi.squaredNorm();
-  }
-  return -total;
+  return project_ ? -tangent_norm2(sigma.data(), grad_.data(), m_, d_) : -grad_.squaredNorm();
 }
 
 Guarantee AkornKuramoto::lyapunov() const {

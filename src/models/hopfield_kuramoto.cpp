@@ -218,12 +218,7 @@ double HopfieldKuramoto::dissipation(const Eigen::VectorXd& z) const {
   tmp_ = dz.head(n_);
   const double hop_part = kappa_h_ * hop_.lagrangian().hessian_quadratic(x_, g_, tmp_);
   energy_gradient(z, grad_);
-  double osc_part = 0.0;
-  for (Index k = 0; k < m_; ++k) {
-    const auto sk = z.segment(n_ + k * d_, d_);
-    const auto gk = grad_.segment(n_ + k * d_, d_);
-    osc_part += (gk - gk.dot(sk) * sk).squaredNorm();
-  }
+  const double osc_part = tangent_norm2(z.data() + n_, grad_.data() + n_, m_, d_);
   return -hop_part - osc_part / kappa_k_;
 }
 

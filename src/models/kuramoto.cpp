@@ -5,19 +5,15 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "hkam/linalg.hpp"
+#include "models/scalar.hpp"
+
 namespace hkam {
 namespace {
 
-double softplus(double y) {
-  return std::max(y, 0.0) + std::log1p(std::exp(-std::abs(y)));
-}
-double log_cosh(double y) {
-  const double a = std::abs(y);
-  return a + std::log1p(std::exp(-2.0 * a)) - 0.6931471805599453;
-}
-double logistic(double y) {
-  return y >= 0 ? 1.0 / (1.0 + std::exp(-y)) : std::exp(y) / (1.0 + std::exp(y));
-}
+using detail::log_cosh;
+using detail::logistic;
+using detail::softplus;
 
 double skew_defect(const Eigen::MatrixXd& m) {
   return (m + m.transpose()).cwiseAbs().maxCoeff();
@@ -348,13 +344,7 @@ Eigen::VectorXd Kuramoto::energy_gradient(const Eigen::VectorXd& sigma) const {
 
 double Kuramoto::dissipation(const Eigen::VectorXd& sigma) const {
   energy_gradient(sigma, grad_);
-  double total = 0.0;
-  for (Index i = 0; i < m_; ++i) {
-    const auto si = sigma.segment(i * d_, d_);
-    const auto gi = grad_.segment(i * d_, d_);
-    total += (gi - gi.dot(si) * si).squaredNorm();
-  }
-  return -total;
+  return -tangent_norm2(sigma.data(), grad_.data(), m_, d_);
 }
 
 Guarantee Kuramoto::lyapunov() const {

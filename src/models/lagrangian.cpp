@@ -4,22 +4,14 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "models/scalar.hpp"
+
 namespace hkam {
 namespace {
 
-// log cosh y = |y| + log1p(e^{-2|y|}) − log 2: no overflow for large |y|.
-double log_cosh(double y) {
-  const double a = std::abs(y);
-  return a + std::log1p(std::exp(-2.0 * a)) - std::numbers::ln2;
-}
-double softplus(double y) {
-  return std::max(y, 0.0) + std::log1p(std::exp(-std::abs(y)));
-}
-double logistic(double y) {
-  if (y >= 0) return 1.0 / (1.0 + std::exp(-y));
-  const double e = std::exp(y);
-  return e / (1.0 + e);
-}
+using detail::log_cosh;
+using detail::logistic;
+using detail::softplus;
 
 // ℓ''(βx)·β for the separable kinds, given g = ℓ'(βx).
 double separable_curvature(LagrangianKind kind, double beta, double x, double g) {
