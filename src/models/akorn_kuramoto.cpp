@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "hkam/linalg.hpp"
+#include "models/scalar.hpp"
 
 namespace hkam {
 namespace {
@@ -46,9 +47,7 @@ AkornKuramoto::AkornKuramoto(Index n_osc, Index osc_dim, Eigen::MatrixXd j, Eige
     omegas_.resize(d_, m_ * d_);
     for (Index i = 0; i < m_; ++i) {
       const auto& w = omegas[omegas.size() == 1 ? 0 : static_cast<std::size_t>(i)];
-      if (w.rows() != d_ || w.cols() != d_ ||
-          (w + w.transpose()).cwiseAbs().maxCoeff() >
-              1e-12 * std::max(1.0, w.cwiseAbs().maxCoeff()))
+      if (w.rows() != d_ || w.cols() != d_ || detail::skew_defect(w) > detail::structural_tol(w))
         throw std::invalid_argument(fmt::format(
             "AkornKuramoto: Omega_{} must be a {}x{} skew-symmetric matrix", i, d_, d_));
       omegas_.middleCols(i * d_, d_) = w;

@@ -15,14 +15,8 @@ using detail::log_cosh;
 using detail::logistic;
 using detail::softplus;
 
-double skew_defect(const Eigen::MatrixXd& m) {
-  return (m + m.transpose()).cwiseAbs().maxCoeff();
-}
-
-// Tolerance for "is this matrix skew / are these equal": relative to the entries' size.
-double structural_tol(const Eigen::MatrixXd& m) {
-  return 1e-12 * std::max(1.0, m.cwiseAbs().maxCoeff());
-}
+using detail::skew_defect;
+using detail::structural_tol;
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #pragma once
-// Numerically stable scalar functions shared by the Lagrangians and the pair potentials.
+// Numerically stable scalar functions and structural checks shared by the models.
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -21,6 +22,16 @@ inline double logistic(double y) {
   if (y >= 0) return 1.0 / (1.0 + std::exp(-y));
   const double e = std::exp(y);
   return e / (1.0 + e);
+}
+
+/// max |(M + Mᵀ)_ij|: zero exactly for a skew-symmetric matrix.
+inline double skew_defect(const Eigen::MatrixXd& m) {
+  return (m + m.transpose()).cwiseAbs().maxCoeff();
+}
+
+/// Tolerance for "is this matrix skew / are these equal": relative to the entries' size.
+inline double structural_tol(const Eigen::MatrixXd& m) {
+  return 1e-12 * std::max(1.0, m.cwiseAbs().maxCoeff());
 }
 
 }  // namespace hkam::detail
