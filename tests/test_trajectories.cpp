@@ -19,7 +19,7 @@ AuditResult audited_run(const Model& model, Eigen::VectorXd& z, double t_end, do
   o.max_steps = 200000;  // a budget, so that a stiff or diverging case fails instead of hanging
   EnergyAudit audit(rtol);
   long step = 0;
-  const Summary s = simulate(model, z, o, [&](double t, const Eigen::VectorXd& x) {
+  const Summary s = simulate(model, z, o, [&](double t, const Eigen::VectorXd& x, const StepInfo&) {
     audit.add(step++, t, model.energy(x));
     return true;
   });
@@ -207,6 +207,85 @@ TEST(Steppers, EulerIsFirstOrderAndRk4FourthOrder) {
   EXPECT_NEAR(rk4_order, 4.0, 0.15);
 }
 
+// The adaptive steppers run with error control switched off (huge tolerances, dt_max = dt) take
+// the fixed step dt, so their own order shows: 5 for Dormand–Prince, 8 for Fehlberg 7(8) (odeint
+// propagates the 8th-order solution).
+double fixed_step_error(StepperKind kind, double dt) {
+  Eigen::VectorXd x = Eigen::VectorXd::Ones(1);
+  SimulateOptions o;
+  o.stepper = kind;
+  o.t_end = 1.0;
+  o.dt = o.dt_max = dt;
+  o.rtol = o.atol = 1e10;
+  const Summary s = simulate(Decay{}, x, o);
+  EXPECT_EQ(s.steps, static_cast<long>(std::lround(1.0 / dt)));
+  return std::abs(x[0] - (2.0 * std::exp(-1.0)));
+}
+
+TEST(Steppers, EveryStepperHasItsConvergenceOrder) {
+  const double dopri =
+      std::log2(fixed_step_error(StepperKind::Dopri5, 0.2) / fixed_step_error(StepperKind::Dopri5, 0.1));
+  const double fehlberg =
+      std::log2(fixed_step_error(StepperKind::Rkf78, 0.5) / fixed_step_error(StepperKind::Rkf78, 0.25));
+  const double akorn =
+      std::log2(decay_error(StepperKind::Akorn, 0.01) / decay_error(StepperKind::Akorn, 0.005));
+  EXPECT_NEAR(dopri, 5.0, 0.3);
+  EXPECT_NEAR(fehlberg, 8.0, 0.5);
+  EXPECT_NEAR(akorn, 1.0, 0.05);  // the discrete AKOrN update is Euler (plus renormalisation)
+}
+
+TEST(Steppers, DiscreteAkornUpdateIsNormalizeOfAnEulerStep) {
+  Rng rng(12);
+  const Index m = 6, d = 3;
+  Eigen::MatrixXd j = normal_matrix(rng, m * d, m * d, 0.5);
+  const AkornKuramoto model(m, d, j, normal_matrix(rng, m, d, 0.3), {random_skew(rng, d)});
+  Eigen::VectorXd s = test::random_sphere_state(rng, m, d);
+  Eigen::VectorXd expected = s, f(s.size());
+  const double gamma = 0.3;
+  for (int k = 0; k < 3; ++k) {  // reference: x ← normalize(x + γ f(x)), T = 3 times
+    model(expected, f, 0.0);
+    expected += gamma * f;
+    for (Index i = 0; i < m; ++i) expected.segment(i * d, d).normalize();
+  }
+  SimulateOptions o;
+  o.stepper = StepperKind::Akorn;
+  o.dt = gamma;
+  o.t_end = 3 * gamma;
+  const Summary sum = simulate(model, s, o);
+  EXPECT_EQ(sum.steps, 3);
+  EXPECT_LT((s - expected).cwiseAbs().maxCoeff(), 1e-14);
+}
+
+// Dense output: samples at t = 0, 0.02, …, 1 between adaptive steps match the exact solution to
+// the integrator's accuracy, and cost no extra RHS evaluation with Dormand–Prince.
+TEST(Steppers, DenseOutputSamplesTheExactSolution) {
+  for (auto kind : {StepperKind::Dopri5, StepperKind::Rkf78, StepperKind::Rk4}) {
+    Eigen::VectorXd x = Eigen::VectorXd::Ones(1);
+    SimulateOptions o;
+    o.stepper = kind;
+    o.t_end = 1.0;
+    o.dt = kind == StepperKind::Rk4 ? 0.05 : 0.3;
+    o.rtol = o.atol = 1e-7;
+    o.sample_interval = 0.02;
+    std::vector<double> times;
+    double worst = 0;
+    const Summary s = simulate(Decay{}, x, o, {}, [&](double t, const Eigen::VectorXd& v) {
+      times.push_back(t);
+      worst = std::max(worst, std::abs(v[0] - (2 * std::exp(-t) + t - 1)));
+    });
+    ASSERT_EQ(times.size(), 51u) << stepper_name(kind);
+    EXPECT_NEAR(times.back(), 1.0, 1e-12);
+    EXPECT_LT(worst, 1e-6) << stepper_name(kind);
+    if (kind == StepperKind::Dopri5) {
+      Eigen::VectorXd y = Eigen::VectorXd::Ones(1);
+      o.sample_interval = 0;
+      const Summary plain = simulate(Decay{}, y, o);
+      EXPECT_EQ(plain.rhs_evaluations, s.rhs_evaluations);
+      EXPECT_LT(s.steps, 51);  // fewer steps than samples: the samples really are interpolated
+    }
+  }
+}
+
 TEST(Steppers, AdaptiveSteppersMeetTheirTolerance) {
   for (auto kind : {StepperKind::Dopri5, StepperKind::Rkf78})
     for (double tol : {1e-6, 1e-9}) {
@@ -260,7 +339,7 @@ TEST(Simulate, ReportsWhyARunEnded) {
   long calls = 0;
   y = normal_vector(rng, 20);
   const Summary i =
-      simulate(hop, y, o, [&](double, const Eigen::VectorXd&) { return ++calls < 5; });
+      simulate(hop, y, o, [&](double, const Eigen::VectorXd&, const StepInfo&) { return ++calls < 5; });
   EXPECT_EQ(i.end_reason, EndReason::Interrupted);
   EXPECT_EQ(i.steps, 4);
 

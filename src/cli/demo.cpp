@@ -67,7 +67,7 @@ int run_demo(const DemoOptions& opt) {
   const double e_first = model.energy(z);
   double e_last = e_first;
   EnergyAudit audit(so.rtol);
-  const Observer observer = [&](double t, const Eigen::VectorXd& state) {
+  const Observer observer = [&](double t, const Eigen::VectorXd& state, const StepInfo&) {
     const EnergyParts parts = model.energy_parts(state);
     double e = 0.0;
     for (const auto& p : parts) e += p.value;

@@ -8,10 +8,11 @@ namespace hkam {
 StepperKind stepper_from_name(std::string_view name) {
   if (name == "euler") return StepperKind::Euler;
   if (name == "rk4") return StepperKind::Rk4;
+  if (name == "akorn") return StepperKind::Akorn;
   if (name == "dopri5") return StepperKind::Dopri5;
   if (name == "rkf78") return StepperKind::Rkf78;
   throw std::invalid_argument("unknown stepper '" + std::string(name) +
-                              "' (expected one of: euler, rk4, dopri5, rkf78)");
+                              "' (expected one of: euler, rk4, akorn, dopri5, rkf78)");
 }
 
 std::string_view stepper_name(StepperKind kind) {
@@ -20,6 +21,8 @@ std::string_view stepper_name(StepperKind kind) {
       return "euler";
     case StepperKind::Rk4:
       return "rk4";
+    case StepperKind::Akorn:
+      return "akorn";
     case StepperKind::Dopri5:
       return "dopri5";
     case StepperKind::Rkf78:
@@ -34,6 +37,10 @@ std::string_view end_reason_name(EndReason reason) {
       return "t_end";
     case EndReason::Converged:
       return "converged";
+    case EndReason::EnergyPlateau:
+      return "energy_plateau";
+    case EndReason::OrderParameter:
+      return "order_parameter";
     case EndReason::MaxSteps:
       return "max_steps";
     case EndReason::StepCollapse:
@@ -60,6 +67,14 @@ double renormalize(const StateLayout& layout, Eigen::VectorXd& x) {
 
 bool all_finite(const Eigen::VectorXd& x) {
   return x.allFinite();
+}
+
+void hermite(double theta, double h, const Eigen::VectorXd& x0, const Eigen::VectorXd& f0,
+             const Eigen::VectorXd& x1, const Eigen::VectorXd& f1, Eigen::VectorXd& out) {
+  const double t2 = theta * theta, t3 = t2 * theta;
+  const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + theta, h01 = -2 * t3 + 3 * t2,
+               h11 = t3 - t2;
+  out = h00 * x0 + (h10 * h) * f0 + h01 * x1 + (h11 * h) * f1;
 }
 
 }  // namespace hkam

@@ -1,19 +1,29 @@
 #pragma once
-/// One entry point to integrate any hkam model: `simulate(model, x, options, observer)`.
+/// One entry point to integrate any hkam model: `simulate(model, x, options, observer, sampler)`.
 ///
 /// Steppers come from Boost.Odeint over Eigen vectors: explicit Euler and RK4 with a fixed step,
-/// Dormand–Prince 5(4) (the default) and Runge–Kutta–Fehlberg 7(8) with error control. After every
-/// accepted step the oscillators (`model.layout()`) are put back on their spheres; the largest
-/// norm drift seen before renormalising is reported. When a step changed the state by
-/// renormalising, the FSAL derivative of Dormand–Prince is recomputed, so the next step starts
-/// from the true derivative of the state actually stored.
+/// the discrete AKOrN update (x ← normalize(x + γ·dx/dt), i.e. Euler with step γ followed by the
+/// renormalisation every step gets), Dormand–Prince 5(4) (the default) and Runge–Kutta–Fehlberg
+/// 7(8) with error control. After every accepted step the oscillators (`model.layout()`) are put
+/// back on their spheres; the norm drift seen before renormalising is reported. When a step
+/// changed the state by renormalising, the FSAL derivative of Dormand–Prince is recomputed, so the
+/// next step starts from the true derivative of the state actually stored.
 ///
 /// The observer sees the initial state and the state after *every* accepted step. It returns
 /// `true` to continue and `false` to stop the run (end reason `interrupted`).
+///
+/// The sampler (when `options.sample_interval > 0`) sees the state at t0, t0 + h, t0 + 2h, … ≤
+/// the end of the run, from dense output: Dormand–Prince's own 4th-order continuous extension,
+/// cubic Hermite interpolation between accepted steps for the fixed-step ones (exact at step
+/// times, so fixed-step runs whose interval is a multiple of dt sample their own steps);
+/// Fehlberg 7(8), which has no continuous extension of its order, shortens steps to land on the
+/// sample times. Interpolated oscillators are renormalised. Sampling costs no extra right-hand
+/// side evaluation with Dormand–Prince and at most one per sampled step otherwise.
 
 #include <Eigen/Core>
 #include <boost/numeric/odeint.hpp>
 #include <boost/numeric/odeint/external/eigen/eigen.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -24,19 +34,32 @@
 
 namespace hkam {
 
-enum class StepperKind { Euler, Rk4, Dopri5, Rkf78 };
-enum class EndReason { TEnd, Converged, MaxSteps, StepCollapse, NonFinite, Interrupted };
+enum class StepperKind { Euler, Rk4, Akorn, Dopri5, Rkf78 };
+enum class EndReason {
+  TEnd,
+  Converged,
+  EnergyPlateau,
+  OrderParameter,
+  MaxSteps,
+  StepCollapse,
+  NonFinite,
+  Interrupted
+};
 
-/// "euler", "rk4", "dopri5", "rkf78"; throws std::invalid_argument otherwise.
+/// "euler", "rk4", "akorn", "dopri5", "rkf78"; throws std::invalid_argument otherwise.
 StepperKind stepper_from_name(std::string_view name);
 std::string_view stepper_name(StepperKind kind);
 std::string_view end_reason_name(EndReason reason);
+/// True for the steppers with error control (dopri5, rkf78).
+inline bool is_adaptive(StepperKind kind) {
+  return kind == StepperKind::Dopri5 || kind == StepperKind::Rkf78;
+}
 
 struct SimulateOptions {
   StepperKind stepper = StepperKind::Dopri5;
   double t0 = 0.0;
   double t_end = 1.0;
-  double dt = 1e-2;  ///< fixed step (euler, rk4) or initial step (adaptive)
+  double dt = 1e-2;  ///< fixed step (euler, rk4, akorn: γ) or initial step (adaptive)
   double dt_max = std::numeric_limits<double>::infinity();  ///< adaptive steppers only
   double dt_min = 1e-12;  ///< an adaptive step below this ends the run (step collapse)
   double rtol = 1e-8;
@@ -44,6 +67,8 @@ struct SimulateOptions {
   long max_steps = 100'000'000;  ///< budget of accepted steps
   /// Stop with `converged` once ‖dx/dt‖∞ < converged_tol after a step (0 switches it off).
   double converged_tol = 0.0;
+  /// Time between the states handed to the sampler (0: no sampling).
+  double sample_interval = 0.0;
 };
 
 struct Summary {
@@ -56,12 +81,23 @@ struct Summary {
   double max_norm_drift = 0.0;  ///< max |‖σ_i‖ − 1| before renormalising
 };
 
-using Observer = std::function<bool(double t, const Eigen::VectorXd& x)>;
+/// What the observer learns about the step just accepted (step 0 is the initial state).
+struct StepInfo {
+  long step = 0;
+  double dt = 0.0;     ///< size of the step just taken
+  double drift = 0.0;  ///< max |‖σ_i‖ − 1| before renormalising after it
+};
+
+using Observer = std::function<bool(double t, const Eigen::VectorXd& x, const StepInfo& info)>;
+using Sampler = std::function<void(double t, const Eigen::VectorXd& x)>;
 
 /// Puts every oscillator of `layout` back on its sphere; returns the largest |‖σ_i‖ − 1| seen.
 double renormalize(const StateLayout& layout, Eigen::VectorXd& x);
 /// True when every entry is finite.
 bool all_finite(const Eigen::VectorXd& x);
+/// Cubic Hermite interpolation at θ ∈ [0, 1] between (x0, f0) and (x1, f1) over a step h.
+void hermite(double theta, double h, const Eigen::VectorXd& x0, const Eigen::VectorXd& f0,
+             const Eigen::VectorXd& x1, const Eigen::VectorXd& f1, Eigen::VectorXd& out);
 
 namespace detail {
 
@@ -71,8 +107,8 @@ struct CountingSystem {
   long* count;
   void operator()(const Eigen::VectorXd& x, Eigen::VectorXd& dxdt, double t) const {
     ++*count;
-    // Some odeint paths (FSAL initialize) hand over a derivative that was never sized; resizing
-    // to the same size is a no-op, so this allocates at most once per buffer.
+    // Some odeint paths hand over a derivative that was never sized; resizing to the same size
+    // is a no-op, so this allocates at most once per buffer.
     dxdt.resize(x.size());
     (*model)(x, dxdt, t);
   }
@@ -85,17 +121,20 @@ inline double inf_norm(const Eigen::VectorXd& v) {
 }  // namespace detail
 
 /// Integrates `model` from x (updated in place) according to `options`. Never throws for a
-/// numerical failure: the Summary's end reason says how the run ended.
+/// numerical failure: the Summary's end reason says how the run ended. A step whose result is
+/// not finite is not taken: x stays the last finite state and the run ends with `non_finite`.
 template <class Model>
 Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& options,
-                 const Observer& observer = {}) {
+                 const Observer& observer = {}, const Sampler& sampler = {}) {
   namespace odeint = boost::numeric::odeint;
   using State = Eigen::VectorXd;
+  using Algebra = odeint::vector_space_algebra;
   const auto start = std::chrono::steady_clock::now();
   Summary summary;
   const StateLayout layout = model.layout();
   detail::CountingSystem<Model> system{&model, &summary.rhs_evaluations};
-  State dxdt(x.size());
+  const Index n = x.size();
+  State x_new(n), f_old(n), f_new(n), sample(n);  // the only allocations of a run
   double t = options.t0;
   summary.max_norm_drift = renormalize(layout, x);
   auto finish = [&](EndReason reason) {
@@ -105,92 +144,99 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
   };
-  if (observer && !observer(t, x)) return finish(EndReason::Interrupted);
-  // Relative slack so that t = t_end is reached despite rounding in t += dt.
+  const bool sampling = sampler && options.sample_interval > 0.0;
+  long next_sample = 0;  // index k of the next sample time t0 + k·h
+  auto sample_time = [&](long k) { return options.t0 + k * options.sample_interval; };
+  // Relative slack so that t = t_end (or a sample time) is reached despite rounding.
   const double t_eps = 1e-12 * std::max(1.0, std::abs(options.t_end));
-  auto after_step = [&](bool& stop, EndReason& why) {
-    ++summary.steps;
-    const double drift = renormalize(layout, x);
-    summary.max_norm_drift = std::max(summary.max_norm_drift, drift);
-    if (!all_finite(x)) {
-      stop = true;
-      why = EndReason::NonFinite;
-      return drift;
-    }
-    if (observer && !observer(t, x)) {
-      stop = true;
-      why = EndReason::Interrupted;
-      return drift;
-    }
-    if (options.converged_tol > 0.0) {
-      system(x, dxdt, t);
-      if (detail::inf_norm(dxdt) < options.converged_tol) {
-        stop = true;
-        why = EndReason::Converged;
-      }
-    }
-    if (!stop && summary.steps >= options.max_steps) {
-      stop = true;
-      why = EndReason::MaxSteps;
-    }
-    return drift;
-  };
+  if (sampling) sampler(sample_time(next_sample++), x);
+  if (observer && !observer(t, x, StepInfo{0, 0.0, summary.max_norm_drift}))
+    return finish(EndReason::Interrupted);
+  system(x, f_old, t);
 
-  bool stop = false;
-  EndReason why = EndReason::TEnd;
-  if (options.stepper == StepperKind::Euler || options.stepper == StepperKind::Rk4) {
-    odeint::euler<State, double, State, double, odeint::vector_space_algebra> euler;
-    odeint::runge_kutta4<State, double, State, double, odeint::vector_space_algebra> rk4;
-    // t = t0 + n·dt rather than t += dt, so rounding does not accumulate over many steps.
-    const long n_steps = std::max(
-        1L, static_cast<long>(std::ceil((options.t_end - options.t0) / options.dt - 1e-9)));
-    for (long n = 0; n < n_steps && !stop; ++n) {
-      const double t_next = n + 1 == n_steps ? options.t_end : options.t0 + (n + 1) * options.dt;
-      const double h = t_next - t;
-      if (options.stepper == StepperKind::Euler)
-        euler.do_step(system, x, t, h);
-      else
-        rk4.do_step(system, x, t, h);
+  odeint::euler<State, double, State, double, Algebra> euler;
+  odeint::runge_kutta4<State, double, State, double, Algebra> rk4;
+  using Dopri = odeint::runge_kutta_dopri5<State, double, State, double, Algebra>;
+  using Fehlberg = odeint::runge_kutta_fehlberg78<State, double, State, double, Algebra>;
+  auto dopri = odeint::make_controlled<Dopri>(options.atol, options.rtol);
+  auto fehlberg = odeint::make_controlled<Fehlberg>(options.atol, options.rtol);
+
+  const bool fixed = !is_adaptive(options.stepper);
+  // Fixed steps: t = t0 + k·dt rather than t += dt, so rounding does not accumulate.
+  const long n_fixed =
+      fixed ? std::max(1L, static_cast<long>(
+                               std::ceil((options.t_end - options.t0) / options.dt - 1e-9)))
+            : 0;
+  double dt = std::min(options.dt, options.dt_max);
+  while (t < options.t_end - t_eps) {
+    const double t_old = t;
+    double h;
+    bool f_new_valid = false;
+    if (fixed) {
+      const long k = summary.steps + 1;
+      const double t_next = k >= n_fixed ? options.t_end : options.t0 + k * options.dt;
+      h = t_next - t;
+      if (options.stepper == StepperKind::Rk4)
+        rk4.do_step(system, x, f_old, t, x_new, h);
+      else  // euler and the discrete AKOrN update (renormalised below like every step)
+        euler.do_step(system, x, f_old, t, x_new, h);
       t = t_next;
-      after_step(stop, why);
-    }
-    return finish(stop ? why : EndReason::TEnd);
-  }
-
-  auto adaptive_loop = [&]<bool kFsal>(auto& stepper) {
-    double dt = std::min(options.dt, options.dt_max);
-    if constexpr (kFsal) stepper.initialize(system, x, t);
-    while (!stop && t < options.t_end - t_eps) {
-      double h = std::min(dt, options.t_end - t);
-      const auto result = stepper.try_step(system, x, t, h);
+    } else {
+      h = std::min(dt, options.t_end - t);
+      // Fehlberg has no continuous extension of its order: it steps onto the sample times.
+      if (sampling && options.stepper == StepperKind::Rkf78 &&
+          sample_time(next_sample) > t + t_eps)
+        h = std::min(h, sample_time(next_sample) - t);
+      double h_try = h;
+      odeint::controlled_step_result result;
+      if (options.stepper == StepperKind::Dopri5) {
+        result = dopri.try_step(system, x, f_old, t, x_new, f_new, h_try);
+        f_new_valid = true;
+      } else {
+        result = fehlberg.try_step(system, x, f_old, t, x_new, h_try);
+      }
       if (result == odeint::fail) {
         ++summary.rejected;
-        dt = h;
-        if (dt < options.dt_min || !std::isfinite(dt)) return EndReason::StepCollapse;
+        dt = h_try;
+        if (dt < options.dt_min || !std::isfinite(dt)) return finish(EndReason::StepCollapse);
         continue;
       }
-      dt = std::min(h, options.dt_max);
-      const double drift = after_step(stop, why);
-      if (stop) return why;
-      if constexpr (kFsal)
-        if (drift > 0.0) stepper.initialize(system, x, t);
+      dt = std::min(h_try, options.dt_max);
     }
-    return EndReason::TEnd;
-  };
-
-  EndReason end;
-  if (options.stepper == StepperKind::Dopri5) {
-    using Error =
-        odeint::runge_kutta_dopri5<State, double, State, double, odeint::vector_space_algebra>;
-    auto stepper = odeint::make_controlled<Error>(options.atol, options.rtol);
-    end = adaptive_loop.template operator()<true>(stepper);
-  } else {
-    using Error =
-        odeint::runge_kutta_fehlberg78<State, double, State, double, odeint::vector_space_algebra>;
-    auto stepper = odeint::make_controlled<Error>(options.atol, options.rtol);
-    end = adaptive_loop.template operator()<false>(stepper);
+    if (!all_finite(x_new)) {
+      t = t_old;
+      return finish(EndReason::NonFinite);
+    }
+    ++summary.steps;
+    if (sampling && sample_time(next_sample) <= t + t_eps) {
+      if (!f_new_valid) {
+        system(x_new, f_new, t);
+        f_new_valid = true;
+      }
+      for (; sample_time(next_sample) <= t + t_eps; ++next_sample) {
+        const double theta = std::clamp((sample_time(next_sample) - t_old) / h, 0.0, 1.0);
+        if (options.stepper == StepperKind::Dopri5)
+          dopri.stepper().calc_state(sample_time(next_sample), sample, x, f_old, t_old, x_new,
+                                     f_new, t);
+        else
+          hermite(theta, h, x, f_old, x_new, f_new, sample);
+        renormalize(layout, sample);
+        sampler(sample_time(next_sample), sample);
+      }
+    }
+    const double drift = renormalize(layout, x_new);
+    summary.max_norm_drift = std::max(summary.max_norm_drift, drift);
+    // The next step needs f at the stored (renormalised) state.
+    if (!f_new_valid || drift > 0.0) system(x_new, f_new, t);
+    x.swap(x_new);
+    f_old.swap(f_new);
+    if (observer && !observer(t, x, StepInfo{summary.steps, h, drift}))
+      return finish(EndReason::Interrupted);
+    if (options.converged_tol > 0.0 && detail::inf_norm(f_old) < options.converged_tol)
+      return finish(EndReason::Converged);
+    if (summary.steps >= options.max_steps) return finish(EndReason::MaxSteps);
   }
-  return finish(end);
+  return finish(EndReason::TEnd);
 }
 
 }  // namespace hkam
