@@ -3,35 +3,51 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 
-#include "demo.hpp"
+#include "cli/commands.hpp"
 #include "hkam/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "hkam - Hopfield-Kuramoto associative memories and AKOrN dynamics with audited energies"};
+      "hkam - Hopfield-Kuramoto associative memories and AKOrN dynamics with audited energies.\n"
+      "Docs: docs/config.md (experiment files), docs/trace-format.md (output)."};
   app.set_version_flag("--version",
                        fmt::format("hkam {} ({})", hkam::version(), hkam::git_revision()));
   app.require_subcommand(1);
 
-  hkam::cli::DemoOptions demo;
+  hkam::cli::RunArgs run;
+  auto add_run_flags = [&](CLI::App* cmd) {
+    cmd->add_option("-o,--output", run.output, "Trace file to write (overrides `output`)");
+    cmd->add_flag("--force", run.force, "Overwrite an existing output file");
+    cmd->add_flag("-q,--quiet", run.quiet, "Print nothing but errors");
+    cmd->add_flag("-v,--verbose", run.verbose,
+                  "Also print the resolved configuration and the model's guarantee details");
+    cmd->add_option("--set", run.sets,
+                    "Override a config value, e.g. --set integrator.t_end=10 (repeatable)");
+  };
+  auto* run_cmd = app.add_subcommand(
+      "run", "Run the experiment described by a TOML config and write an HDF5 trace");
+  run_cmd->add_option("CONFIG", run.config, "Experiment config (TOML)")->required();
+  add_run_flags(run_cmd);
   auto* demo_cmd = app.add_subcommand(
-      "demo", "Run the default experiment (HK retrieval with an energy check per step)");
-  demo_cmd->add_option("-o,--out", demo.out_dir, "Output directory")->capture_default_str();
-  demo_cmd->add_flag("--force", demo.force, "Overwrite an existing output");
-  demo_cmd->add_flag("-q,--quiet", demo.quiet, "Print nothing but errors");
-  demo_cmd->add_option("--seed", demo.seed, "Seed of every random quantity")->capture_default_str();
+      "demo", "Run the default experiment (experiments/demo.toml, built in)");
+  add_run_flags(demo_cmd);
 
   std::string trace_path;
   auto* check_cmd = app.add_subcommand(
       "check-energy",
       "Audit the energies recorded in a trace (exit 0 monotone, 1 not, 2 unreadable)");
   check_cmd->add_option("TRACE", trace_path, "hkam trace file (HDF5)")->required();
+  auto* info_cmd =
+      app.add_subcommand("info", "What a trace holds: the run, how it ended, audit, observables");
+  info_cmd->add_option("TRACE", trace_path, "hkam trace file (HDF5)")->required();
 
   CLI11_PARSE(app, argc, argv);
-  for (int k = 0; k < argc; ++k) demo.command_line += (k ? " " : "") + std::string(argv[k]);
+  for (int k = 0; k < argc; ++k) run.command_line += (k ? " " : "") + std::string(argv[k]);
   try {
-    if (*demo_cmd) return hkam::cli::run_demo(demo);
-    if (*check_cmd) return hkam::cli::run_check_energy(trace_path);
+    if (*run_cmd) return hkam::cli::run(run);
+    if (*demo_cmd) return hkam::cli::demo(run);
+    if (*check_cmd) return hkam::cli::check_energy(trace_path);
+    if (*info_cmd) return hkam::cli::info(trace_path);
   } catch (const std::exception& e) {
     fmt::print(stderr, "hkam: error: {}\n", e.what());
     return 2;

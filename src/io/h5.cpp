@@ -132,18 +132,27 @@ std::optional<double> get_attr_double(hid_t obj, const std::string& name) {
   return v;
 }
 
-void write_matrix(hid_t parent, const std::string& name, const Eigen::MatrixXd& m, bool as_vector) {
-  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rm = m;
-  const hsize_t dims2[2] = {static_cast<hsize_t>(m.rows()), static_cast<hsize_t>(m.cols())};
-  const hsize_t dims1[1] = {static_cast<hsize_t>(m.size())};
-  Id space(as_vector ? H5Screate_simple(1, dims1, nullptr) : H5Screate_simple(2, dims2, nullptr),
-           H5Sclose, "dataspace for " + name);
+void write_array(hid_t parent, const std::string& name, const double* data,
+                 const std::vector<hsize_t>& dims) {
+  Id space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
+           "dataspace for " + name);
   Id ds(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
                    H5P_DEFAULT),
         H5Dclose, "create dataset " + name);
-  if (m.size())
-    check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rm.data()),
+  hsize_t total = 1;
+  for (hsize_t d : dims) total *= d;
+  if (total)
+    check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
           "write " + name, 0);
+}
+
+void write_matrix(hid_t parent, const std::string& name, const Eigen::MatrixXd& m, bool as_vector) {
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rm = m;
+  if (as_vector)
+    write_array(parent, name, rm.data(), {static_cast<hsize_t>(m.size())});
+  else
+    write_array(parent, name, rm.data(),
+                {static_cast<hsize_t>(m.rows()), static_cast<hsize_t>(m.cols())});
 }
 
 void write_ints(hid_t parent, const std::string& name, const std::vector<long long>& v,

@@ -51,6 +51,9 @@ void set_attr(hid_t obj, const std::string& name, long long value);
 std::optional<std::string> get_attr_string(hid_t obj, const std::string& name);
 std::optional<double> get_attr_double(hid_t obj, const std::string& name);
 
+/// Writes a fixed dataset of any rank from row-major `data`.
+void write_array(hid_t parent, const std::string& name, const double* data,
+                 const std::vector<hsize_t>& dims);
 /// Writes a fixed dataset (row-major order of `m`, shape rows×cols, or 1-D when `as_vector`).
 void write_matrix(hid_t parent, const std::string& name, const Eigen::MatrixXd& m,
                   bool as_vector = false);

@@ -1,14 +1,20 @@
 #include "io/trace.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
 namespace hkam::io {
 
 TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
-                         std::vector<std::string> parts, std::vector<std::string> observables,
-                         double flush_seconds)
+                         std::vector<std::string> parts, std::vector<ObservableSpec> observables,
+                         double flush_seconds, bool store_states)
     : file_(create_file(path)),
       layout_(layout),
+      store_states_(store_states),
       part_names_(std::move(parts)),
-      obs_names_(std::move(observables)),
+      obs_specs_(std::move(observables)),
       flush_seconds_(flush_seconds),
       last_flush_(std::chrono::steady_clock::now()) {
   trace_ = create_group(file_.get(), "trace");
@@ -18,8 +24,10 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
   constexpr hsize_t kChunk = 256;
   time_ = Growable(trace_.get(), "time", {}, kChunk, false);
   energy_ = Growable(trace_.get(), "energy", {}, kChunk, false);
-  const hsize_t n = layout.n_units, m = layout.n_osc, d = layout.osc_dim;
+  hsize_t n = layout.n_units, m = layout.n_osc;
+  const hsize_t d = layout.osc_dim;
   std::vector<std::pair<hid_t, unsigned>> time_uses{{energy_.id(), 0}};
+  if (!store_states_) n = m = 0;
   if (n) {
     x_ = Growable(trace_.get(), "x", {n}, std::max<hsize_t>(1, 65536 / n), true);
     time_uses.push_back({x_.id(), 0});
@@ -32,9 +40,17 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
     parts_.emplace_back(parts_group_.get(), p, std::vector<hsize_t>{}, kChunk, false);
     time_uses.push_back({parts_.back().id(), 0});
   }
-  for (const auto& o : obs_names_) {
-    obs_.emplace_back(obs_group_.get(), o, std::vector<hsize_t>{}, kChunk, false);
+  std::map<std::string, std::pair<hsize_t, std::vector<std::pair<hid_t, unsigned>>>> extra_dims;
+  for (const auto& o : obs_specs_) {
+    std::vector<hsize_t> tail;
+    if (o.width) tail.push_back(o.width);
+    obs_.emplace_back(obs_group_.get(), o.name, tail, kChunk, false);
     time_uses.push_back({obs_.back().id(), 0});
+    if (o.width) {
+      auto& [len, uses] = extra_dims[o.dim];
+      len = o.width;
+      uses.push_back({obs_.back().id(), 1});
+    }
   }
   buf_parts_.resize(parts_.size());
   buf_obs_.resize(obs_.size());
@@ -57,27 +73,38 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
     attach_scale(osc.get(), "oscillator", {{sigma_.id(), 1}});
     attach_scale(comp.get(), "component", {{sigma_.id(), 2}});
   }
+  for (const auto& [name, spec] : extra_dims) {
+    Id scale = index(name.c_str(), spec.first);
+    attach_scale(scale.get(), name, spec.second);
+  }
   attach_scale(time_.id(), "time", time_uses);
   flush();
 }
 
 void TraceWriter::record(double t, const Eigen::VectorXd& z, double energy,
-                         const EnergyParts& parts, const std::vector<double>& observables) {
+                         const EnergyParts& parts, const double* observables) {
+  last_time_ = t;
   buf_time_.push_back(t);
   buf_energy_.push_back(energy);
-  buf_x_.insert(buf_x_.end(), z.data(), z.data() + layout_.n_units);
-  buf_sigma_.insert(buf_sigma_.end(), z.data() + layout_.n_units, z.data() + layout_.size());
+  if (store_states_) {
+    buf_x_.insert(buf_x_.end(), z.data(), z.data() + layout_.n_units);
+    buf_sigma_.insert(buf_sigma_.end(), z.data() + layout_.n_units, z.data() + layout_.size());
+  }
   for (std::size_t k = 0; k < parts_.size() && k < parts.size(); ++k)
     buf_parts_[k].push_back(parts[k].value);
-  for (std::size_t k = 0; k < obs_.size() && k < observables.size(); ++k)
-    buf_obs_[k].push_back(observables[k]);
+  for (std::size_t k = 0; k < obs_.size(); ++k) {
+    const hsize_t w = std::max<hsize_t>(1, obs_specs_[k].width);
+    buf_obs_[k].insert(buf_obs_[k].end(), observables, observables + w);
+    observables += w;
+  }
   maybe_flush();
 }
 
 void TraceWriter::audit_step(double t, double energy) {
   buf_audit_.push_back(t);
   buf_audit_.push_back(energy);
-  if (buf_audit_.size() >= 2 * 4096) maybe_flush();
+  // The clock is read every 64 steps only: cheap, and still flushes within seconds.
+  if (buf_audit_.size() >= 2 * 4096 || buf_audit_.size() % 128 == 0) maybe_flush();
 }
 
 void TraceWriter::maybe_flush() {
@@ -90,13 +117,13 @@ void TraceWriter::maybe_flush() {
 void TraceWriter::flush() {
   const hsize_t rows = buf_time_.size();
   // Data first, the time axis last: a reader that sees a time row also sees its data.
-  if (layout_.n_units) x_.append(buf_x_.data(), rows);
-  if (layout_.n_osc) sigma_.append(buf_sigma_.data(), rows);
+  if (store_states_ && layout_.n_units) x_.append(buf_x_.data(), rows);
+  if (store_states_ && layout_.n_osc) sigma_.append(buf_sigma_.data(), rows);
   energy_.append(buf_energy_.data(), rows);
   for (std::size_t k = 0; k < parts_.size(); ++k)
     parts_[k].append(buf_parts_[k].data(), buf_parts_[k].size()), buf_parts_[k].clear();
   for (std::size_t k = 0; k < obs_.size(); ++k)
-    obs_[k].append(buf_obs_[k].data(), buf_obs_[k].size()), buf_obs_[k].clear();
+    obs_[k].append(buf_obs_[k].data(), rows), buf_obs_[k].clear();
   time_.append(buf_time_.data(), rows);
   audit_te_.append(buf_audit_.data(), buf_audit_.size() / 2);
   buf_time_.clear();
@@ -137,41 +164,102 @@ void TraceWriter::finish(const AuditResult& a, double relative_tolerance, const 
   if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
 }
 
-void write_model(hid_t file, const HopfieldKuramoto& model, const Eigen::MatrixXd& patterns) {
+namespace {
+
+std::vector<long long> edge_pairs(const Graph& graph) {
+  std::vector<long long> v;
+  for (const Edge& e : graph.edges()) {
+    v.push_back(e.i);
+    v.push_back(e.j);
+  }
+  return v;
+}
+
+void write_graph(hid_t group, const Graph& graph) {
+  set_attr(group, "graph", std::string(graph.is_complete() ? "complete" : "edges"));
+  if (!graph.is_complete()) write_ints(group, "edges", edge_pairs(graph), 2);
+}
+
+// D × (M·D) side-by-side blocks → an (M, D, D) dataset.
+void write_blocks(hid_t group, const std::string& name, const Eigen::MatrixXd& side_by_side) {
+  const Eigen::Index d = side_by_side.rows(), m = d ? side_by_side.cols() / d : 0;
+  std::vector<double> flat;
+  flat.reserve(static_cast<std::size_t>(m * d * d));
+  for (Eigen::Index i = 0; i < m; ++i)
+    for (Eigen::Index r = 0; r < d; ++r)
+      for (Eigen::Index c = 0; c < d; ++c) flat.push_back(side_by_side(r, i * d + c));
+  write_array(group, name, flat.data(),
+              {static_cast<hsize_t>(m), static_cast<hsize_t>(d), static_cast<hsize_t>(d)});
+}
+
+Id model_group(hid_t file, const std::string& kind, const Eigen::MatrixXd& patterns) {
   Id g = create_group(file, "model");
-  set_attr(g.get(), "kind", std::string("hopfield_kuramoto"));
-  const auto& hop = model.hopfield();
-  const auto& kur = model.kuramoto();
-  const auto& cpl = model.coupling();
+  set_attr(g.get(), "kind", kind);
+  if (patterns.size()) write_matrix(g.get(), "patterns", patterns);
+  return g;
+}
+
+void write_hopfield(hid_t parent, const Hopfield& hop) {
+  Id g = create_group(parent, "hopfield");
   set_attr(g.get(), "lagrangian", std::string(hop.lagrangian().name()));
   set_attr(g.get(), "beta", hop.lagrangian().beta);
-  set_attr(g.get(), "kappa_h", model.kappa_h());
-  set_attr(g.get(), "kappa_k", model.kappa_k());
-  set_attr(g.get(), "pair_potential", std::string(pair_potential_name(kur.potential())));
-  set_attr(g.get(), "coupling", std::string(hk_coupling_name(cpl.kind)));
-  set_attr(g.get(), "alpha", cpl.alpha);
-  set_attr(g.get(), "osc_dim", static_cast<long long>(kur.osc_dim()));
   write_matrix(g.get(), "W", hop.w_sym());
   write_matrix(g.get(), "b", hop.bias(), true);
-  write_matrix(g.get(), "omega", kur.omega());
+}
+
+void write_kuramoto(hid_t parent, const Kuramoto& kur) {
+  Id g = create_group(parent, "kuramoto");
+  set_attr(g.get(), "potential", std::string(pair_potential_name(kur.potential())));
+  set_attr(g.get(), "oscillators", static_cast<long long>(kur.n_osc()));
+  set_attr(g.get(), "dim", static_cast<long long>(kur.osc_dim()));
+  write_graph(g.get(), kur.graph());
   write_matrix(g.get(), "A", kur.a(), true);
   write_matrix(g.get(), "B", kur.b(), true);
-  if (patterns.size()) write_matrix(g.get(), "patterns", patterns);
-  auto edges_of = [](const Graph& graph) {
-    std::vector<long long> v;
-    for (const Edge& e : graph.edges()) {
-      v.push_back(e.i);
-      v.push_back(e.j);
-    }
-    return v;
-  };
-  set_attr(g.get(), "kuramoto_graph", std::string(kur.mean_field() ? "complete" : "edges"));
-  if (!kur.mean_field()) write_ints(g.get(), "kuramoto_edges", edges_of(kur.graph()), 2);
-  set_attr(g.get(), "hk_graph", std::string(cpl.graph.is_complete() ? "complete" : "edges"));
-  if (!cpl.graph.is_complete()) write_ints(g.get(), "hk_edges", edges_of(cpl.graph), 2);
-  if (cpl.weights.size()) write_matrix(g.get(), "hk_weights", cpl.weights, true);
+  write_matrix(g.get(), "omega", kur.omega());
+  if (kur.oscillator_omegas().size()) write_blocks(g.get(), "oscillator_omegas", kur.oscillator_omegas());
+  if (kur.stimulus().size()) write_matrix(g.get(), "stimulus", kur.stimulus());
+  if (kur.has_matrix_couplings())
+    set_attr(g.get(), "matrix_couplings",
+             std::string("present but not stored: the energy cannot be recomputed from /model"));
+}
+
+}  // namespace
+
+void write_model(hid_t file, const Hopfield& model, const Eigen::MatrixXd& patterns) {
+  Id g = model_group(file, "hopfield", patterns);
+  write_hopfield(g.get(), model);
+}
+
+void write_model(hid_t file, const Kuramoto& model, const Eigen::MatrixXd& patterns) {
+  Id g = model_group(file, "kuramoto", patterns);
+  write_kuramoto(g.get(), model);
+}
+
+void write_model(hid_t file, const AkornKuramoto& model, const Eigen::MatrixXd& patterns) {
+  Id g = model_group(file, "akorn_kuramoto", patterns);
+  Id a = create_group(g.get(), "akorn");
+  set_attr(a.get(), "oscillators", static_cast<long long>(model.layout().n_osc));
+  set_attr(a.get(), "dim", static_cast<long long>(model.layout().osc_dim));
+  set_attr(a.get(), "project", static_cast<long long>(model.project()));
+  write_matrix(a.get(), "J", model.coupling());
+  if (model.stimulus().size()) write_matrix(a.get(), "c", model.stimulus());
+  if (model.omegas().size()) write_blocks(a.get(), "omegas", model.omegas());
+}
+
+void write_model(hid_t file, const HopfieldKuramoto& model, const Eigen::MatrixXd& patterns) {
+  Id g = model_group(file, "hopfield_kuramoto", patterns);
+  write_hopfield(g.get(), model.hopfield());
+  write_kuramoto(g.get(), model.kuramoto());
+  const auto& cpl = model.coupling();
+  Id c = create_group(g.get(), "coupling");
+  set_attr(c.get(), "kind", std::string(hk_coupling_name(cpl.kind)));
+  set_attr(c.get(), "alpha", cpl.alpha);
+  set_attr(c.get(), "kappa_h", model.kappa_h());
+  set_attr(c.get(), "kappa_k", model.kappa_k());
+  write_graph(c.get(), cpl.graph);
+  if (cpl.weights.size()) write_matrix(c.get(), "weights", cpl.weights, true);
   std::vector<long long> pairing(model.pairing().begin(), model.pairing().end());
-  write_ints(g.get(), "pairing", pairing);
+  write_ints(c.get(), "pairing", pairing);
 }
 
 EnergyCheck check_trace_energy(const std::string& path, double default_rtol) {
@@ -211,6 +299,78 @@ EnergyCheck check_trace_energy(const std::string& path, double default_rtol) {
   c.audit = audit.result();
   c.samples = static_cast<long>(e.size());
   return c;
+}
+
+TraceInfo read_trace_info(const std::string& path) {
+  Id f = open_file_read(path);
+  if (!exists(f.get(), "trace/time") || !exists(f.get(), "trace/energy"))
+    throw H5Error(path + ": not an hkam trace (no /trace/time and /trace/energy)");
+  TraceInfo info;
+  auto add = [&](const std::string& k, const std::string& v) { info.lines.emplace_back(k, v); };
+  auto str = [&](hid_t obj, const char* name) { return get_attr_string(obj, name).value_or(""); };
+  auto num = [&](hid_t obj, const char* name) {
+    const auto v = get_attr_double(obj, name);
+    return v ? fmt::format("{:g}", *v) : std::string("?");
+  };
+  if (const auto title = str(f.get(), "title"); !title.empty()) add("title", title);
+  add("created", fmt::format("{} by hkam {} ({})", str(f.get(), "created_utc"),
+                             str(f.get(), "hkam_version"), str(f.get(), "git_revision")));
+  add("command", str(f.get(), "command_line"));
+  if (const auto cfg = str(f.get(), "config_file"); !cfg.empty()) add("config", cfg);
+  add("seed", num(f.get(), "seed"));
+  if (exists(f.get(), "model")) {
+    Id m = open_group(f.get(), "model");
+    add("model", str(m.get(), "kind"));
+  }
+  const auto time = read_doubles(f.get(), "trace/time");
+  const auto energy = read_doubles(f.get(), "trace/energy");
+  if (!time.empty())
+    add("records", fmt::format("{} states, t = {:g} .. {:g}", time.size(), time.front(),
+                               time.back()));
+  else
+    add("records", "none");
+  if (!energy.empty())
+    add("energy", fmt::format("{:.10g} -> {:.10g}", energy.front(), energy.back()));
+  if (exists(f.get(), "summary")) {
+    Id s = open_group(f.get(), "summary");
+    add("ended", fmt::format("{} at t = {}, {} steps accepted, {} rejected, {} RHS evaluations, "
+                             "{} s ({}, rtol {})",
+                             str(s.get(), "end_reason"), num(s.get(), "t"), num(s.get(), "steps"),
+                             num(s.get(), "rejected_steps"), num(s.get(), "rhs_evaluations"),
+                             num(s.get(), "wall_seconds"), str(s.get(), "stepper"),
+                             num(s.get(), "rtol")));
+  } else {
+    add("ended", "no /summary: the run did not finish (killed?); data up to the last flush");
+  }
+  if (exists(f.get(), "audit/energy")) {
+    Id a(H5Dopen2(f.get(), "audit/energy", H5P_DEFAULT), H5Dclose, "open /audit/energy");
+    if (get_attr_double(a.get(), "violations")) {
+      const bool mono = get_attr_double(a.get(), "monotone").value_or(0) != 0;
+      const bool guaranteed = get_attr_double(a.get(), "guaranteed").value_or(0) != 0;
+      add("audit", fmt::format("{} ({} violations, largest increase {}, tolerance {})",
+                               mono ? "monotone" : "NOT monotone", num(a.get(), "violations"),
+                               num(a.get(), "max_increase"), num(a.get(), "tolerance")));
+      add("guarantee", guaranteed ? std::string("energy guaranteed non-increasing")
+                                  : "not guaranteed: " + str(a.get(), "reason"));
+    }
+  }
+  for (const char* name : {"overlap", "order_parameter", "norm_drift"}) {
+    const std::string p = std::string("trace/observables/") + name;
+    if (!exists(f.get(), p)) continue;
+    std::vector<hsize_t> shape;
+    const auto v = read_doubles(f.get(), p, &shape);
+    if (v.empty() || shape.empty() || shape[0] == 0) continue;
+    const std::size_t w = v.size() / shape[0];
+    if (w == 1) {
+      add(name, fmt::format("{:.6g} -> {:.6g}", v.front(), v.back()));
+    } else {
+      const auto last = v.end() - static_cast<long>(w);
+      const auto best = std::max_element(last, v.end());
+      add(name, fmt::format("[0]: {:.6g} -> {:.6g}; at the end the largest is {:.6g} (pattern {})",
+                            v[0], *last, *best, best - last));
+    }
+  }
+  return info;
 }
 
 }  // namespace hkam::io

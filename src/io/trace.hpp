@@ -2,28 +2,41 @@
 // HDF5 trace of one run (layout in docs/trace-format.md). Internal to hkam.
 
 #include <chrono>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "hkam/core.hpp"
 #include "hkam/integrate/simulate.hpp"
+#include "hkam/models/akorn_kuramoto.hpp"
 #include "hkam/models/hopfield_kuramoto.hpp"
 #include "hkam/observe/energy_audit.hpp"
 #include "io/h5.hpp"
 
 namespace hkam::io {
 
+/// One recorded observable: a scalar (width 0) or a vector of `width` values along dimension `dim`.
+struct ObservableSpec {
+  std::string name;
+  hsize_t width = 0;
+  std::string dim;
+};
+
 class TraceWriter {
  public:
   /// Creates `path` (which must not exist). `parts` are the energy-part names in model order.
+  /// With `store_states` false, /trace/x and /trace/sigma are not written.
   TraceWriter(const std::string& path, const StateLayout& layout, std::vector<std::string> parts,
-              std::vector<std::string> observables, double flush_seconds = 2.0);
+              std::vector<ObservableSpec> observables, double flush_seconds = 2.0,
+              bool store_states = true);
   hid_t file() const { return file_.get(); }
 
   /// A state at a recorded time, with its energy, parts (same order as at construction) and
-  /// observables. Buffered; written at the next flush.
+  /// observables (all values concatenated in the order of the specs). Buffered; written at the
+  /// next flush.
   void record(double t, const Eigen::VectorXd& z, double energy, const EnergyParts& parts,
-              const std::vector<double>& observables);
+              const double* observables);
+  double last_time() const { return last_time_; }
   /// (t, E) after one accepted step, for /audit/energy. Buffered.
   void audit_step(double t, double energy);
   /// Writes every buffer and flushes the file to disk.
@@ -37,7 +50,10 @@ class TraceWriter {
 
   Id file_, trace_, audit_, parts_group_, obs_group_;
   StateLayout layout_;
-  std::vector<std::string> part_names_, obs_names_;
+  bool store_states_;
+  double last_time_ = -std::numeric_limits<double>::infinity();
+  std::vector<std::string> part_names_;
+  std::vector<ObservableSpec> obs_specs_;
   Growable time_, energy_, x_, sigma_, audit_te_;
   std::vector<Growable> parts_, obs_;
   std::vector<double> buf_time_, buf_energy_, buf_x_, buf_sigma_, buf_audit_;
@@ -46,7 +62,11 @@ class TraceWriter {
   std::chrono::steady_clock::time_point last_flush_;
 };
 
-/// Writes every parameter needed to recompute the HK energy from a stored state into group /model.
+/// Write every parameter needed to recompute the energy from a stored state into group /model
+/// (layout in docs/trace-format.md); `patterns` (P×N, may be empty) go to /model/patterns.
+void write_model(hid_t file, const Hopfield& model, const Eigen::MatrixXd& patterns);
+void write_model(hid_t file, const Kuramoto& model, const Eigen::MatrixXd& patterns);
+void write_model(hid_t file, const AkornKuramoto& model, const Eigen::MatrixXd& patterns);
 void write_model(hid_t file, const HopfieldKuramoto& model, const Eigen::MatrixXd& patterns);
 
 /// Result of checking the recorded energies of a trace.
@@ -64,5 +84,12 @@ struct EnergyCheck {
 /// /trace/energy) with the tolerance stored in the trace (or `default_rtol`). Throws H5Error when
 /// the file is not a readable hkam trace.
 EnergyCheck check_trace_energy(const std::string& path, double default_rtol = 1e-8);
+
+/// What `hkam info` shows: labelled lines, in order.
+struct TraceInfo {
+  std::vector<std::pair<std::string, std::string>> lines;
+};
+/// Reads the description of a trace. Throws H5Error when the file is not a readable hkam trace.
+TraceInfo read_trace_info(const std::string& path);
 
 }  // namespace hkam::io

@@ -34,6 +34,8 @@ class AkornKuramoto {
   const Eigen::MatrixXd& coupling() const { return j_; }
   const Eigen::MatrixXd& stimulus() const { return c_; }
   bool project() const { return project_; }
+  /// Ω_i side by side (D × M·D); empty for Ω = 0.
+  const Eigen::MatrixXd& omegas() const { return omegas_; }
 
   void operator()(const Eigen::VectorXd& sigma, Eigen::VectorXd& dsdt, double t) const;
   /// True energy (A2).

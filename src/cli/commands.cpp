@@ -1,0 +1,132 @@
+#include "cli/commands.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "config/reader.hpp"
+#include "io/trace.hpp"
+#include "run/experiment.hpp"
+
+namespace hkam::cli {
+
+extern const char* const kDemoConfig;  // experiments/demo.toml, embedded at build time
+
+namespace {
+
+int run_document(config::Document doc, const RunArgs& args, const char* who) {
+  std::optional<run::Experiment> exp;
+  try {
+    for (const auto& s : args.sets) doc.set(s);
+    exp.emplace(std::move(doc));
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "hkam {}: config error: {}\n", who, e.what());
+    return 2;
+  }
+  if (args.verbose)
+    fmt::print(stderr, "# resolved configuration ({})\n{}\n", exp->document().name(),
+               exp->document().resolved_text());
+  run::RunOptions opt;
+  opt.output = args.output;
+  opt.force = args.force;
+  opt.quiet = args.quiet;
+  opt.verbose = args.verbose;
+  opt.progress = isatty(fileno(stderr)) != 0;
+  opt.command_line = args.command_line;
+  run::RunReport r;
+  try {
+    r = exp->run(opt);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hkam {}: {}\n", who, e.what());
+    return 2;
+  }
+  const int status = run::exit_status(r);
+  if (args.quiet) return status;
+  const Summary& s = r.summary;
+  fmt::print("hkam {}: {}{}\n", who, exp->title().empty() ? "" : exp->title() + " - ",
+             exp->description());
+  fmt::print("  integrator   {} steps accepted, {} rejected, {} RHS evaluations, {:.3f} s; end: {}\n",
+             s.steps, s.rejected, s.rhs_evaluations, s.wall_seconds,
+             end_reason_name(s.end_reason));
+  fmt::print("  energy       {:.10g} -> {:.10g}\n", r.energy_first, r.energy_last);
+  const AuditResult& a = r.audit;
+  fmt::print("  audit        {} steps checked: largest increase {:.3g}, {} violations of {:g}*max(|E|,1)\n",
+             a.checked, a.max_increase, a.violations, r.tolerance);
+  fmt::print("  model        {}\n", r.guarantee.guaranteed
+                                        ? std::string("energy guaranteed non-increasing")
+                                        : "energy NOT guaranteed: " + r.guarantee.reason);
+  if (args.verbose)
+    for (const auto& w : r.guarantee.warnings) fmt::print("  warning      {}\n", w);
+  for (std::size_t k = 0; k < r.final_observables.size(); ++k)
+    fmt::print("  {:<16} {:.6g} -> {:.6g}\n", r.final_observables[k].first,
+               r.first_observables[k].second, r.final_observables[k].second);
+  if (s.max_norm_drift > 0)
+    fmt::print("  sphere norms max drift before renormalising {:.3g}\n", s.max_norm_drift);
+  fmt::print("output: {} ({} recorded states)\n", r.output, r.records);
+  if (r.signal) fmt::print(stderr, "hkam {}: interrupted by signal {}\n", who, r.signal);
+  if (status == 1 && r.guarantee.guaranteed && !a.monotone())
+    fmt::print(stderr, "hkam {}: the energy rose although the model guarantees it cannot\n", who);
+  return status;
+}
+
+}  // namespace
+
+int run(const RunArgs& args) {
+  try {
+    return run_document(config::Document::from_file(args.config), args, "run");
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "hkam run: config error: {}\n", e.what());
+    return 2;
+  }
+}
+
+int demo(const RunArgs& args) {
+  RunArgs a = args;
+  if (a.output.empty()) a.output = "out/demo/trace.h5";
+  return run_document(config::Document::from_string(kDemoConfig, "experiments/demo.toml"), a,
+                      "demo");
+}
+
+int check_energy(const std::string& path) {
+  io::EnergyCheck c;
+  try {
+    c = io::check_trace_energy(path);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hkam check-energy: {}\n", e.what());
+    return 2;
+  }
+  const AuditResult& a = c.audit;
+  fmt::print("{}\n", path);
+  fmt::print("  energies     {} samples from {}\n", c.samples, c.source);
+  fmt::print("  tolerance    increase > {:g} * max(|E|, 1) counts as a violation\n",
+             c.relative_tolerance);
+  if (a.checked > 0)
+    fmt::print("  largest increase {:.3g} at sample {} (t = {:.6g})\n", a.max_increase,
+               a.max_increase_step, a.max_increase_t);
+  if (c.guaranteed_known)
+    fmt::print("  model        {}\n",
+               c.guaranteed ? "energy guaranteed non-increasing" : "NOT guaranteed: " + c.reason);
+  if (a.monotone()) {
+    fmt::print("  verdict      monotone ({} differences checked, 0 violations)\n", a.checked);
+    return 0;
+  }
+  fmt::print("  verdict      NOT monotone: {} violations, first at sample {}\n", a.violations,
+             a.first_violation_step);
+  return 1;
+}
+
+int info(const std::string& path) {
+  try {
+    const io::TraceInfo t = io::read_trace_info(path);
+    fmt::print("{}\n", path);
+    for (const auto& [k, v] : t.lines) fmt::print("  {:<16} {}\n", k, v);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hkam info: {}\n", e.what());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace hkam::cli

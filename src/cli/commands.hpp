@@ -1,0 +1,27 @@
+#pragma once
+// The subcommands of the `hkam` program.
+
+#include <string>
+#include <vector>
+
+namespace hkam::cli {
+
+struct RunArgs {
+  std::string config;
+  std::string output;
+  std::vector<std::string> sets;
+  bool force = false, quiet = false, verbose = false;
+  std::string command_line;
+};
+
+/// `hkam run`: 0 success, 1 failed run / energy violation of a guaranteed model, 2 bad input,
+/// 128 + signal when interrupted.
+int run(const RunArgs& args);
+/// `hkam demo`: `run` on the built-in copy of experiments/demo.toml.
+int demo(const RunArgs& args);
+/// `hkam check-energy`: 0 monotone, 1 not, 2 unreadable.
+int check_energy(const std::string& path);
+/// `hkam info`: 0, or 2 when the file is not a readable hkam trace.
+int info(const std::string& path);
+
+}  // namespace hkam::cli

@@ -1,0 +1,344 @@
+#include "config/reader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace hkam::config {
+
+bool Range::contains(double v) const {
+  if (std::isnan(v)) return false;
+  const bool above = lo_open ? v > lo : v >= lo;
+  const bool below = hi_open ? v < hi : v <= hi;
+  return above && below;
+}
+
+std::string Range::describe() const {
+  const bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
+  if (has_lo && has_hi)
+    return fmt::format("in {}{:g}, {:g}{}", lo_open ? "(" : "[", lo, hi, hi_open ? ")" : "]");
+  if (has_lo) return fmt::format("{} {:g}", lo_open ? ">" : ">=", lo);
+  if (has_hi) return fmt::format("{} {:g}", hi_open ? "<" : "<=", hi);
+  return "finite";
+}
+
+Range positive() { return {0.0, std::numeric_limits<double>::infinity(), true, false}; }
+Range non_negative() { return {0.0, std::numeric_limits<double>::infinity(), false, false}; }
+Range unit_interval() { return {0.0, 1.0, false, false}; }
+Range at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, false}; }
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+namespace {
+
+std::string type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return fmt::format("the string \"{}\"", *node.value<std::string>());
+    case toml::node_type::integer:
+      return fmt::format("the integer {}", *node.value<long long>());
+    case toml::node_type::floating_point:
+      return fmt::format("the number {:g}", *node.value<double>());
+    case toml::node_type::boolean:
+      return fmt::format("the boolean {}", *node.value<bool>());
+    default:
+      return "a date/time";
+  }
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (std::size_t k = 0; k < v.size(); ++k) out += (k ? sep : "") + v[k];
+  return out;
+}
+
+toml::table& subtable(toml::table& root, const std::vector<std::string>& path) {
+  toml::table* t = &root;
+  for (const auto& k : path) {
+    if (!t->get_as<toml::table>(k)) t->insert_or_assign(k, toml::table{});
+    t = t->get_as<toml::table>(k);
+  }
+  return *t;
+}
+
+}  // namespace
+
+// ---- Section ----
+
+Section::Section(Document* doc, const toml::table* table, std::vector<std::string> path)
+    : doc_(doc), table_(table), path_(std::move(path)) {
+  if (!path_.empty()) subtable(doc_->resolved_, path_);  // an empty section still shows up
+}
+
+std::string Section::dotted(const std::string& key) const {
+  std::vector<std::string> p = path_;
+  if (!key.empty()) p.push_back(key);
+  return join(p, ".");
+}
+
+std::string Section::where(const toml::node* node) const {
+  if (node && node->source().begin.line > 0)
+    return fmt::format("{}:{}:{}", doc_->name_, node->source().begin.line,
+                       node->source().begin.column);
+  return doc_->name_;
+}
+
+void Section::fail(const std::string& key, const std::string& message) const {
+  const toml::node* node = table_ ? table_->get(key) : nullptr;
+  std::string origin = where(node ? node : table_);
+  const auto it = doc_->set_from_.find(dotted(key));
+  if (it != doc_->set_from_.end()) origin = "--set " + it->second;
+  throw ConfigError(fmt::format("{}: {}: {}", origin, dotted(key), message));
+}
+
+bool Section::has(const std::string& key) const { return table_ && table_->contains(key); }
+
+const toml::node* Section::get(const std::string& key) {
+  if (std::find(read_.begin(), read_.end(), key) == read_.end()) read_.push_back(key);
+  return table_ ? table_->get(key) : nullptr;
+}
+
+void Section::resolve(const std::string& key, const toml::node& value) {
+  toml::table& t = subtable(doc_->resolved_, path_);
+  value.visit([&](auto&& v) { t.insert_or_assign(key, v); });
+}
+
+template <class T>
+void Section::resolve_value(const std::string& key, T value) {
+  subtable(doc_->resolved_, path_).insert_or_assign(key, value);
+}
+
+double Section::number(const std::string& key, std::optional<double> def, Range range) {
+  const toml::node* n = get(key);
+  const std::string want = "a number " + range.describe();
+  if (!n) {
+    if (!def) fail(key, "missing required key (expected " + want + ")");
+    resolve_value(key, *def);
+    return *def;
+  }
+  if (!n->is_number()) fail(key, "expected " + want + ", got " + type_name(*n));
+  const double v = *n->value<double>();
+  if (!range.contains(v)) fail(key, "expected " + want + ", got " + type_name(*n));
+  resolve(key, *n);
+  return v;
+}
+
+long Section::integer(const std::string& key, std::optional<long> def, Range range) {
+  const toml::node* n = get(key);
+  const std::string want = "an integer " + range.describe();
+  if (!n) {
+    if (!def) fail(key, "missing required key (expected " + want + ")");
+    resolve_value(key, static_cast<long long>(*def));
+    return *def;
+  }
+  if (!n->is_integer()) fail(key, "expected " + want + ", got " + type_name(*n));
+  const long v = static_cast<long>(*n->value<long long>());
+  if (!range.contains(static_cast<double>(v)))
+    fail(key, "expected " + want + ", got " + type_name(*n));
+  resolve(key, *n);
+  return v;
+}
+
+bool Section::boolean(const std::string& key, std::optional<bool> def) {
+  const toml::node* n = get(key);
+  if (!n) {
+    if (!def) fail(key, "missing required key (expected true or false)");
+    resolve_value(key, *def);
+    return *def;
+  }
+  if (!n->is_boolean()) fail(key, "expected true or false, got " + type_name(*n));
+  resolve(key, *n);
+  return *n->value<bool>();
+}
+
+std::string Section::string(const std::string& key, std::optional<std::string> def) {
+  const toml::node* n = get(key);
+  if (!n) {
+    if (!def) fail(key, "missing required key (expected a string)");
+    resolve_value(key, *def);
+    return *def;
+  }
+  if (!n->is_string()) fail(key, "expected a string, got " + type_name(*n));
+  resolve(key, *n);
+  return *n->value<std::string>();
+}
+
+std::string Section::choice(const std::string& key, std::optional<std::string> def,
+                            const std::vector<std::string>& options) {
+  std::vector<std::string> quoted;
+  for (const auto& o : options) quoted.push_back("\"" + o + "\"");
+  const std::string want = "one of " + join(quoted, ", ");
+  const toml::node* n = get(key);
+  if (!n) {
+    if (!def) fail(key, "missing required key (expected " + want + ")");
+    resolve_value(key, *def);
+    return *def;
+  }
+  if (!n->is_string()) fail(key, "expected " + want + ", got " + type_name(*n));
+  const std::string v = *n->value<std::string>();
+  if (std::find(options.begin(), options.end(), v) == options.end()) {
+    std::string hint;
+    std::size_t best = 3;
+    for (const auto& o : options)
+      if (const auto d = edit_distance(v, o); d < best) best = d, hint = o;
+    fail(key, "expected " + want + ", got \"" + v + "\"" +
+                  (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+  }
+  resolve(key, *n);
+  return v;
+}
+
+Eigen::VectorXd Section::numbers(const std::string& key, std::optional<double> def,
+                                 Range range) {
+  const toml::node* n = get(key);
+  if (n && n->is_array()) {
+    const auto& arr = *n->as_array();
+    Eigen::VectorXd v(static_cast<Eigen::Index>(arr.size()));
+    for (std::size_t k = 0; k < arr.size(); ++k) {
+      if (!arr[k].is_number() || !range.contains(*arr[k].value<double>()))
+        fail(key, fmt::format("element {} of the array: expected a number {}, got {}", k,
+                              range.describe(), type_name(arr[k])));
+      v[static_cast<Eigen::Index>(k)] = *arr[k].value<double>();
+    }
+    resolve(key, *n);
+    return v;
+  }
+  read_.pop_back();  // number() records the key again
+  return Eigen::VectorXd::Constant(1, number(key, def, range));
+}
+
+Eigen::MatrixXd Section::matrix(const std::string& key) {
+  const toml::node* n = get(key);
+  if (!n) fail(key, "missing required key (expected an array of arrays of numbers)");
+  const auto* rows = n->as_array();
+  if (!rows || rows->empty())
+    fail(key, "expected a non-empty array of arrays of numbers, got " + type_name(*n));
+  Eigen::MatrixXd m;
+  for (std::size_t r = 0; r < rows->size(); ++r) {
+    const auto* row = (*rows)[r].as_array();
+    if (!row) fail(key, fmt::format("row {}: expected an array of numbers", r));
+    if (r == 0) m.resize(static_cast<Eigen::Index>(rows->size()), static_cast<Eigen::Index>(row->size()));
+    if (static_cast<Eigen::Index>(row->size()) != m.cols())
+      fail(key, fmt::format("row {} has {} entries, row 0 has {}", r, row->size(), m.cols()));
+    for (std::size_t c = 0; c < row->size(); ++c) {
+      if (!(*row)[c].is_number())
+        fail(key, fmt::format("row {}, column {}: expected a number, got {}", r, c,
+                              type_name((*row)[c])));
+      m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = *(*row)[c].value<double>();
+    }
+  }
+  resolve(key, *n);
+  return m;
+}
+
+Section Section::section(const std::string& key) {
+  const toml::node* n = get(key);
+  if (n && !n->is_table()) fail(key, "expected a table, got " + type_name(*n));
+  std::vector<std::string> p = path_;
+  p.push_back(key);
+  return Section(doc_, n ? n->as_table() : nullptr, p);
+}
+
+void Section::irrelevant(const std::string& key, const std::string& why) {
+  irrelevant_[key] = why;
+}
+
+void Section::done() {
+  if (!table_) return;
+  for (const auto& [k, node] : *table_) {
+    const std::string key(k.str());
+    if (std::find(read_.begin(), read_.end(), key) != read_.end()) continue;
+    if (const auto it = irrelevant_.find(key); it != irrelevant_.end())
+      fail(key, "not used here: " + it->second);
+    std::string hint;
+    std::size_t best = std::max<std::size_t>(3, key.size() / 3 + 1);
+    std::vector<std::string> candidates = read_;
+    for (const auto& [name, why] : irrelevant_) candidates.push_back(name);
+    for (const auto& c : candidates)
+      if (const auto d = edit_distance(key, c); d < best) best = d, hint = c;
+    std::sort(candidates.begin(), candidates.end());
+    fail(key, hint.empty() ? "unknown key (valid here: " + join(candidates, ", ") + ")"
+                           : "unknown key; did you mean '" + hint + "'?");
+  }
+}
+
+// ---- Document ----
+
+Document Document::from_string(const std::string& text, const std::string& name) {
+  Document d;
+  d.name_ = name;
+  d.text_ = text;
+  try {
+    d.table_ = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: TOML syntax error: {}", name, e.source().begin.line,
+                                  e.source().begin.column, e.description()));
+  }
+  return d;
+}
+
+Document Document::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open the config file", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return from_string(ss.str(), path);
+}
+
+void Document::set(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set " + assignment + ": expected key=value (e.g. integrator.t_end=10)");
+  std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  std::vector<std::string> path;
+  std::stringstream ks(key);
+  for (std::string part; std::getline(ks, part, '.');) {
+    if (part.empty()) throw ConfigError("--set " + assignment + ": empty part in the key");
+    path.push_back(part);
+  }
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed.insert_or_assign("v", value);  // a bare word: a string
+  }
+  std::vector<std::string> parent(path.begin(), path.end() - 1);
+  toml::table* t = &table_;
+  for (const auto& k : parent) {
+    toml::node* n = t->get(k);
+    if (n && !n->is_table())
+      throw ConfigError("--set " + assignment + ": '" + k + "' is not a table in " + name_);
+    if (!n) t->insert_or_assign(k, toml::table{});
+    t = t->get_as<toml::table>(k);
+  }
+  parsed.get("v")->visit([&](auto&& v) { t->insert_or_assign(path.back(), v); });
+  set_from_[key] = assignment;
+}
+
+std::string Document::resolved_text() const {
+  std::ostringstream os;
+  os << resolved_;
+  return os.str();
+}
+
+}  // namespace hkam::config

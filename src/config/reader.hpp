@@ -1,0 +1,109 @@
+#pragma once
+// Validating reader over a TOML document (toml++). Internal to hkam.
+//
+// Every value is read through a Section, which knows the value's dotted key and where it was
+// written (file:line:col, or the --set that gave it). A read names the expected type and range;
+// anything else becomes a ConfigError that says key, place, expectation and what was found.
+// Each value read (or its default) is copied into the *resolved* document, so a run can store
+// its configuration with every default filled in. After reading a table, `done()` rejects every
+// key that was not read, suggesting the nearest valid key for a misspelling.
+
+#include <toml++/toml.h>
+
+#include <Eigen/Core>
+#include <limits>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hkam::config {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Accepted interval of a number, with its wording for messages ("> 0", "in [0, 1]").
+struct Range {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false, hi_open = false;
+  bool contains(double v) const;
+  std::string describe() const;
+};
+Range positive();
+Range non_negative();
+Range unit_interval();
+Range at_least(double lo);
+
+class Document;
+
+class Section {
+ public:
+  Section(Document* doc, const toml::table* table, std::vector<std::string> path);
+
+  bool has(const std::string& key) const;
+  double number(const std::string& key, std::optional<double> def, Range range = {});
+  long integer(const std::string& key, std::optional<long> def, Range range = {});
+  bool boolean(const std::string& key, std::optional<bool> def);
+  std::string string(const std::string& key, std::optional<std::string> def);
+  /// A string that must be one of `options`.
+  std::string choice(const std::string& key, std::optional<std::string> def,
+                     const std::vector<std::string>& options);
+  /// A number, or an array of numbers (returned as given; size checked by the caller with fail()).
+  Eigen::VectorXd numbers(const std::string& key, std::optional<double> def, Range range = {});
+  /// An array of equally long arrays of numbers.
+  Eigen::MatrixXd matrix(const std::string& key);
+  /// A sub-table (an empty one when absent).
+  Section section(const std::string& key);
+  /// Declares `key` as known but meaningless here: if present, done() reports `why`.
+  void irrelevant(const std::string& key, const std::string& why);
+  /// Reports keys that were neither read nor declared.
+  void done();
+
+  /// Throws a ConfigError located at `key` (or at the table when the key is absent).
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+  std::string dotted(const std::string& key) const;
+
+ private:
+  const toml::node* get(const std::string& key);
+  void resolve(const std::string& key, const toml::node& value);
+  template <class T>
+  void resolve_value(const std::string& key, T value);
+  std::string where(const toml::node* node) const;
+
+  Document* doc_;
+  const toml::table* table_;
+  std::vector<std::string> path_;
+  std::vector<std::string> read_;
+  std::map<std::string, std::string> irrelevant_;
+};
+
+/// One configuration: the text as given, its parsed tree, --set overrides and the resolved tree.
+class Document {
+ public:
+  /// Throws ConfigError (file:line:col and the parser's message) on a syntax error.
+  static Document from_file(const std::string& path);
+  static Document from_string(const std::string& text, const std::string& name);
+
+  /// Applies "dotted.key=value" (value in TOML syntax; a bare word is taken as a string).
+  void set(const std::string& assignment);
+  Section root() { return Section(this, &table_, {}); }
+  const std::string& name() const { return name_; }
+  const std::string& text() const { return text_; }
+  /// The resolved configuration as TOML text.
+  std::string resolved_text() const;
+  toml::table& resolved() { return resolved_; }
+
+ private:
+  friend class Section;
+  std::string name_, text_;
+  toml::table table_, resolved_;
+  std::map<std::string, std::string> set_from_;  // dotted key -> the --set that gave it
+};
+
+/// Levenshtein distance (for "did you mean").
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace hkam::config

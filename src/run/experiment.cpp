@@ -1,0 +1,773 @@
+#include "run/experiment.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+#include "hkam/hkam.hpp"
+#include "io/trace.hpp"
+
+namespace hkam::run {
+
+namespace fs = std::filesystem;
+using config::Section;
+
+namespace {
+
+// Independent random streams derived from the master seed (docs/config.md, "Seeds").
+enum Stream : std::uint64_t {
+  kPatterns = 1,
+  kWeights = 2,
+  kKuramotoGraph = 3,
+  kOmega = 4,
+  kCouplingGraph = 5,
+  kCouplingWeights = 6,
+  kAkorn = 7,
+  kInitial = 8,
+  kStimulus = 9,
+};
+
+// A whitespace-separated matrix in a text file ('#' starts a comment).
+Eigen::MatrixXd read_text_matrix(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  for (long no = 1; std::getline(in, line); ++no) {
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream ls(line);
+    std::vector<double> row;
+    std::string tok;
+    while (ls >> tok) {
+      try {
+        std::size_t used = 0;
+        row.push_back(std::stod(tok, &used));
+        if (used != tok.size()) throw std::invalid_argument(tok);
+      } catch (const std::exception&) {
+        throw std::runtime_error(fmt::format("{}:{}: '{}' is not a number", path, no, tok));
+      }
+    }
+    if (row.empty()) continue;
+    if (!rows.empty() && row.size() != rows[0].size())
+      throw std::runtime_error(fmt::format("{}:{}: {} columns, the first row has {}", path, no,
+                                           row.size(), rows[0].size()));
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) throw std::runtime_error(path + ": no numbers in the file");
+  Eigen::MatrixXd m(static_cast<Index>(rows.size()), static_cast<Index>(rows[0].size()));
+  for (Index r = 0; r < m.rows(); ++r)
+    for (Index c = 0; c < m.cols(); ++c) m(r, c) = rows[r][c];
+  return m;
+}
+
+struct GraphSpec {
+  Graph graph;
+  std::vector<std::vector<double>> columns;  // per-edge values from an edge-list file
+};
+
+const std::string kGraphKeysWhy = "only used with graph = \"ring\" or \"watts_strogatz\"";
+
+GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& base) {
+  GraphSpec g;
+  const std::string kind =
+      s.choice("graph", "complete", {"complete", "ring", "watts_strogatz", "file"});
+  if (kind == "ring" || kind == "watts_strogatz") {
+    const long k = s.integer("degree", std::nullopt, config::at_least(2));
+    if (k % 2 != 0 || k >= n)
+      s.fail("degree", fmt::format("expected an even integer below the {} nodes, got {}", n, k));
+    if (kind == "ring") {
+      s.irrelevant("rewire", "only used with graph = \"watts_strogatz\"");
+      g.graph = Graph::ring(n, k);
+    } else {
+      const double p = s.number("rewire", std::nullopt, config::unit_interval());
+      g.graph = Graph::watts_strogatz(n, k, p, seed);
+    }
+  } else {
+    s.irrelevant("degree", kGraphKeysWhy);
+    s.irrelevant("rewire", "only used with graph = \"watts_strogatz\"");
+  }
+  if (kind == "file") {
+    const std::string file = s.string("edges_file", std::nullopt);
+    try {
+      EdgeListFile f = read_edge_list((base / file).string(), n);
+      g.graph = std::move(f.graph);
+      g.columns = std::move(f.columns);
+    } catch (const std::exception& e) {
+      s.fail("edges_file", e.what());
+    }
+  } else {
+    s.irrelevant("edges_file", "only used with graph = \"file\"");
+  }
+  if (kind == "complete") g.graph = Graph::complete(n);
+  return g;
+}
+
+Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& base) {
+  if (s.has("file")) {
+    s.irrelevant("count", "the patterns come from 'file'");
+    const std::string file = s.string("file", std::nullopt);
+    Eigen::MatrixXd p;
+    try {
+      p = read_text_matrix((base / file).string());
+    } catch (const std::exception& e) {
+      s.fail("file", e.what());
+    }
+    if (p.cols() != units)
+      s.fail("file", fmt::format("the patterns have {} entries each, hopfield.units = {}",
+                                 p.cols(), units));
+    s.done();
+    return p;
+  }
+  const long count = s.integer("count", std::nullopt, config::at_least(1));
+  s.done();
+  return random_pm1(rng, count, units);
+}
+
+// [hopfield] after its `units` (read first, because [patterns] needs it).
+Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std::uint64_t seed,
+                       const fs::path& base) {
+  const bool have_patterns = patterns.size() > 0;
+  const std::string lag = s.choice("lagrangian", "tanh", {"tanh", "sigmoid", "relu", "lse"});
+  const double beta = s.number("beta", 1.0, config::positive());
+  const std::string wkind = s.choice("weights", have_patterns ? "hebbian" : "random",
+                                     {"hebbian", "random", "zero", "file"});
+  Eigen::MatrixXd w;
+  if (wkind == "hebbian") {
+    if (!have_patterns) s.fail("weights", "\"hebbian\" needs patterns: add a [patterns] table");
+    w = hebbian_weights(patterns);
+  } else if (wkind == "zero") {
+    w = Eigen::MatrixXd::Zero(n, n);
+  }
+  if (wkind == "random") {
+    Rng rng(Rng::derive(seed, kWeights));
+    w = random_symmetric_weights(rng, n, s.number("weight_scale", 1.0, config::non_negative()));
+  } else {
+    s.irrelevant("weight_scale", "only used with weights = \"random\"");
+  }
+  if (wkind == "file") {
+    const std::string file = s.string("weights_file", std::nullopt);
+    try {
+      w = read_text_matrix((base / file).string());
+    } catch (const std::exception& e) {
+      s.fail("weights_file", e.what());
+    }
+    if (w.rows() != n || w.cols() != n)
+      s.fail("weights_file", fmt::format("expected a {}x{} matrix, the file has {}x{}", n, n,
+                                         w.rows(), w.cols()));
+  } else {
+    s.irrelevant("weights_file", "only used with weights = \"file\"");
+  }
+  Eigen::VectorXd b = s.numbers("bias", 0.0);
+  if (b.size() == 1)
+    b = Eigen::VectorXd::Constant(n, b[0]);
+  else if (b.size() != n)
+    s.fail("bias", fmt::format("expected one number or {} (one per unit), got {}", n, b.size()));
+  s.done();
+  return Hopfield(w, b, Lagrangian::from_name(lag, beta));
+}
+
+Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t seed,
+                       const fs::path& base) {
+  const long m = s.integer("oscillators", default_m, config::at_least(1));
+  const long d = s.integer("dim", 2, config::at_least(2));
+  GraphSpec g = read_graph(s, m, Rng::derive(seed, kKuramotoGraph), base);
+  const std::string pot =
+      s.choice("potential", "linear", {"linear", "relu", "tanh", "sigmoid"});
+  const bool from_file = !g.columns.empty();
+  Eigen::VectorXd a, b;
+  if (from_file) {
+    s.irrelevant("a", "the edges file gives A per edge (its third column)");
+    s.irrelevant("b", "the edges file gives B per edge (its fourth column)");
+    a = Eigen::Map<Eigen::VectorXd>(g.columns[0].data(), static_cast<Index>(g.columns[0].size()));
+    if (g.columns.size() > 1)
+      b = Eigen::Map<Eigen::VectorXd>(g.columns[1].data(),
+                                      static_cast<Index>(g.columns[1].size()));
+  } else {
+    a = s.numbers("a", -1.0);
+    if (pot == "linear")
+      s.irrelevant("b", "the linear potential has no B");
+    else
+      b = s.numbers("b", 1.0);
+  }
+  const Index edges = g.graph.num_edges();
+  if (a.size() != 1 && a.size() != edges)
+    s.fail("a", fmt::format("expected one number or {} (one per edge), got {}", edges, a.size()));
+  if (b.size() > 1 && b.size() != edges)
+    s.fail("b", fmt::format("expected one number or {} (one per edge), got {}", edges, b.size()));
+  if (g.graph.is_complete() && (a.size() > 1 || b.size() > 1)) g.graph = g.graph.materialized();
+  Rng rng(Rng::derive(seed, kOmega));
+  Eigen::MatrixXd omega;
+  if (s.has("omega")) {
+    s.irrelevant("omega_scale", "'omega' is given explicitly");
+    omega = s.matrix("omega");
+    if (omega.rows() != d || omega.cols() != d)
+      s.fail("omega", fmt::format("expected a {}x{} matrix, got {}x{}", d, d, omega.rows(),
+                                  omega.cols()));
+    if ((omega + omega.transpose()).cwiseAbs().maxCoeff() > 1e-12 * (1 + omega.norm()))
+      s.fail("omega", "Ω must be skew-symmetric (Ωᵀ = −Ω)");
+  } else {
+    const double scale = s.number("omega_scale", 0.0, config::non_negative());
+    if (scale > 0) omega = random_skew(rng, d, scale);
+  }
+  Kuramoto k;
+  try {
+    k = Kuramoto(m, d, std::move(g.graph), pair_potential_from_name(pot), a, b, omega);
+  } catch (const std::invalid_argument& e) {
+    s.fail("graph", e.what());
+  }
+  const std::string freq = s.choice("frequencies", "none", {"none", "lorentzian", "normal"});
+  const double per_osc = s.number("omega_per_oscillator", 0.0, config::non_negative());
+  if (freq != "none") {
+    if (d != 2) s.fail("frequencies", "natural frequencies ω_i need dim = 2 (use omega_per_oscillator)");
+    if (per_osc > 0) s.fail("omega_per_oscillator", "give either frequencies or omega_per_oscillator");
+    const double width = s.number("frequency_width", std::nullopt, config::positive());
+    const double center = s.number("frequency_center", 0.0);
+    std::vector<Eigen::MatrixXd> omegas(static_cast<std::size_t>(m), Eigen::MatrixXd::Zero(2, 2));
+    for (auto& o : omegas) {
+      const double w = center + width * (freq == "lorentzian" ? rng.cauchy() : rng.normal());
+      o(1, 0) = w;  // dθ/dt = ω: Ω = [[0, −ω], [ω, 0]]
+      o(0, 1) = -w;
+    }
+    k.set_oscillator_omegas(omegas);
+  } else {
+    s.irrelevant("frequency_width", "only used with frequencies = \"lorentzian\" or \"normal\"");
+    s.irrelevant("frequency_center", "only used with frequencies = \"lorentzian\" or \"normal\"");
+    if (per_osc > 0) {
+      std::vector<Eigen::MatrixXd> omegas;
+      for (long i = 0; i < m; ++i) omegas.push_back(random_skew(rng, d, per_osc));
+      k.set_oscillator_omegas(omegas);
+    }
+  }
+  const double stim = s.number("stimulus", 0.0, config::non_negative());
+  if (stim > 0) {
+    Rng srng(Rng::derive(seed, kStimulus));
+    k.set_stimulus(normal_matrix(srng, m, d, stim));
+  }
+  s.done();
+  return k;
+}
+
+AkornKuramoto read_akorn(Section s, std::uint64_t seed) {
+  const long m = s.integer("oscillators", std::nullopt, config::at_least(1));
+  const long d = s.integer("dim", 4, config::at_least(2));
+  const std::string sym = s.choice("coupling", "symmetric", {"symmetric", "asymmetric"});
+  const double scale = s.number("coupling_scale", 1.0, config::non_negative());
+  const double stim = s.number("stimulus_scale", 0.0, config::non_negative());
+  const std::string om = s.choice("omega", "none", {"none", "shared", "per_oscillator"});
+  const double om_scale = om == "none" ? 0.0 : s.number("omega_scale", 1.0, config::positive());
+  if (om == "none") s.irrelevant("omega_scale", "omega = \"none\"");
+  const bool project = s.boolean("project", true);
+  s.done();
+  Rng rng(Rng::derive(seed, kAkorn));
+  const Index md = m * d;
+  Eigen::MatrixXd j = normal_matrix(rng, md, md, scale / std::sqrt(static_cast<double>(md)));
+  for (Index i = 0; i < m; ++i) j.block(i * d, i * d, d, d).setZero();
+  if (sym == "symmetric") j = (0.5 * (j + j.transpose())).eval();
+  Eigen::MatrixXd c;
+  if (stim > 0) c = normal_matrix(rng, m, d, stim);
+  std::vector<Eigen::MatrixXd> omegas;
+  if (om == "shared") omegas.push_back(random_skew(rng, d, om_scale));
+  if (om == "per_oscillator")
+    for (Index i = 0; i < m; ++i) omegas.push_back(random_skew(rng, d, om_scale));
+  return AkornKuramoto(m, d, j, c, omegas, project);
+}
+
+HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed,
+                         const fs::path& base) {
+  HkCoupling c;
+  c.kind = hk_coupling_from_name(
+      s.choice("kind", "additive", {"additive", "multiplicative", "general"}));
+  GraphSpec g = read_graph(s, n, Rng::derive(seed, kCouplingGraph), base);
+  c.graph = std::move(g.graph);
+  if (c.kind == HkCouplingKind::General) {
+    s.irrelevant("alpha", "kind = \"general\" takes one weight per edge (edges file or random)");
+    if (!g.columns.empty()) {
+      s.irrelevant("weight_scale", "the edges file gives the weights");
+      c.weights = Eigen::Map<Eigen::VectorXd>(g.columns[0].data(),
+                                              static_cast<Index>(g.columns[0].size()));
+    } else {
+      if (c.graph.is_complete()) c.graph = c.graph.materialized();
+      Rng rng(Rng::derive(seed, kCouplingWeights));
+      c.weights = normal_vector(rng, c.graph.num_edges(),
+                                s.number("weight_scale", std::nullopt, config::non_negative()));
+    }
+  } else {
+    s.irrelevant("weight_scale", "only used with kind = \"general\"");
+    c.alpha = s.number("alpha", std::nullopt);
+  }
+  return c;
+}
+
+std::vector<Index> read_pairing(Section& s, Index n, Index m) {
+  const std::string kind = s.choice("pairing", "identity", {"identity", "blocks", "modulo"});
+  std::vector<Index> p(static_cast<std::size_t>(n));
+  if (kind == "identity") {
+    if (m != n)
+      s.fail("pairing", fmt::format("\"identity\" needs as many oscillators as units ({} vs {}); "
+                                    "use \"blocks\" or \"modulo\"",
+                                    m, n));
+    return {};
+  }
+  for (Index i = 0; i < n; ++i) p[i] = kind == "blocks" ? i * m / n : i % m;
+  return p;
+}
+
+// Reads the last recorded state of an hkam trace: x (N) and/or sigma (M×D), flattened.
+Eigen::VectorXd last_state(Section& s, const std::string& path, const char* dataset,
+                           Index expected) {
+  std::vector<double> v;
+  std::vector<hsize_t> shape;
+  try {
+    io::Id f = io::open_file_read(path);
+    v = io::read_doubles(f.get(), dataset, &shape);
+  } catch (const std::exception& e) {
+    s.fail("file", fmt::format("cannot read /{} from {}: {}", dataset, path, e.what()));
+  }
+  if (shape.empty() || shape[0] == 0) s.fail("file", fmt::format("{}: /{} is empty", path, dataset));
+  const Index per_row = static_cast<Index>(v.size() / shape[0]);
+  if (per_row != expected)
+    s.fail("file", fmt::format("{}: /{} holds {} numbers per time, the model needs {}", path,
+                               dataset, per_row, expected));
+  return Eigen::Map<Eigen::VectorXd>(v.data() + (shape[0] - 1) * per_row, per_row);
+}
+
+Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::MatrixXd& patterns,
+                             std::uint64_t seed, const fs::path& base) {
+  Rng rng(Rng::derive(seed, kInitial));
+  Eigen::VectorXd z(lay.size());
+  const bool want_file = [&] {
+    bool f = false;
+    if (lay.n_units && s.has("x")) f = f || s.string("x", std::nullopt) == "file";
+    if (lay.n_osc && s.has("sigma")) f = f || s.string("sigma", std::nullopt) == "file";
+    return f;
+  }();
+  std::string file;
+  if (want_file)
+    file = (base / s.string("file", std::nullopt)).string();
+  else
+    s.irrelevant("file", "only used with x = \"file\" or sigma = \"file\"");
+  if (lay.n_units) {
+    const bool have_p = patterns.size() > 0;
+    const std::string x =
+        s.choice("x", have_p ? "pattern" : "random", {"pattern", "random", "zero", "file"});
+    auto head = z.head(lay.n_units);
+    if (x == "pattern") {
+      if (!have_p) s.fail("x", "\"pattern\" needs patterns: add a [patterns] table");
+      const long mu = s.integer("pattern", 0, config::at_least(0));
+      if (mu >= patterns.rows())
+        s.fail("pattern", fmt::format("there are {} patterns (0 to {})", patterns.rows(),
+                                      patterns.rows() - 1));
+      const double amp = s.number("amplitude", 1.0, config::positive());
+      const double flip = s.number("flip", 0.0, config::unit_interval());
+      head = amp * patterns.row(mu).transpose();
+      for (Index i = 0; i < lay.n_units; ++i)
+        if (rng.uniform() < flip) head[i] = -head[i];
+    } else {
+      for (const char* k : {"pattern", "amplitude", "flip"})
+        s.irrelevant(k, "only used with x = \"pattern\"");
+    }
+    if (x == "random")
+      head = normal_vector(rng, lay.n_units, s.number("scale", 1.0, config::positive()));
+    else
+      s.irrelevant("scale", "only used with x = \"random\"");
+    if (x == "zero") head.setZero();
+    if (x == "file") head = last_state(s, file, "trace/x", lay.n_units);
+    const double noise = s.number("noise", 0.0, config::non_negative());
+    if (noise > 0) head += normal_vector(rng, lay.n_units, noise);
+  } else {
+    for (const char* k : {"x", "pattern", "amplitude", "flip", "scale", "noise"})
+      s.irrelevant(k, "the model has no Hopfield units");
+  }
+  if (lay.n_osc) {
+    const std::string sig = s.choice("sigma", "random", {"random", "aligned", "file"});
+    const Index md = lay.n_osc * lay.osc_dim;
+    auto tail = z.tail(md);
+    if (sig == "random") {
+      const Eigen::MatrixXd r = random_unit_rows(rng, lay.n_osc, lay.osc_dim);
+      for (Index i = 0; i < lay.n_osc; ++i) tail.segment(i * lay.osc_dim, lay.osc_dim) = r.row(i);
+    } else if (sig == "aligned") {
+      tail.setZero();
+      for (Index i = 0; i < lay.n_osc; ++i) tail[i * lay.osc_dim] = 1.0;
+    } else {
+      tail = last_state(s, file, "trace/sigma", md);
+    }
+  } else {
+    s.irrelevant("sigma", "the model has no oscillators");
+  }
+  s.done();
+  return z;
+}
+
+// ---- signals: SIGINT/SIGTERM end the run cleanly ----
+
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void on_signal(int sig) { g_signal = sig; }
+
+class SignalGuard {
+ public:
+  SignalGuard() {
+    g_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalGuard() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// r = ‖(1/M) Σ_i σ_i‖ of the oscillators of z; `acc` is D-long workspace.
+double order_parameter(const StateLayout& lay, const Eigen::VectorXd& z, Eigen::VectorXd& acc) {
+  acc.setZero();
+  for (Index i = 0; i < lay.n_osc; ++i)
+    acc += z.segment(lay.osc_offset() + i * lay.osc_dim, lay.osc_dim);
+  return lay.n_osc ? acc.norm() / static_cast<double>(lay.n_osc) : 0.0;
+}
+
+}  // namespace
+
+// ---- the experiment ----
+
+struct Experiment::Impl {
+  config::Document doc;
+  std::string kind, output, title;
+  std::uint64_t seed = 1;
+  std::variant<Hopfield, Kuramoto, AkornKuramoto, HopfieldKuramoto> model;
+  Eigen::MatrixXd patterns;
+  Eigen::VectorXd z0;
+  SimulateOptions so;
+  double audit_rtol = 1e-8, audit_factor = 100;
+  double plateau_window = 0, plateau_tol = 0, order_stop = 0;
+  bool store_states = true, audit_steps = true;
+  double flush_seconds = 2;
+
+  explicit Impl(config::Document d) : doc(std::move(d)) {}
+  template <class Model>
+  RunReport run(const Model& m, const RunOptions& opt);
+};
+
+Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std::move(doc))) {
+  Impl& x = *impl_;
+  Section root = x.doc.root();
+  const fs::path base = fs::path(x.doc.name()).parent_path();
+  x.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::at_least(0)));
+  x.title = root.string("title", "");
+  const std::string stem = fs::path(x.doc.name()).stem().string();
+  x.output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
+  Section model = root.section("model");
+  x.kind = model.choice("kind", std::nullopt,
+                        {"hopfield", "kuramoto", "akorn_kuramoto", "hopfield_kuramoto"});
+  model.done();
+  const bool uses_hopfield = x.kind == "hopfield" || x.kind == "hopfield_kuramoto";
+  const bool uses_kuramoto = x.kind == "kuramoto" || x.kind == "hopfield_kuramoto";
+  const std::string not_used = "model.kind = \"" + x.kind + "\" does not use this table";
+  std::optional<Section> hop_section;
+  Index n_units = 0;
+  if (uses_hopfield) {
+    hop_section = root.section("hopfield");
+    n_units = hop_section->integer("units", std::nullopt, config::at_least(1));
+    if (root.has("patterns")) {
+      Rng rng(Rng::derive(x.seed, kPatterns));
+      x.patterns = read_patterns(root.section("patterns"), rng, n_units, base);
+    }
+  } else {
+    root.irrelevant("patterns", not_used);
+    root.irrelevant("hopfield", not_used);
+  }
+  if (!uses_kuramoto) root.irrelevant("kuramoto", not_used);
+  if (x.kind != "hopfield_kuramoto") root.irrelevant("coupling", not_used);
+  if (x.kind != "akorn_kuramoto") root.irrelevant("akorn", not_used);
+
+  if (x.kind == "hopfield") {
+    x.model = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
+  } else if (x.kind == "kuramoto") {
+    x.model = read_kuramoto(root.section("kuramoto"), std::nullopt, x.seed, base);
+  } else if (x.kind == "akorn_kuramoto") {
+    x.model = read_akorn(root.section("akorn"), x.seed);
+  } else {
+    Hopfield hop = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
+    const Index n = n_units;
+    Kuramoto kur = read_kuramoto(root.section("kuramoto"), n, x.seed, base);
+    Section cs = root.section("coupling");
+    HkCoupling c = read_coupling(cs, n, x.seed, base);
+    const double kh = cs.number("kappa_h", 1.0, config::positive());
+    const double kk = cs.number("kappa_k", 1.0, config::positive());
+    std::vector<Index> pairing = read_pairing(cs, n, kur.n_osc());
+    cs.done();
+    x.model = HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), kh, kk,
+                               std::move(pairing));
+  }
+  const StateLayout lay = std::visit([](const auto& m) { return m.layout(); }, x.model);
+
+  // Integrator
+  Section in = root.section("integrator");
+  x.so.stepper = stepper_from_name(
+      in.choice("stepper", "dopri5", {"dopri5", "rkf78", "rk4", "euler", "akorn"}));
+  if (x.so.stepper == StepperKind::Akorn) {
+    x.so.dt = in.number("gamma", std::nullopt, config::positive());
+    const long steps = in.integer("steps", std::nullopt, config::at_least(1));
+    x.so.t_end = static_cast<double>(steps) * x.so.dt;
+    in.irrelevant("t_end", "the akorn stepper runs `steps` updates of size `gamma`");
+    in.irrelevant("dt", "the akorn stepper's step is `gamma`");
+  } else {
+    in.irrelevant("gamma", "only used with stepper = \"akorn\"");
+    in.irrelevant("steps", "only used with stepper = \"akorn\" (use t_end)");
+    x.so.t_end = in.number("t_end", std::nullopt, config::positive());
+    x.so.dt = in.number("dt", 1e-2, config::positive());
+    if (x.so.dt > x.so.t_end)
+      in.fail("dt", fmt::format("the step {:g} is longer than t_end = {:g}", x.so.dt, x.so.t_end));
+  }
+  if (is_adaptive(x.so.stepper)) {
+    x.so.rtol = in.number("rtol", 1e-8, config::positive());
+    x.so.atol = in.number("atol", 1e-10, config::positive());
+    x.so.dt_min = in.number("dt_min", 1e-12, config::positive());
+    if (in.has("dt_max")) x.so.dt_max = in.number("dt_max", std::nullopt, config::positive());
+  } else {
+    for (const char* k : {"rtol", "atol", "dt_min", "dt_max"})
+      in.irrelevant(k, "only used by the adaptive steppers (dopri5, rkf78)");
+  }
+  x.so.max_steps = in.integer("max_steps", 100'000'000, config::at_least(1));
+  in.done();
+
+  Section au = root.section("audit");
+  x.audit_rtol = au.number("rtol", is_adaptive(x.so.stepper) ? x.so.rtol : 1e-10,
+                           config::positive());
+  x.audit_factor = au.number("factor", 100.0, config::positive());
+  au.done();
+
+  Section st = root.section("stop");
+  x.so.converged_tol = st.number("converged", 0.0, config::non_negative());
+  x.plateau_window = st.number("plateau_window", 0.0, config::non_negative());
+  if (x.plateau_window > 0)
+    x.plateau_tol = st.number("plateau_tol", 1e-12, config::positive());
+  else
+    st.irrelevant("plateau_tol", "only used with plateau_window > 0");
+  if (lay.n_osc)
+    x.order_stop = st.number("order_parameter", 0.0, config::unit_interval());
+  else
+    st.irrelevant("order_parameter", "the model has no oscillators");
+  st.done();
+
+  Section rec = root.section("record");
+  const double default_interval =
+      x.so.stepper == StepperKind::Akorn ? x.so.dt : (x.so.t_end - x.so.t0) / 200.0;
+  x.so.sample_interval = rec.number("interval", default_interval, config::positive());
+  if (!is_adaptive(x.so.stepper)) {
+    const double ratio = x.so.sample_interval / x.so.dt;
+    if (std::abs(ratio - std::round(ratio)) > 1e-9 * ratio || ratio < 0.5)
+      rec.fail("interval", fmt::format("with a fixed-step stepper the interval must be a "
+                                       "multiple of the step {:g}, got {:g}",
+                                       x.so.dt, x.so.sample_interval));
+  }
+  x.store_states = rec.boolean("states", true);
+  x.audit_steps = rec.boolean("audit_steps", true);
+  x.flush_seconds = rec.number("flush_seconds", 2.0, config::positive());
+  rec.done();
+
+  x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, base);
+  root.done();
+}
+
+Experiment::~Experiment() = default;
+Experiment::Experiment(Experiment&&) noexcept = default;
+const std::string& Experiment::output() const { return impl_->output; }
+std::string Experiment::title() const { return impl_->title; }
+const config::Document& Experiment::document() const { return impl_->doc; }
+
+std::string Experiment::description() const {
+  const StateLayout lay = std::visit([](const auto& m) { return m.layout(); }, impl_->model);
+  std::string s = impl_->kind;
+  if (lay.n_units) s += fmt::format(", N = {} units", lay.n_units);
+  if (impl_->patterns.size()) s += fmt::format(", P = {} patterns", impl_->patterns.rows());
+  if (lay.n_osc) s += fmt::format(", M = {} oscillators on S^{}", lay.n_osc, lay.osc_dim - 1);
+  return s;
+}
+
+RunReport Experiment::run(const RunOptions& opt) {
+  return std::visit([&](const auto& m) { return impl_->run(m, opt); }, impl_->model);
+}
+
+template <class Model>
+RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
+  RunReport rep;
+  rep.output = opt.output.empty() ? output : opt.output;
+  const fs::path path(rep.output);
+  if (fs::exists(path) && !opt.force)
+    throw std::runtime_error(rep.output + " exists; not overwriting it (use --force)");
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  if (opt.force) fs::remove(path);
+
+  const StateLayout lay = model.layout();
+  Eigen::VectorXd z = z0;
+  renormalize(lay, z);
+  std::vector<std::string> part_names;
+  for (const auto& p : model.energy_parts(z)) part_names.push_back(p.name);
+  std::vector<io::ObservableSpec> specs;
+  const bool overlaps = lay.n_units && patterns.size() && patterns.cols() == lay.n_units;
+  if (overlaps) specs.push_back({"overlap", static_cast<hsize_t>(patterns.rows()), "pattern"});
+  if (lay.n_osc) {
+    specs.push_back({"order_parameter", 0, ""});
+    specs.push_back({"norm_drift", 0, ""});
+  }
+  io::TraceWriter trace(rep.output, lay, part_names, specs, flush_seconds, store_states);
+  const hid_t f = trace.file();
+  io::set_attr(f, "hkam_version", std::string(version()));
+  io::set_attr(f, "git_revision", std::string(git_revision()));
+  io::set_attr(f, "created_utc", utc_now());
+  io::set_attr(f, "command_line", opt.command_line);
+  io::set_attr(f, "seed", static_cast<long long>(seed));
+  io::set_attr(f, "title", title);
+  io::set_attr(f, "config_file", doc.name());
+  io::set_attr(f, "config_toml", doc.text());
+  io::set_attr(f, "config_resolved", doc.resolved_text());
+  io::write_model(f, model, patterns);
+
+  EnergyAudit audit(audit_rtol, audit_factor);
+  Eigen::VectorXd acc(std::max<Index>(lay.osc_dim, 1));
+  std::vector<double> obs;
+  double drift_since_sample = 0;
+  auto observables = [&](const Eigen::VectorXd& s) {
+    obs.clear();
+    if (overlaps) {
+      const Eigen::VectorXd m = pattern_overlaps(patterns, s.head(lay.n_units));
+      obs.insert(obs.end(), m.data(), m.data() + m.size());
+    }
+    if (lay.n_osc) {
+      obs.push_back(order_parameter(lay, s, acc));
+      obs.push_back(drift_since_sample);
+    }
+  };
+  auto energy_of = [](const EnergyParts& parts) {
+    double e = 0;
+    for (const auto& p : parts) e += p.value;
+    return e;
+  };
+  auto record = [&](double t, const Eigen::VectorXd& s) {
+    const EnergyParts parts = model.energy_parts(s);
+    observables(s);
+    trace.record(t, s, energy_of(parts), parts, obs.data());
+    drift_since_sample = 0;
+    ++rep.records;
+  };
+  auto named = [&](const Eigen::VectorXd& s) {
+    observables(s);
+    std::vector<std::pair<std::string, double>> v;
+    std::size_t k = 0;
+    if (overlaps) {
+      v.emplace_back("overlap[0]", obs[0]);
+      double best = -2;
+      for (Index mu = 0; mu < patterns.rows(); ++mu) best = std::max(best, obs[mu]);
+      v.emplace_back("max overlap", best);
+      k = static_cast<std::size_t>(patterns.rows());
+    }
+    if (lay.n_osc) v.emplace_back("order parameter", obs[k]);
+    return v;
+  };
+  rep.first_observables = named(z);
+  rep.energy_first = model.energy(z);
+
+  // Stop conditions checked after every step, besides those simulate() knows.
+  std::optional<EndReason> stop_reason;
+  std::vector<std::pair<double, double>> window;  // (t, E) over the last plateau_window
+  std::size_t window_head = 0;
+  if (plateau_window > 0) window.reserve(4096);
+  const bool progress = opt.progress && !opt.quiet;
+  auto last_print = std::chrono::steady_clock::now();
+  auto print_progress = [&](double t, long step, double e) {
+    fmt::print(stderr, "\r  t = {:.4g} / {:.4g} ({:3.0f} %)  steps {}  E = {:.10g}   ", t,
+               so.t_end, 100.0 * (t - so.t0) / (so.t_end - so.t0), step, e);
+    std::fflush(stderr);
+  };
+  SignalGuard signals;
+  const Observer observer = [&](double t, const Eigen::VectorXd& s, const StepInfo& info) {
+    const double e = model.energy(s);
+    audit.add(info.step, t, e);
+    if (audit_steps) trace.audit_step(t, e);
+    drift_since_sample = std::max(drift_since_sample, info.drift);
+    if (g_signal) {
+      rep.signal = g_signal;
+      return false;
+    }
+    if (plateau_window > 0) {
+      window.emplace_back(t, e);
+      while (window_head + 1 < window.size() && window[window_head + 1].first <= t - plateau_window)
+        ++window_head;
+      if (window_head > 2048 && window_head > window.size() / 2) {
+        window.erase(window.begin(), window.begin() + static_cast<long>(window_head));
+        window_head = 0;
+      }
+      const auto& [t_old, e_old] = window[window_head];
+      if (t - t_old >= plateau_window && e_old - e <= plateau_tol * std::max(std::abs(e), 1.0)) {
+        stop_reason = EndReason::EnergyPlateau;
+        return false;
+      }
+    }
+    if (order_stop > 0 && order_parameter(lay, s, acc) >= order_stop) {
+      stop_reason = EndReason::OrderParameter;
+      return false;
+    }
+    if (progress && (info.step & 63) == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_print > std::chrono::milliseconds(200)) {
+        print_progress(t, info.step, e);
+        last_print = now;
+      }
+    }
+    return true;
+  };
+  const Sampler sampler = [&](double t, const Eigen::VectorXd& s) { record(t, s); };
+  rep.summary = simulate(model, z, so, observer, sampler);
+  if (progress) fmt::print(stderr, "\r\033[K");
+  if (rep.summary.end_reason == EndReason::Interrupted && stop_reason)
+    rep.summary.end_reason = *stop_reason;
+  // The final state is always in the trace, whenever the run ended.
+  if (trace.last_time() < rep.summary.t - 1e-12 * std::max(1.0, std::abs(rep.summary.t)))
+    record(rep.summary.t, z);
+  rep.guarantee = model.lyapunov();
+  rep.audit = audit.result();
+  rep.tolerance = audit.relative_tolerance();
+  rep.energy_last = model.energy(z);
+  rep.final_observables = named(z);
+  trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so);
+  return rep;
+}
+
+int exit_status(const RunReport& r) {
+  if (r.signal) return 128 + r.signal;
+  switch (r.summary.end_reason) {
+    case EndReason::MaxSteps:
+    case EndReason::StepCollapse:
+    case EndReason::NonFinite:
+      return 1;
+    case EndReason::Interrupted:
+      return 130;
+    default:
+      break;
+  }
+  return r.guarantee.guaranteed && !r.audit.monotone() ? 1 : 0;
+}
+
+}  // namespace hkam::run

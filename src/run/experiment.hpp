@@ -1,0 +1,64 @@
+#pragma once
+// An experiment read from a TOML config: model, initial state, integrator, stop conditions and
+// recording (keys in docs/config.md). Internal to hkam; used by the `hkam run` command.
+
+#include <Eigen/Core>
+#include <memory>
+#include <string>
+
+#include "config/reader.hpp"
+#include "hkam/integrate/simulate.hpp"
+#include "hkam/observe/energy_audit.hpp"
+
+namespace hkam::run {
+
+struct RunOptions {
+  std::string output;  ///< overrides the config's `output` when not empty
+  bool force = false;
+  bool quiet = false;
+  bool verbose = false;
+  bool progress = false;  ///< live progress line on stderr
+  std::string command_line;
+};
+
+/// How a run went (what `hkam run` prints and its exit status is made from).
+struct RunReport {
+  std::string output;
+  Summary summary;
+  AuditResult audit;
+  double tolerance = 0;
+  Guarantee guarantee;
+  double energy_first = 0, energy_last = 0;
+  long records = 0;
+  std::vector<std::pair<std::string, double>> final_observables;  // scalar summaries
+  std::vector<std::pair<std::string, double>> first_observables;
+  int signal = 0;  ///< the signal that interrupted the run, 0 if none
+};
+
+class Experiment {
+ public:
+  /// Validates the whole configuration and builds the model; throws config::ConfigError on any
+  /// bad key or value. Writes nothing.
+  explicit Experiment(config::Document doc);
+  ~Experiment();
+  Experiment(Experiment&&) noexcept;
+
+  const std::string& output() const;
+  std::string title() const;
+  std::string description() const;  ///< one line: model kind and sizes
+  const config::Document& document() const;
+
+  /// Runs and writes the trace to `output()` (or options.output). Throws std::runtime_error when
+  /// the output exists (and !force) or cannot be written.
+  RunReport run(const RunOptions& options);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Exit status of `hkam run` for a report: 0 success, 1 a failed run or an energy violation of a
+/// guaranteed model, 128 + signal when interrupted.
+int exit_status(const RunReport& report);
+
+}  // namespace hkam::run
