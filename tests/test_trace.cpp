@@ -28,7 +28,7 @@ class TraceTest : public ::testing::Test {
 // Writes a small trace whose per-step energies are `energies`.
 void write_trace(const std::string& p, const std::vector<double>& energies) {
   const StateLayout lay{3, 2, 2};
-  io::TraceWriter w(p, lay, {"a", "b"}, {"r"});
+  io::TraceWriter w(p, lay, {"a", "b"}, {{"r", 0, ""}});
   AuditResult a;
   EnergyAudit audit(1e-8);
   for (std::size_t k = 0; k < energies.size(); ++k) {
@@ -36,7 +36,7 @@ void write_trace(const std::string& p, const std::vector<double>& energies) {
     w.audit_step(0.1 * double(k), energies[k]);
     audit.add(static_cast<long>(k), 0.1 * double(k), energies[k]);
     w.record(0.1 * double(k), z, energies[k],
-             {{"a", 0.25 * energies[k]}, {"b", 0.75 * energies[k]}}, {double(k)});
+             {{"a", 0.25 * energies[k]}, {"b", 0.75 * energies[k]}}, std::vector<double>{double(k)}.data());
   }
   Summary s;
   s.steps = static_cast<long>(energies.size());

@@ -218,8 +218,15 @@ void Kuramoto::drive(const double* sigma, double* f) const {
     for (Index q = 0; q < m * d; ++q) f[q] += c_rows_[q];
 }
 
-void Kuramoto::finish(const double* sigma, const double* f, double* out) const {
-  const Index d = d_, m = m_;
+namespace {
+
+// out_i = Ω_i σ_i + P_{σ_i} f_i for all oscillators. D > 0 fixes the dimension at compile time
+// (the common D = 2, 3, 4 unroll completely); D = 0 reads it from `dyn`. Ω_i is column-major at
+// omega + i·stride (stride 0: one shared Ω).
+template <int D>
+void finish_rows(Index m, Index dyn, const double* sigma, const double* f, double* out,
+                 const double* omega, Index stride) {
+  const Index d = D > 0 ? D : dyn;
 #pragma omp parallel for schedule(static) if (m > 4096)
   for (Index i = 0; i < m; ++i) {
     const double* si = sigma + i * d;
@@ -228,9 +235,26 @@ void Kuramoto::finish(const double* sigma, const double* f, double* out) const {
     double dot = 0.0;
     for (Index k = 0; k < d; ++k) dot += si[k] * fi[k];
     for (Index k = 0; k < d; ++k) oi[k] = fi[k] - dot * si[k];
-    const double* om = omega_of(i);  // column-major D×D
+    const double* om = omega + i * stride;
     for (Index c = 0; c < d; ++c)
       for (Index r = 0; r < d; ++r) oi[r] += om[c * d + r] * si[c];
+  }
+}
+
+}  // namespace
+
+void Kuramoto::finish(const double* sigma, const double* f, double* out) const {
+  const double* om = omegas_.size() ? omegas_.data() : omega_.data();
+  const Index stride = omegas_.size() ? d_ * d_ : 0;
+  switch (d_) {
+    case 2:
+      return finish_rows<2>(m_, d_, sigma, f, out, om, stride);
+    case 3:
+      return finish_rows<3>(m_, d_, sigma, f, out, om, stride);
+    case 4:
+      return finish_rows<4>(m_, d_, sigma, f, out, om, stride);
+    default:
+      return finish_rows<0>(m_, d_, sigma, f, out, om, stride);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 #include <sstream>
 #include <variant>
 
@@ -64,6 +65,17 @@ Eigen::MatrixXd read_text_matrix(const std::string& path) {
   for (Index r = 0; r < m.rows(); ++r)
     for (Index c = 0; c < m.cols(); ++c) m(r, c) = rows[r][c];
   return m;
+}
+
+// erf⁻¹ by Newton's method on std::erf (for normal quantiles; |y| < 1).
+double inverse_erf(double y) {
+  double x = 0;
+  for (int k = 0; k < 100; ++k) {
+    const double step = (std::erf(x) - y) / (2 / std::sqrt(std::numbers::pi) * std::exp(-x * x));
+    x -= step;
+    if (std::abs(step) < 1e-15 * std::max(1.0, std::abs(x))) break;
+  }
+  return x;
 }
 
 struct GraphSpec {
@@ -229,8 +241,17 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
     const double width = s.number("frequency_width", std::nullopt, config::positive());
     const double center = s.number("frequency_center", 0.0);
     std::vector<Eigen::MatrixXd> omegas(static_cast<std::size_t>(m), Eigen::MatrixXd::Zero(2, 2));
-    for (auto& o : omegas) {
-      const double w = center + width * (freq == "lorentzian" ? rng.cauchy() : rng.normal());
+    const std::string sampling = s.choice("frequency_sampling", "random", {"random", "quantiles"});
+    for (std::size_t i = 0; i < omegas.size(); ++i) {
+      auto& o = omegas[i];
+      double w;
+      if (sampling == "random") {
+        w = center + width * (freq == "lorentzian" ? rng.cauchy() : rng.normal());
+      } else {  // deterministic: the (i + ½)/M quantiles of the distribution
+        const double q = (static_cast<double>(i) + 0.5) / static_cast<double>(m);
+        w = center + width * (freq == "lorentzian" ? std::tan(std::numbers::pi * (q - 0.5))
+                                                   : std::sqrt(2.0) * inverse_erf(2 * q - 1));
+      }
       o(1, 0) = w;  // dθ/dt = ω: Ω = [[0, −ω], [ω, 0]]
       o(0, 1) = -w;
     }
@@ -238,6 +259,7 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
   } else {
     s.irrelevant("frequency_width", "only used with frequencies = \"lorentzian\" or \"normal\"");
     s.irrelevant("frequency_center", "only used with frequencies = \"lorentzian\" or \"normal\"");
+    s.irrelevant("frequency_sampling", "only used with frequencies = \"lorentzian\" or \"normal\"");
     if (per_osc > 0) {
       std::vector<Eigen::MatrixXd> omegas;
       for (long i = 0; i < m; ++i) omegas.push_back(random_skew(rng, d, per_osc));
@@ -338,7 +360,7 @@ Eigen::VectorXd last_state(Section& s, const std::string& path, const char* data
 }
 
 Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::MatrixXd& patterns,
-                             std::uint64_t seed, const fs::path& base) {
+                             std::uint64_t seed, const fs::path& base, long& cue) {
   Rng rng(Rng::derive(seed, kInitial));
   Eigen::VectorXd z(lay.size());
   const bool want_file = [&] {
@@ -363,6 +385,7 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
       if (mu >= patterns.rows())
         s.fail("pattern", fmt::format("there are {} patterns (0 to {})", patterns.rows(),
                                       patterns.rows() - 1));
+      cue = mu;
       const double amp = s.number("amplitude", 1.0, config::positive());
       const double flip = s.number("flip", 0.0, config::unit_interval());
       head = amp * patterns.row(mu).transpose();
@@ -457,6 +480,7 @@ struct Experiment::Impl {
   std::uint64_t seed = 1;
   std::variant<Hopfield, Kuramoto, AkornKuramoto, HopfieldKuramoto> model;
   Eigen::MatrixXd patterns;
+  long cue = -1;  // pattern the initial state was made from, if any
   Eigen::VectorXd z0;
   SimulateOptions so;
   double audit_rtol = 1e-8, audit_factor = 100;
@@ -587,7 +611,7 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   x.flush_seconds = rec.number("flush_seconds", 2.0, config::positive());
   rec.done();
 
-  x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, base);
+  x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, base, x.cue);
   root.done();
 }
 
@@ -677,7 +701,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
     std::vector<std::pair<std::string, double>> v;
     std::size_t k = 0;
     if (overlaps) {
-      v.emplace_back("overlap[0]", obs[0]);
+      if (cue >= 0) v.emplace_back(fmt::format("overlap[{}] (cue)", cue), obs[cue]);
       double best = -2;
       for (Index mu = 0; mu < patterns.rows(); ++mu) best = std::max(best, obs[mu]);
       v.emplace_back("max overlap", best);

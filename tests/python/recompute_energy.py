@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Recomputes the Hopfield-Kuramoto energy of every recorded state of an hkam trace from /model
-alone (numpy, independently of the C++ code) and compares it with /trace/energy and its parts.
+"""Recomputes the energy of every recorded state of an hkam trace from /model alone (numpy,
+independently of the C++ code) and compares it with /trace/energy and its parts. Works for every
+model kind: hopfield, kuramoto, akorn_kuramoto, hopfield_kuramoto.
 
-usage: recompute_energy.py TRACE      exit 0 when all agree to 1e-9 relative, 1 otherwise
+usage: recompute_energy.py TRACE [--xarray]
+  exit 0 when all agree to 1e-9 relative, 1 otherwise. With --xarray, also opens the trace with
+  xarray + h5netcdf and checks the named dimensions.
 """
 import sys
 
@@ -42,59 +45,105 @@ def text(v):
     return v.decode() if isinstance(v, bytes) else v
 
 
-def main(path):
+def attrs(group):
+    return {k: text(v) for k, v in group.attrs.items()}
+
+
+def hopfield_energy(h, x):
+    at = attrs(h)
+    W, bias = h["W"][()], h["b"][()]
+    L, g = lagrangian(at["lagrangian"], at["beta"], x)
+    return (x - bias) @ g - L - 0.5 * g @ W @ g, g
+
+
+def kuramoto_energy(k, sig):
+    at = attrs(k)
+    A, B = k["A"][()], k["B"][()]
+    gram = sig @ sig.T
+    if at["graph"] == "complete":
+        i, j = np.triu_indices(len(sig), 1)
+    else:
+        ed = k["edges"][()]
+        i, j = ed[:, 0], ed[:, 1]
+    a = A if A.size > 1 else A[0]
+    b = (B if B.size > 1 else B[0]) if B.size else 0.0
+    e = np.sum(pair(at["potential"], a, b, gram[i, j]))
+    if "stimulus" in k:
+        e -= np.sum(k["stimulus"][()] * sig)
+    return e
+
+
+def coupling_energy(c, W, g, sig):
+    at = attrs(c)
+    pairing = c["pairing"][()] if c["pairing"].size else np.arange(len(g))
+    sp = sig[pairing] @ sig[pairing].T
+    n = len(g)
+    if at["graph"] == "complete":
+        w = np.full((n, n), at["alpha"]) if at["kind"] == "additive" else at["alpha"] * W
+        w = w.copy()
+        np.fill_diagonal(w, 0.0)
+        return -0.5 * np.sum(w * sp * np.outer(g, g))
+    ed = c["edges"][()]
+    i, j = ed[:, 0], ed[:, 1]
+    if at["kind"] == "general":
+        w = c["weights"][()]
+    elif at["kind"] == "additive":
+        w = at["alpha"]
+    else:
+        w = at["alpha"] * W[i, j]
+    return -np.sum(w * sp[i, j] * g[i] * g[j])
+
+
+def main(path, check_xarray):
     with h5py.File(path, "r") as f:
         m = f["model"]
-        at = {k: text(v) for k, v in m.attrs.items()}
-        W, bias = m["W"][()], m["b"][()]
-        A, B = m["A"][()], m["B"][()]
-        pairing = m["pairing"][()]
-        kappa_h, kappa_k = at["kappa_h"], at["kappa_k"]
-        xs, sigmas = f["trace/x"][()], f["trace/sigma"][()]
+        kind = text(m.attrs["kind"])
         energies = f["trace/energy"][()]
+        xs = f["trace/x"][()] if "x" in f["trace"] else None
+        sigmas = f["trace/sigma"][()] if "sigma" in f["trace"] else None
         parts = {k: f["trace/energy_parts"][k][()] for k in f["trace/energy_parts"]}
-        n = W.shape[0]
         worst = 0.0
-        for k in range(len(energies)):
-            x, sig = xs[k], sigmas[k]
-            L, g = lagrangian(at["lagrangian"], at["beta"], x)
-            e_h = (x - bias) @ g - L - 0.5 * g @ W @ g
-            gram = sig @ sig.T
-            if at["kuramoto_graph"] == "complete":
-                iu = np.triu_indices(len(sig), 1)
-                e_k = np.sum(pair(at["pair_potential"], A[0], B[0], gram[iu]))
+        for t in range(len(energies)):
+            if kind == "hopfield":
+                e, _ = hopfield_energy(m["hopfield"], xs[t])
+            elif kind == "kuramoto":
+                e = kuramoto_energy(m["kuramoto"], sigmas[t])
+            elif kind == "akorn_kuramoto":
+                a = m["akorn"]
+                s = sigmas[t].reshape(-1)
+                e = -0.5 * s @ a["J"][()] @ s
+                if "c" in a:
+                    e -= np.sum(a["c"][()].reshape(-1) * s)
+            elif kind == "hopfield_kuramoto":
+                c = m["coupling"]
+                e_h, g = hopfield_energy(m["hopfield"], xs[t])
+                e_k = kuramoto_energy(m["kuramoto"], sigmas[t])
+                e_hk = coupling_energy(c, m["hopfield/W"][()], g, sigmas[t])
+                e = c.attrs["kappa_h"] * e_h + c.attrs["kappa_k"] * e_k + e_hk
+                worst = max(worst, abs(parts["coupling"][t] - e_hk) / max(1.0, abs(e_hk)))
             else:
-                ed = m["kuramoto_edges"][()]
-                s = gram[ed[:, 0], ed[:, 1]]
-                a = A if A.size > 1 else A[0]
-                bb = B if B.size > 1 else B[0]
-                e_k = np.sum(pair(at["pair_potential"], a, bb, s))
-            sp = gram[np.ix_(pairing, pairing)]
-            if at["hk_graph"] == "complete":
-                if at["coupling"] == "additive":
-                    w = np.full((n, n), at["alpha"])
-                else:
-                    w = at["alpha"] * W
-                np.fill_diagonal(w, 0.0)
-                e_hk = -0.5 * np.sum(w * sp * np.outer(g, g))
-            else:
-                ed = m["hk_edges"][()]
-                i, j = ed[:, 0], ed[:, 1]
-                if at["coupling"] == "general":
-                    w = m["hk_weights"][()]
-                elif at["coupling"] == "additive":
-                    w = at["alpha"]
-                else:
-                    w = at["alpha"] * W[i, j]
-                e_hk = -np.sum(w * sp[i, j] * g[i] * g[j])
-            total = kappa_h * e_h + kappa_k * e_k + e_hk
-            worst = max(worst, abs(total - energies[k]) / max(1.0, abs(energies[k])))
-            part_sum = sum(p[k] for p in parts.values())
-            worst = max(worst, abs(part_sum - energies[k]) / max(1.0, abs(energies[k])))
-            worst = max(worst, abs(parts["coupling"][k] - e_hk) / max(1.0, abs(e_hk)))
-        print(f"{path}: {len(energies)} recorded states, worst relative energy mismatch {worst:.3g}")
-        return 0 if worst < 1e-9 and len(energies) > 1 else 1
+                raise ValueError(kind)
+            worst = max(worst, abs(e - energies[t]) / max(1.0, abs(energies[t])))
+            part_sum = sum(p[t] for p in parts.values())
+            worst = max(worst, abs(part_sum - energies[t]) / max(1.0, abs(energies[t])))
+        print(f"{path}: {kind}, {len(energies)} recorded states, "
+              f"worst relative energy mismatch {worst:.3g}")
+        ok = worst < 1e-9 and len(energies) > 1
+    if check_xarray:
+        import xarray as xr
+        ds = xr.open_dataset(path, engine="h5netcdf", group="trace", phony_dims="access")
+        dims = set(ds["energy"].dims)
+        want = {"x": ("time", "unit"), "sigma": ("time", "oscillator", "component")}
+        for name, d in want.items():
+            if name in ds and tuple(ds[name].dims) != d:
+                print(f"xarray: /trace/{name} has dims {ds[name].dims}, expected {d}")
+                ok = False
+        if dims != {"time"}:
+            print(f"xarray: /trace/energy has dims {dims}, expected ('time',)")
+            ok = False
+        print(f"xarray: /trace opens with dims {dict(ds.sizes)}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], "--xarray" in sys.argv[2:]))

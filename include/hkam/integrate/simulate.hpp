@@ -208,21 +208,21 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
       return finish(EndReason::NonFinite);
     }
     ++summary.steps;
-    if (sampling && sample_time(next_sample) <= t + t_eps) {
-      if (!f_new_valid) {
-        system(x_new, f_new, t);
-        f_new_valid = true;
+    for (; sampling && sample_time(next_sample) <= t + t_eps; ++next_sample) {
+      const double ts = sample_time(next_sample);
+      if (ts >= t - t_eps) {
+        sample = x_new;  // a sample time on the step itself needs no interpolation
+      } else if (options.stepper == StepperKind::Dopri5) {
+        dopri.stepper().calc_state(ts, sample, x, f_old, t_old, x_new, f_new, t);
+      } else {
+        if (!f_new_valid) {
+          system(x_new, f_new, t);
+          f_new_valid = true;
+        }
+        hermite(std::clamp((ts - t_old) / h, 0.0, 1.0), h, x, f_old, x_new, f_new, sample);
       }
-      for (; sample_time(next_sample) <= t + t_eps; ++next_sample) {
-        const double theta = std::clamp((sample_time(next_sample) - t_old) / h, 0.0, 1.0);
-        if (options.stepper == StepperKind::Dopri5)
-          dopri.stepper().calc_state(sample_time(next_sample), sample, x, f_old, t_old, x_new,
-                                     f_new, t);
-        else
-          hermite(theta, h, x, f_old, x_new, f_new, sample);
-        renormalize(layout, sample);
-        sampler(sample_time(next_sample), sample);
-      }
+      renormalize(layout, sample);
+      sampler(ts, sample);
     }
     const double drift = renormalize(layout, x_new);
     summary.max_norm_drift = std::max(summary.max_norm_drift, drift);
