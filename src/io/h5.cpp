@@ -45,8 +45,11 @@ void quiet_hdf5_errors() {
 Id create_file(const std::string& path) {
   quiet_hdf5_errors();
   Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
-  // The 1.10 format at least, so that datasets can grow and files can be flushed consistently.
-  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_LATEST), "libver bounds", 0);
+  // The 1.8 file format: growable chunked datasets and large attributes (the config text), and a
+  // superblock without the "open for writing" flag of the 1.10 format, which would make a file
+  // left by a killed run unreadable (h5py: "file is already open for write") until h5clear.
+  // Between flushes hkam makes no HDF5 calls, so such a file holds everything up to the last one.
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), "libver bounds", 0);
   return Id(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose,
             "cannot create " + path);
 }

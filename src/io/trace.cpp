@@ -2,15 +2,24 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 namespace hkam::io {
 
 TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
                          std::vector<std::string> parts, std::vector<ObservableSpec> observables,
-                         double flush_seconds, bool store_states)
-    : file_(create_file(path)),
+                         double flush_seconds, bool store_states, bool replace)
+    : path_(path),
+      staging_path_(path + ".partial-" + std::to_string(::getpid())),
+      replace_(replace),
+      file_((!replace && std::filesystem::exists(path)
+                 ? throw H5Error(path + " exists; not overwriting it")
+                 : void(),
+             create_file(staging_path_))),
       layout_(layout),
       store_states_(store_states),
       part_names_(std::move(parts)),
@@ -81,6 +90,35 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
   flush();
 }
 
+TraceWriter::~TraceWriter() {
+  if (published_) return;
+  parts_.clear();
+  obs_.clear();
+  time_ = Growable();
+  energy_ = Growable();
+  x_ = Growable();
+  sigma_ = Growable();
+  audit_te_ = Growable();
+  parts_group_ = Id();
+  obs_group_ = Id();
+  trace_ = Id();
+  audit_ = Id();
+  file_ = Id();
+  std::error_code ec;
+  std::filesystem::remove(staging_path_, ec);
+}
+
+void TraceWriter::publish() {
+  if (published_) return;
+  flush();
+  if (!replace_ && std::filesystem::exists(path_))
+    throw H5Error(path_ + " appeared while the run was starting; not overwriting it");
+  std::error_code ec;
+  std::filesystem::rename(staging_path_, path_, ec);
+  if (ec) throw H5Error("cannot rename " + staging_path_ + " to " + path_ + ": " + ec.message());
+  published_ = true;
+}
+
 void TraceWriter::record(double t, const Eigen::VectorXd& z, double energy,
                          const EnergyParts& parts, const double* observables) {
   last_time_ = t;
@@ -137,6 +175,7 @@ void TraceWriter::flush() {
 
 void TraceWriter::finish(const AuditResult& a, double relative_tolerance, const Guarantee& g,
                          const Summary& s, const SimulateOptions& o) {
+  publish();
   flush();
   Id ds(H5Dopen2(audit_.get(), "energy", H5P_DEFAULT), H5Dclose, "open /audit/energy");
   set_attr(ds.get(), "columns", std::string("t,E"));

@@ -24,12 +24,22 @@ struct ObservableSpec {
 
 class TraceWriter {
  public:
-  /// Creates `path` (which must not exist). `parts` are the energy-part names in model order.
+  /// Starts the trace `path`, which must not exist unless `replace` (an existing file is only
+  /// replaced, atomically, at publish()). `parts` are the energy-part names in model order.
   /// With `store_states` false, /trace/x and /trace/sigma are not written.
   TraceWriter(const std::string& path, const StateLayout& layout, std::vector<std::string> parts,
               std::vector<ObservableSpec> observables, double flush_seconds = 2.0,
-              bool store_states = true);
+              bool store_states = true, bool replace = false);
+  /// Removes the unpublished file when the writer dies before publish().
+  ~TraceWriter();
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
   hid_t file() const { return file_.get(); }
+  /// The file is written as `path.partial-PID` until this call, which flushes it and renames it
+  /// to `path` (replacing an existing file only when `replace`; otherwise throws if one appeared).
+  /// Called once the root attributes and /model are written, so a file under the final name is
+  /// always a readable trace. finish() publishes if it has not happened yet.
+  void publish();
 
   /// A state at a recorded time, with its energy, parts (same order as at construction) and
   /// observables (all values concatenated in the order of the specs). Buffered; written at the
@@ -48,6 +58,8 @@ class TraceWriter {
  private:
   void maybe_flush();
 
+  std::string path_, staging_path_;
+  bool published_ = false, replace_ = false;
   Id file_, trace_, audit_, parts_group_, obs_group_;
   StateLayout layout_;
   bool store_states_;

@@ -642,7 +642,6 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
   if (fs::exists(path) && !opt.force)
     throw std::runtime_error(rep.output + " exists; not overwriting it (use --force)");
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
-  if (opt.force) fs::remove(path);
 
   const StateLayout lay = model.layout();
   Eigen::VectorXd z = z0;
@@ -656,7 +655,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
     specs.push_back({"order_parameter", 0, ""});
     specs.push_back({"norm_drift", 0, ""});
   }
-  io::TraceWriter trace(rep.output, lay, part_names, specs, flush_seconds, store_states);
+  io::TraceWriter trace(rep.output, lay, part_names, specs, flush_seconds, store_states, opt.force);
   const hid_t f = trace.file();
   io::set_attr(f, "hkam_version", std::string(version()));
   io::set_attr(f, "git_revision", std::string(git_revision()));
@@ -668,6 +667,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
   io::set_attr(f, "config_toml", doc.text());
   io::set_attr(f, "config_resolved", doc.resolved_text());
   io::write_model(f, model, patterns);
+  trace.publish();  // the file appears under its name only now, complete so far
 
   EnergyAudit audit(audit_rtol, audit_factor);
   Eigen::VectorXd acc(std::max<Index>(lay.osc_dim, 1));
