@@ -160,7 +160,7 @@ TEST(Config, ResolvedConfigHasEveryDefaultAndIsAFixedPoint) {
   run::Experiment e = parse(kHopfield);
   const std::string r = e.document().resolved_text();
   for (const char* key : {"rtol = 1e-08", "atol = 1e-10", "stepper = 'dopri5'", "seed = 1",
-                          "lagrangian = 'tanh'", "interval = 0.005", "factor = 100"})
+                          "lagrangian = 'tanh'", "interval = 0.01", "factor = 100"})
     EXPECT_NE(r.find(key), std::string::npos) << key << " not in\n" << r;
   run::Experiment again = parse(r);
   EXPECT_EQ(again.document().resolved_text(), r);
@@ -286,7 +286,7 @@ TEST_F(RunDir, TraceHoldsConfigModelAndSummary) {
   EXPECT_EQ(io::get_attr_string(f.get(), "created_utc").value_or("").size(), 20u);
   std::vector<hsize_t> shape;
   io::read_doubles(f.get(), "trace/observables/overlap", &shape);
-  EXPECT_EQ(shape, (std::vector<hsize_t>{201, 3}));
+  EXPECT_EQ(shape, (std::vector<hsize_t>{101, 3}));
   EXPECT_EQ(io::read_doubles(f.get(), "model/patterns").size(), 60u);
   io::Id s = io::open_group(f.get(), "summary");
   EXPECT_EQ(io::get_attr_string(s.get(), "end_reason").value_or(""), "t_end");

@@ -202,7 +202,7 @@ Growable::Growable(hid_t parent, const std::string& name, std::vector<hsize_t> t
   check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "chunk " + name, 0);
   if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
     check(H5Pset_shuffle(dcpl.get()), "shuffle " + name, 0);
-    check(H5Pset_deflate(dcpl.get(), 4), "deflate " + name, 0);
+    check(H5Pset_deflate(dcpl.get(), 1), "deflate " + name, 0);
   }
   ds_ = Id(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
                       H5P_DEFAULT),

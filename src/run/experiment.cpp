@@ -597,8 +597,9 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   st.done();
 
   Section rec = root.section("record");
-  // About 200 recorded states per run; a fixed-step run records every k-th step.
-  double default_interval = (x.so.t_end - x.so.t0) / 200.0;
+  // About 100 recorded states per run (tracing then costs a few % of the run, docs/performance.md);
+  // a fixed-step run records every k-th step.
+  double default_interval = (x.so.t_end - x.so.t0) / 100.0;
   if (!is_adaptive(x.so.stepper))
     default_interval = x.so.dt * std::max(1.0, std::floor(default_interval / x.so.dt));
   x.so.sample_interval = rec.number("interval", default_interval, config::positive());
