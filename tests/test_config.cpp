@@ -45,7 +45,9 @@ struct BadCase {
   std::string name, toml, expected;
 };
 
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BadCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class BadConfig : public ::testing::TestWithParam<BadCase> {};
 
@@ -64,14 +66,16 @@ const BadCase kBadCases[] = {
      "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 4\nlagrangain = \"relu\"\n"
      "[integrator]\nt_end = 1\n",
      "cfg.toml:5:14: hopfield.lagrangain: unknown key; did you mean 'lagrangian'?"},
-    {"unknown_top_level", "sed = 4\n" + kHopfield, "cfg.toml:1:7: sed: unknown key; did you mean 'seed'?"},
+    {"unknown_top_level", "sed = 4\n" + kHopfield,
+     "cfg.toml:1:7: sed: unknown key; did you mean 'seed'?"},
     {"missing_units", "[model]\nkind = \"hopfield\"\n[integrator]\nt_end = 1\n",
      "hopfield.units: missing required key (expected an integer >= 1)"},
     {"units_zero", "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 0\n",
      "cfg.toml:4:9: hopfield.units: expected an integer >= 1, got the integer 0"},
     {"units_float", "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 2.5\n",
      "hopfield.units: expected an integer >= 1, got the number 2.5"},
-    {"negative_t_end", "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 4\n[integrator]\nt_end = -1\n",
+    {"negative_t_end",
+     "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 4\n[integrator]\nt_end = -1\n",
      "cfg.toml:6:9: integrator.t_end: expected a number > 0, got the integer -1"},
     {"missing_t_end", "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 4\n",
      "integrator.t_end: missing required key (expected a number > 0)"},
@@ -88,7 +92,8 @@ const BadCase kBadCases[] = {
     {"odd_degree",
      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 10\ngraph = \"ring\"\ndegree = 3\n",
      "kuramoto.degree: expected an even integer below the 10 nodes, got 3"},
-    {"degree_without_ring", "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 10\ndegree = 4\n",
+    {"degree_without_ring",
+     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 10\ndegree = 4\n",
      "kuramoto.degree: not used here: only used with graph = \"ring\" or \"watts_strogatz\""},
     {"rewire_out_of_range",
      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 10\ngraph = \"watts_strogatz\"\n"
@@ -98,33 +103,40 @@ const BadCase kBadCases[] = {
      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\nomega = [[0, 1], [1, 0]]\n",
      "kuramoto.omega: Ω must be skew-symmetric"},
     {"omega_wrong_shape",
-     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ndim = 3\nomega = [[0, 1], [-1, 0]]\n",
+     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ndim = 3\nomega = [[0, 1], [-1, "
+     "0]]\n",
      "kuramoto.omega: expected a 3x3 matrix, got 2x2"},
     {"b_with_linear", "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\nb = 1.0\n",
      "kuramoto.b: not used here: the linear potential has no B"},
     {"frequencies_need_d2",
-     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ndim = 3\nfrequencies = \"lorentzian\"\n",
+     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ndim = 3\nfrequencies = "
+     "\"lorentzian\"\n",
      "kuramoto.frequencies: natural frequencies ω_i need dim = 2"},
     {"edges_file_missing",
-     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ngraph = \"file\"\nedges_file = \"nope.txt\"\n",
+     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ngraph = \"file\"\nedges_file = "
+     "\"nope.txt\"\n",
      "kuramoto.edges_file: "},
     {"alpha_missing",
-     "[model]\nkind = \"hopfield_kuramoto\"\n[hopfield]\nunits = 6\n[coupling]\nkind = \"additive\"\n",
+     "[model]\nkind = \"hopfield_kuramoto\"\n[hopfield]\nunits = 6\n[coupling]\nkind = "
+     "\"additive\"\n",
      "coupling.alpha: missing required key"},
     {"pairing_mismatch",
      "[model]\nkind = \"hopfield_kuramoto\"\n[hopfield]\nunits = 6\n[kuramoto]\noscillators = 3\n"
      "[coupling]\nalpha = 0.1\n",
      "coupling.pairing: \"identity\" needs as many oscillators as units (3 vs 6)"},
     {"akorn_gamma_missing",
-     "[model]\nkind = \"akorn_kuramoto\"\n[akorn]\noscillators = 4\n[integrator]\nstepper = \"akorn\"\nsteps = 3\n",
+     "[model]\nkind = \"akorn_kuramoto\"\n[akorn]\noscillators = 4\n[integrator]\nstepper = "
+     "\"akorn\"\nsteps = 3\n",
      "integrator.gamma: missing required key"},
     {"t_end_with_akorn_stepper",
-     "[model]\nkind = \"akorn_kuramoto\"\n[akorn]\noscillators = 4\n[integrator]\nstepper = \"akorn\"\n"
+     "[model]\nkind = \"akorn_kuramoto\"\n[akorn]\noscillators = 4\n[integrator]\nstepper = "
+     "\"akorn\"\n"
      "gamma = 0.1\nsteps = 3\nt_end = 5\n",
      "integrator.t_end: not used here: the akorn stepper runs `steps` updates of size `gamma`"},
     {"rtol_with_fixed_step", kHopfield + "stepper = \"rk4\"\nrtol = 1e-6\n",
      "integrator.rtol: not used here: only used by the adaptive steppers"},
-    {"interval_not_multiple", kHopfield + "stepper = \"rk4\"\ndt = 0.1\n[record]\ninterval = 0.25\n",
+    {"interval_not_multiple",
+     kHopfield + "stepper = \"rk4\"\ndt = 0.1\n[record]\ninterval = 0.25\n",
      "record.interval: with a fixed-step stepper the interval must be a multiple of the step 0.1"},
     {"order_parameter_without_oscillators", kHopfield + "[stop]\norder_parameter = 0.9\n",
      "stop.order_parameter: not used here: the model has no oscillators"},
@@ -134,7 +146,8 @@ const BadCase kBadCases[] = {
      "initial.flip: expected a number in [0, 1], got the integer 2"},
     {"sigma_for_hopfield", kHopfield + "[initial]\nsigma = \"random\"\n",
      "initial.sigma: not used here: the model has no oscillators"},
-    {"table_expected", "record = 3\n" + kHopfield, "cfg.toml:1:10: record: expected a table, got the integer 3"},
+    {"table_expected", "record = 3\n" + kHopfield,
+     "cfg.toml:1:10: record: expected a table, got the integer 3"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, BadConfig, ::testing::ValuesIn(kBadCases),
@@ -148,8 +161,8 @@ TEST(Config, SetOverridesAndNamesItselfInErrors) {
             std::string::npos);
   EXPECT_THROW(parse(kHopfield, {"no_equals_sign"}), config::ConfigError);
   // A bare word is a string; numbers and booleans keep their TOML type.
-  run::Experiment e = parse(kHopfield, {"hopfield.lagrangian=relu", "hopfield.beta=2",
-                                        "record.states=false"});
+  run::Experiment e =
+      parse(kHopfield, {"hopfield.lagrangian=relu", "hopfield.beta=2", "record.states=false"});
   const std::string r = e.document().resolved_text();
   EXPECT_NE(r.find("lagrangian = 'relu'"), std::string::npos) << r;
   EXPECT_NE(r.find("beta = 2"), std::string::npos) << r;

@@ -36,7 +36,8 @@ void write_trace(const std::string& p, const std::vector<double>& energies) {
     w.audit_step(0.1 * double(k), energies[k]);
     audit.add(static_cast<long>(k), 0.1 * double(k), energies[k]);
     w.record(0.1 * double(k), z, energies[k],
-             {{"a", 0.25 * energies[k]}, {"b", 0.75 * energies[k]}}, std::vector<double>{double(k)}.data());
+             {{"a", 0.25 * energies[k]}, {"b", 0.75 * energies[k]}},
+             std::vector<double>{double(k)}.data());
   }
   Summary s;
   s.steps = static_cast<long>(energies.size());

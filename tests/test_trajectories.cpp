@@ -223,10 +223,10 @@ double fixed_step_error(StepperKind kind, double dt) {
 }
 
 TEST(Steppers, EveryStepperHasItsConvergenceOrder) {
-  const double dopri =
-      std::log2(fixed_step_error(StepperKind::Dopri5, 0.2) / fixed_step_error(StepperKind::Dopri5, 0.1));
-  const double fehlberg =
-      std::log2(fixed_step_error(StepperKind::Rkf78, 0.5) / fixed_step_error(StepperKind::Rkf78, 0.25));
+  const double dopri = std::log2(fixed_step_error(StepperKind::Dopri5, 0.2) /
+                                 fixed_step_error(StepperKind::Dopri5, 0.1));
+  const double fehlberg = std::log2(fixed_step_error(StepperKind::Rkf78, 0.5) /
+                                    fixed_step_error(StepperKind::Rkf78, 0.25));
   const double akorn =
       std::log2(decay_error(StepperKind::Akorn, 0.01) / decay_error(StepperKind::Akorn, 0.005));
   EXPECT_NEAR(dopri, 5.0, 0.3);
@@ -338,8 +338,8 @@ TEST(Simulate, ReportsWhyARunEnded) {
 
   long calls = 0;
   y = normal_vector(rng, 20);
-  const Summary i =
-      simulate(hop, y, o, [&](double, const Eigen::VectorXd&, const StepInfo&) { return ++calls < 5; });
+  const Summary i = simulate(
+      hop, y, o, [&](double, const Eigen::VectorXd&, const StepInfo&) { return ++calls < 5; });
   EXPECT_EQ(i.end_reason, EndReason::Interrupted);
   EXPECT_EQ(i.steps, 4);
 

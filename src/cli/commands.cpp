@@ -1,9 +1,12 @@
 #include "cli/commands.hpp"
 
 #include <fmt/format.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "config/reader.hpp"
@@ -47,13 +50,15 @@ int run_document(config::Document doc, const RunArgs& args, const char* who) {
   const Summary& s = r.summary;
   fmt::print("hkam {}: {}{}\n", who, exp->title().empty() ? "" : exp->title() + " - ",
              exp->description());
-  fmt::print("  integrator   {} steps accepted, {} rejected, {} RHS evaluations, {:.3f} s; end: {}\n",
-             s.steps, s.rejected, s.rhs_evaluations, s.wall_seconds,
-             end_reason_name(s.end_reason));
+  fmt::print(
+      "  integrator   {} steps accepted, {} rejected, {} RHS evaluations, {:.3f} s; end: {}\n",
+      s.steps, s.rejected, s.rhs_evaluations, s.wall_seconds, end_reason_name(s.end_reason));
   fmt::print("  energy       {:.10g} -> {:.10g}\n", r.energy_first, r.energy_last);
   const AuditResult& a = r.audit;
-  fmt::print("  audit        {} steps checked: largest increase {:.3g}, {} violations of {:g}*max(|E|,1)\n",
-             a.checked, a.max_increase, a.violations, r.tolerance);
+  fmt::print(
+      "  audit        {} steps checked: largest increase {:.3g}, {} violations of "
+      "{:g}*max(|E|,1)\n",
+      a.checked, a.max_increase, a.violations, r.tolerance);
   fmt::print("  model        {}\n", r.guarantee.guaranteed
                                         ? std::string("energy guaranteed non-increasing")
                                         : "energy NOT guaranteed: " + r.guarantee.reason);
@@ -127,6 +132,67 @@ int info(const std::string& path) {
     return 2;
   }
   return 0;
+}
+
+int plot(const std::string& trace, const std::string& out) {
+  const char* python = "/usr/bin/python3";
+  const char* env_dir = std::getenv("HKAM_PYTHON_DIR");
+  const std::string script = std::string(env_dir ? env_dir : HKAM_PYTHON_DIR) + "/hkam_analysis.py";
+  const char* install =
+      "install it with: apt-get install python3 python3-numpy python3-h5py python3-matplotlib";
+  if (access(python, X_OK) != 0) {
+    fmt::print(stderr, "hkam plot: {} not found; {}\n", python, install);
+    return 2;
+  }
+  if (!std::filesystem::exists(script)) {
+    fmt::print(stderr,
+               "hkam plot: the analysis module {} is missing (set HKAM_PYTHON_DIR to the "
+               "folder holding hkam_analysis.py)\n",
+               script);
+    return 2;
+  }
+  // Which of the modules are missing, named exactly.
+  FILE* p = popen(
+      "/usr/bin/python3 -c \"import importlib.util; print(' '.join(n for n in "
+      "('numpy', 'h5py', 'matplotlib') if importlib.util.find_spec(n) is None))\"",
+      "r");
+  std::string missing;
+  if (p) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) missing += buf;
+    pclose(p);
+  }
+  while (!missing.empty() && (missing.back() == '\n' || missing.back() == ' ')) missing.pop_back();
+  if (!missing.empty()) {
+    std::string pkgs;
+    for (std::size_t a = 0; a < missing.size();) {
+      const std::size_t b = std::min(missing.find(' ', a), missing.size());
+      pkgs += " python3-" + missing.substr(a, b - a);
+      a = b + 1;
+    }
+    fmt::print(stderr,
+               "hkam plot: Python module(s) missing: {}; install them with: apt-get "
+               "install{}\n",
+               missing, pkgs);
+    return 2;
+  }
+  std::vector<std::string> args{python, script, "plot", trace};
+  if (!out.empty()) args.insert(args.end(), {"-o", out});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    fmt::print(stderr, "hkam plot: cannot start {}\n", python);
+    return 2;
+  }
+  if (pid == 0) {
+    execv(python, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 }
 
 }  // namespace hkam::cli

@@ -23,5 +23,8 @@ int demo(const RunArgs& args);
 int check_energy(const std::string& path);
 /// `hkam info`: 0, or 2 when the file is not a readable hkam trace.
 int info(const std::string& path);
+/// `hkam plot`: runs python/hkam_analysis.py with Debian's python3; 2 with the exact apt-get line
+/// when python3 or a module is missing.
+int plot(const std::string& trace, const std::string& out);
 
 }  // namespace hkam::cli

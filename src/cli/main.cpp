@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
       "run", "Run the experiment described by a TOML config and write an HDF5 trace");
   run_cmd->add_option("CONFIG", run.config, "Experiment config (TOML)")->required();
   add_run_flags(run_cmd);
-  auto* demo_cmd = app.add_subcommand(
-      "demo", "Run the default experiment (experiments/demo.toml, built in)");
+  auto* demo_cmd =
+      app.add_subcommand("demo", "Run the default experiment (experiments/demo.toml, built in)");
   add_run_flags(demo_cmd);
 
   std::string trace_path;
@@ -41,6 +41,12 @@ int main(int argc, char** argv) {
       app.add_subcommand("info", "What a trace holds: the run, how it ended, audit, observables");
   info_cmd->add_option("TRACE", trace_path, "hkam trace file (HDF5)")->required();
 
+  std::string plot_out;
+  auto* plot_cmd = app.add_subcommand(
+      "plot", "Standard figures of a trace as PNG (Python: numpy, h5py, matplotlib)");
+  plot_cmd->add_option("TRACE", trace_path, "hkam trace file (HDF5)")->required();
+  plot_cmd->add_option("-o,--out", plot_out, "Folder for the PNGs (default: TRACE_figures/)");
+
   CLI11_PARSE(app, argc, argv);
   for (int k = 0; k < argc; ++k) run.command_line += (k ? " " : "") + std::string(argv[k]);
   try {
@@ -48,6 +54,7 @@ int main(int argc, char** argv) {
     if (*demo_cmd) return hkam::cli::demo(run);
     if (*check_cmd) return hkam::cli::check_energy(trace_path);
     if (*info_cmd) return hkam::cli::info(trace_path);
+    if (*plot_cmd) return hkam::cli::plot(trace_path, plot_out);
   } catch (const std::exception& e) {
     fmt::print(stderr, "hkam: error: {}\n", e.what());
     return 2;

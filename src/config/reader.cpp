@@ -25,10 +25,18 @@ std::string Range::describe() const {
   return "finite";
 }
 
-Range positive() { return {0.0, std::numeric_limits<double>::infinity(), true, false}; }
-Range non_negative() { return {0.0, std::numeric_limits<double>::infinity(), false, false}; }
-Range unit_interval() { return {0.0, 1.0, false, false}; }
-Range at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, false}; }
+Range positive() {
+  return {0.0, std::numeric_limits<double>::infinity(), true, false};
+}
+Range non_negative() {
+  return {0.0, std::numeric_limits<double>::infinity(), false, false};
+}
+Range unit_interval() {
+  return {0.0, 1.0, false, false};
+}
+Range at_least(double lo) {
+  return {lo, std::numeric_limits<double>::infinity(), false, false};
+}
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -111,7 +119,9 @@ void Section::fail(const std::string& key, const std::string& message) const {
   throw ConfigError(fmt::format("{}: {}: {}", origin, dotted(key), message));
 }
 
-bool Section::has(const std::string& key) const { return table_ && table_->contains(key); }
+bool Section::has(const std::string& key) const {
+  return table_ && table_->contains(key);
+}
 
 const toml::node* Section::get(const std::string& key) {
   if (std::find(read_.begin(), read_.end(), key) == read_.end()) read_.push_back(key);
@@ -208,8 +218,7 @@ std::string Section::choice(const std::string& key, std::optional<std::string> d
   return v;
 }
 
-Eigen::VectorXd Section::numbers(const std::string& key, std::optional<double> def,
-                                 Range range) {
+Eigen::VectorXd Section::numbers(const std::string& key, std::optional<double> def, Range range) {
   const toml::node* n = get(key);
   if (n && n->is_array()) {
     const auto& arr = *n->as_array();
@@ -237,7 +246,8 @@ Eigen::MatrixXd Section::matrix(const std::string& key) {
   for (std::size_t r = 0; r < rows->size(); ++r) {
     const auto* row = (*rows)[r].as_array();
     if (!row) fail(key, fmt::format("row {}: expected an array of numbers", r));
-    if (r == 0) m.resize(static_cast<Eigen::Index>(rows->size()), static_cast<Eigen::Index>(row->size()));
+    if (r == 0)
+      m.resize(static_cast<Eigen::Index>(rows->size()), static_cast<Eigen::Index>(row->size()));
     if (static_cast<Eigen::Index>(row->size()) != m.cols())
       fail(key, fmt::format("row {} has {} entries, row 0 has {}", r, row->size(), m.cols()));
     for (std::size_t c = 0; c < row->size(); ++c) {

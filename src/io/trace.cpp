@@ -1,7 +1,6 @@
 #include "io/trace.hpp"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -255,7 +254,8 @@ void write_kuramoto(hid_t parent, const Kuramoto& kur) {
   write_matrix(g.get(), "A", kur.a(), true);
   write_matrix(g.get(), "B", kur.b(), true);
   write_matrix(g.get(), "omega", kur.omega());
-  if (kur.oscillator_omegas().size()) write_blocks(g.get(), "oscillator_omegas", kur.oscillator_omegas());
+  if (kur.oscillator_omegas().size())
+    write_blocks(g.get(), "oscillator_omegas", kur.oscillator_omegas());
   if (kur.stimulus().size()) write_matrix(g.get(), "stimulus", kur.stimulus());
   if (kur.has_matrix_couplings())
     set_attr(g.get(), "matrix_couplings",
@@ -364,20 +364,20 @@ TraceInfo read_trace_info(const std::string& path) {
   const auto time = read_doubles(f.get(), "trace/time");
   const auto energy = read_doubles(f.get(), "trace/energy");
   if (!time.empty())
-    add("records", fmt::format("{} states, t = {:g} .. {:g}", time.size(), time.front(),
-                               time.back()));
+    add("records",
+        fmt::format("{} states, t = {:g} .. {:g}", time.size(), time.front(), time.back()));
   else
     add("records", "none");
   if (!energy.empty())
     add("energy", fmt::format("{:.10g} -> {:.10g}", energy.front(), energy.back()));
   if (exists(f.get(), "summary")) {
     Id s = open_group(f.get(), "summary");
-    add("ended", fmt::format("{} at t = {}, {} steps accepted, {} rejected, {} RHS evaluations, "
-                             "{} s ({}, rtol {})",
-                             str(s.get(), "end_reason"), num(s.get(), "t"), num(s.get(), "steps"),
-                             num(s.get(), "rejected_steps"), num(s.get(), "rhs_evaluations"),
-                             num(s.get(), "wall_seconds"), str(s.get(), "stepper"),
-                             num(s.get(), "rtol")));
+    add("ended",
+        fmt::format("{} at t = {}, {} steps accepted, {} rejected, {} RHS evaluations, "
+                    "{} s ({}, rtol {})",
+                    str(s.get(), "end_reason"), num(s.get(), "t"), num(s.get(), "steps"),
+                    num(s.get(), "rejected_steps"), num(s.get(), "rhs_evaluations"),
+                    num(s.get(), "wall_seconds"), str(s.get(), "stepper"), num(s.get(), "rtol")));
   } else {
     add("ended", "no /summary: the run did not finish (killed?); data up to the last flush");
   }

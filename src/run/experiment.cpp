@@ -132,8 +132,8 @@ Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& 
       s.fail("file", e.what());
     }
     if (p.cols() != units)
-      s.fail("file", fmt::format("the patterns have {} entries each, hopfield.units = {}",
-                                 p.cols(), units));
+      s.fail("file", fmt::format("the patterns have {} entries each, hopfield.units = {}", p.cols(),
+                                 units));
     s.done();
     return p;
   }
@@ -171,8 +171,8 @@ Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std:
       s.fail("weights_file", e.what());
     }
     if (w.rows() != n || w.cols() != n)
-      s.fail("weights_file", fmt::format("expected a {}x{} matrix, the file has {}x{}", n, n,
-                                         w.rows(), w.cols()));
+      s.fail("weights_file",
+             fmt::format("expected a {}x{} matrix, the file has {}x{}", n, n, w.rows(), w.cols()));
   } else {
     s.irrelevant("weights_file", "only used with weights = \"file\"");
   }
@@ -190,8 +190,7 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
   const long m = s.integer("oscillators", default_m, config::at_least(1));
   const long d = s.integer("dim", 2, config::at_least(2));
   GraphSpec g = read_graph(s, m, Rng::derive(seed, kKuramotoGraph), base);
-  const std::string pot =
-      s.choice("potential", "linear", {"linear", "relu", "tanh", "sigmoid"});
+  const std::string pot = s.choice("potential", "linear", {"linear", "relu", "tanh", "sigmoid"});
   const bool from_file = !g.columns.empty();
   Eigen::VectorXd a, b;
   if (from_file) {
@@ -199,8 +198,7 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
     s.irrelevant("b", "the edges file gives B per edge (its fourth column)");
     a = Eigen::Map<Eigen::VectorXd>(g.columns[0].data(), static_cast<Index>(g.columns[0].size()));
     if (g.columns.size() > 1)
-      b = Eigen::Map<Eigen::VectorXd>(g.columns[1].data(),
-                                      static_cast<Index>(g.columns[1].size()));
+      b = Eigen::Map<Eigen::VectorXd>(g.columns[1].data(), static_cast<Index>(g.columns[1].size()));
   } else {
     a = s.numbers("a", -1.0);
     if (pot == "linear")
@@ -220,8 +218,8 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
     s.irrelevant("omega_scale", "'omega' is given explicitly");
     omega = s.matrix("omega");
     if (omega.rows() != d || omega.cols() != d)
-      s.fail("omega", fmt::format("expected a {}x{} matrix, got {}x{}", d, d, omega.rows(),
-                                  omega.cols()));
+      s.fail("omega",
+             fmt::format("expected a {}x{} matrix, got {}x{}", d, d, omega.rows(), omega.cols()));
     if ((omega + omega.transpose()).cwiseAbs().maxCoeff() > 1e-12 * (1 + omega.norm()))
       s.fail("omega", "Ω must be skew-symmetric (Ωᵀ = −Ω)");
   } else {
@@ -237,8 +235,10 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
   const std::string freq = s.choice("frequencies", "none", {"none", "lorentzian", "normal"});
   const double per_osc = s.number("omega_per_oscillator", 0.0, config::non_negative());
   if (freq != "none") {
-    if (d != 2) s.fail("frequencies", "natural frequencies ω_i need dim = 2 (use omega_per_oscillator)");
-    if (per_osc > 0) s.fail("omega_per_oscillator", "give either frequencies or omega_per_oscillator");
+    if (d != 2)
+      s.fail("frequencies", "natural frequencies ω_i need dim = 2 (use omega_per_oscillator)");
+    if (per_osc > 0)
+      s.fail("omega_per_oscillator", "give either frequencies or omega_per_oscillator");
     const double width = s.number("frequency_width", std::nullopt, config::positive());
     const double center = s.number("frequency_center", 0.0);
     std::vector<Eigen::MatrixXd> omegas(static_cast<std::size_t>(m), Eigen::MatrixXd::Zero(2, 2));
@@ -301,8 +301,7 @@ AkornKuramoto read_akorn(Section s, std::uint64_t seed) {
   return AkornKuramoto(m, d, j, c, omegas, project);
 }
 
-HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed,
-                         const fs::path& base) {
+HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed, const fs::path& base) {
   HkCoupling c;
   c.kind = hk_coupling_from_name(
       s.choice("kind", "additive", {"additive", "multiplicative", "general"}));
@@ -312,8 +311,8 @@ HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed,
     s.irrelevant("alpha", "kind = \"general\" takes one weight per edge (edges file or random)");
     if (!g.columns.empty()) {
       s.irrelevant("weight_scale", "the edges file gives the weights");
-      c.weights = Eigen::Map<Eigen::VectorXd>(g.columns[0].data(),
-                                              static_cast<Index>(g.columns[0].size()));
+      c.weights =
+          Eigen::Map<Eigen::VectorXd>(g.columns[0].data(), static_cast<Index>(g.columns[0].size()));
     } else {
       if (c.graph.is_complete()) c.graph = c.graph.materialized();
       Rng rng(Rng::derive(seed, kCouplingWeights));
@@ -352,7 +351,8 @@ Eigen::VectorXd last_state(Section& s, const std::string& path, const char* data
   } catch (const std::exception& e) {
     s.fail("file", fmt::format("cannot read /{} from {}: {}", dataset, path, e.what()));
   }
-  if (shape.empty() || shape[0] == 0) s.fail("file", fmt::format("{}: /{} is empty", path, dataset));
+  if (shape.empty() || shape[0] == 0)
+    s.fail("file", fmt::format("{}: /{} is empty", path, dataset));
   const Index per_row = static_cast<Index>(v.size() / shape[0]);
   if (per_row != expected)
     s.fail("file", fmt::format("{}: /{} holds {} numbers per time, the model needs {}", path,
@@ -431,7 +431,9 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
 // ---- signals: SIGINT/SIGTERM end the run cleanly ----
 
 volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_signal(int sig) { g_signal = sig; }
+extern "C" void on_signal(int sig) {
+  g_signal = sig;
+}
 
 class SignalGuard {
  public:
@@ -451,7 +453,8 @@ class SignalGuard {
   SignalGuard& operator=(const SignalGuard&) = delete;
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 std::string utc_now() {
@@ -542,8 +545,8 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
     const double kk = cs.number("kappa_k", 1.0, config::positive());
     std::vector<Index> pairing = read_pairing(cs, n, kur.n_osc());
     cs.done();
-    x.model = HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), kh, kk,
-                               std::move(pairing));
+    x.model =
+        HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), kh, kk, std::move(pairing));
   }
   const StateLayout lay = std::visit([](const auto& m) { return m.layout(); }, x.model);
 
@@ -578,8 +581,8 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   in.done();
 
   Section au = root.section("audit");
-  x.audit_rtol = au.number("rtol", is_adaptive(x.so.stepper) ? x.so.rtol : 1e-10,
-                           config::positive());
+  x.audit_rtol =
+      au.number("rtol", is_adaptive(x.so.stepper) ? x.so.rtol : 1e-10, config::positive());
   x.audit_factor = au.number("factor", 100.0, config::positive());
   au.done();
 
@@ -621,9 +624,15 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
 
 Experiment::~Experiment() = default;
 Experiment::Experiment(Experiment&&) noexcept = default;
-const std::string& Experiment::output() const { return impl_->output; }
-std::string Experiment::title() const { return impl_->title; }
-const config::Document& Experiment::document() const { return impl_->doc; }
+const std::string& Experiment::output() const {
+  return impl_->output;
+}
+std::string Experiment::title() const {
+  return impl_->title;
+}
+const config::Document& Experiment::document() const {
+  return impl_->doc;
+}
 
 std::string Experiment::description() const {
   const StateLayout lay = std::visit([](const auto& m) { return m.layout(); }, impl_->model);
@@ -730,8 +739,8 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
   const bool progress = opt.progress && !opt.quiet;
   auto last_print = std::chrono::steady_clock::now();
   auto print_progress = [&](double t, long step, double e) {
-    fmt::print(stderr, "\r  t = {:.4g} / {:.4g} ({:3.0f} %)  steps {}  E = {:.10g}   ", t,
-               so.t_end, 100.0 * (t - so.t0) / (so.t_end - so.t0), step, e);
+    fmt::print(stderr, "\r  t = {:.4g} / {:.4g} ({:3.0f} %)  steps {}  E = {:.10g}   ", t, so.t_end,
+               100.0 * (t - so.t0) / (so.t_end - so.t0), step, e);
     std::fflush(stderr);
   };
   SignalGuard signals;

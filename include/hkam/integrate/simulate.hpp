@@ -21,9 +21,9 @@
 /// side evaluation with Dormand–Prince and at most one per sampled step otherwise.
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <boost/numeric/odeint.hpp>
 #include <boost/numeric/odeint/external/eigen/eigen.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -163,10 +163,9 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
 
   const bool fixed = !is_adaptive(options.stepper);
   // Fixed steps: t = t0 + k·dt rather than t += dt, so rounding does not accumulate.
-  const long n_fixed =
-      fixed ? std::max(1L, static_cast<long>(
-                               std::ceil((options.t_end - options.t0) / options.dt - 1e-9)))
-            : 0;
+  const long n_fixed = fixed ? std::max(1L, static_cast<long>(std::ceil(
+                                                (options.t_end - options.t0) / options.dt - 1e-9)))
+                             : 0;
   double dt = std::min(options.dt, options.dt_max);
   while (t < options.t_end - t_eps) {
     const double t_old = t;
@@ -184,8 +183,7 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
     } else {
       h = std::min(dt, options.t_end - t);
       // Fehlberg has no continuous extension of its order: it steps onto the sample times.
-      if (sampling && options.stepper == StepperKind::Rkf78 &&
-          sample_time(next_sample) > t + t_eps)
+      if (sampling && options.stepper == StepperKind::Rkf78 && sample_time(next_sample) > t + t_eps)
         h = std::min(h, sample_time(next_sample) - t);
       double h_try = h;
       odeint::controlled_step_result result;

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Tests of python/hkam_analysis.py on traces written by the test suite's end-to-end runs.
+
+usage: test_analysis.py PYTHON_DIR TRACE_DIR OUT_DIR     (exit 0 when every check passes)
+"""
+import os
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, sys.argv[1])
+import hkam_analysis as ha  # noqa: E402
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def main(trace_dir, out_dir):
+    demo = os.path.join(trace_dir, "demo.h5")
+    hop = os.path.join(trace_dir, "hopfield_retrieval.h5")
+    lor = os.path.join(trace_dir, "kuramoto_lorentzian.h5")
+    for path in (demo, hop, lor):
+        tr = ha.load(path)
+        s = ha.summary(tr)
+        with h5py.File(path, "r") as f:
+            e = f["trace/energy"][()]
+            stored_violations = int(f["audit/energy"].attrs["violations"])
+            end = f["summary"].attrs["end_reason"]
+            end = end.decode() if isinstance(end, bytes) else end
+        check(s["records"] == len(e) and s["energy_last"] == e[-1] and s["energy_first"] == e[0],
+              f"{path}: records and energies match the file")
+        # The violations are recounted from the per-step table in Python: same count as the C++ audit.
+        check(s["violations"] == stored_violations,
+              f"{path}: {s['violations']} violations recounted == {stored_violations} stored")
+        check(s["end_reason"] == end, f"{path}: end reason {s['end_reason']}")
+        paths = ha.plot(tr, out_dir)
+        import matplotlib.image as mpimg
+        for p in paths:
+            img = mpimg.imread(p)
+            check(os.path.getsize(p) > 5000 and img.std() > 0.01,
+                  f"{p}: {os.path.getsize(p)} bytes, pixel std {img.std():.3f}")
+        expected = {"energy"}
+        if "order_parameter" in tr.observables:
+            expected |= {"order_parameter", "norm_drift", "oscillators"}
+        if "overlap" in tr.observables:
+            expected.add("overlaps")
+        made = {os.path.splitext(os.path.basename(p))[0].split("_", 1 + os.path.basename(path).count("_"))[-1]
+                for p in paths}
+        check(expected <= made, f"{path}: figures {sorted(made)} include {sorted(expected)}")
+    s = ha.summary(ha.load(hop))
+    check(s["overlap_max_last"] == 1.0 and s["overlap_argmax_last"] == 3,
+          "hopfield retrieval: final overlap 1 with the cued pattern 3")
+    s = ha.summary(ha.load(demo))
+    check(s["violations"] == 0 and s["guaranteed"], "demo: guaranteed and no violation")
+    s = ha.summary(ha.load(lor))
+    check(not s["guaranteed"] and s["violations"] > 0,
+          f"lorentzian: not guaranteed and {s['violations']} violations found")
+    check(0.0 <= s["order_parameter_last"] <= 1.0, "order parameter in [0, 1]")
+    runs = ha.load_folder(trace_dir)
+    check(len(runs) >= 3, f"load_folder finds {len(runs)} traces")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[2], sys.argv[3]))
