@@ -136,30 +136,31 @@ def plot(tr, outdir):
     a2.legend(loc="best", fontsize=7)
     save(fig, "energy")
 
-    if "order_parameter" in tr.observables:
+    def time_series(name, ylabel, curves, log=False, ylim=None):
+        """One figure of observables against t; curves: [(values, label or None)]."""
         fig, ax = plt.subplots(figsize=(7, 3.5))
-        ax.plot(tr.time, tr.observables["order_parameter"])
+        for y, label in curves:
+            keep = y > 0 if log else np.ones(len(y), bool)
+            (ax.semilogy if log else ax.plot)(tr.time[keep], y[keep], label=label)
         ax.set_xlabel("t")
-        ax.set_ylabel("r = |mean σ_i|")
-        ax.set_ylim(0, 1.02)
-        save(fig, "order_parameter")
-    if "overlap" in tr.observables:
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        m = tr.observables["overlap"]
+        ax.set_ylabel(ylabel)
+        if ylim:
+            ax.set_ylim(*ylim)
+        if any(label for _, label in curves):
+            ax.legend(loc="best", fontsize=8)
+        save(fig, name)
+
+    obs = tr.observables
+    if "order_parameter" in obs:
+        time_series("order_parameter", "r = |mean σ_i|", [(obs["order_parameter"], None)],
+                    ylim=(0, 1.02))
+    if "overlap" in obs:
+        m = obs["overlap"]
         top = np.argsort(-np.abs(m[-1]))[:5]
-        for mu in top:
-            ax.plot(tr.time, m[:, mu], label=f"pattern {mu}")
-        ax.set_xlabel("t")
-        ax.set_ylabel("overlap m_μ")
-        ax.legend(loc="best", fontsize=8)
-        save(fig, "overlaps")
-    if "norm_drift" in tr.observables:
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        d = tr.observables["norm_drift"]
-        ax.semilogy(tr.time[d > 0], d[d > 0])
-        ax.set_xlabel("t")
-        ax.set_ylabel("max |‖σ_i‖ − 1| before renormalising")
-        save(fig, "norm_drift")
+        time_series("overlaps", "overlap m_μ", [(m[:, mu], f"pattern {mu}") for mu in top])
+    if "norm_drift" in obs:
+        time_series("norm_drift", "max |‖σ_i‖ − 1| before renormalising",
+                    [(obs["norm_drift"], None)], log=True)
     if tr.has_sigma:
         s = tr.states("sigma")
         dim = s.shape[1]
