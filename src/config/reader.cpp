@@ -232,7 +232,6 @@ Eigen::VectorXd Section::numbers(const std::string& key, std::optional<double> d
     resolve(key, *n);
     return v;
   }
-  read_.pop_back();  // number() records the key again
   return Eigen::VectorXd::Constant(1, number(key, def, range));
 }
 
