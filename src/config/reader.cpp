@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 namespace hkam::config {
 
@@ -133,64 +134,54 @@ void Section::resolve(const std::string& key, const toml::node& value) {
   value.visit([&](auto&& v) { t.insert_or_assign(key, v); });
 }
 
-template <class T>
-void Section::resolve_value(const std::string& key, T value) {
-  subtable(doc_->resolved_, path_).insert_or_assign(key, value);
+template <class T, class Accept>
+T Section::scalar(const std::string& key, const std::optional<T>& def, const std::string& want,
+                  Accept accept) {
+  const toml::node* n = get(key);
+  if (!n) {
+    if (!def) fail(key, "missing required key (expected " + want + ")");
+    toml::table& t = subtable(doc_->resolved_, path_);
+    if constexpr (std::is_same_v<T, long>)
+      t.insert_or_assign(key, static_cast<long long>(*def));
+    else
+      t.insert_or_assign(key, *def);
+    return *def;
+  }
+  const std::optional<T> v = accept(*n);
+  if (!v) fail(key, "expected " + want + ", got " + type_name(*n));
+  resolve(key, *n);
+  return *v;
 }
 
 double Section::number(const std::string& key, std::optional<double> def, Range range) {
-  const toml::node* n = get(key);
-  const std::string want = "a number " + range.describe();
-  if (!n) {
-    if (!def) fail(key, "missing required key (expected " + want + ")");
-    resolve_value(key, *def);
-    return *def;
-  }
-  if (!n->is_number()) fail(key, "expected " + want + ", got " + type_name(*n));
-  const double v = *n->value<double>();
-  if (!range.contains(v)) fail(key, "expected " + want + ", got " + type_name(*n));
-  resolve(key, *n);
-  return v;
+  return scalar<double>(key, def, "a number " + range.describe(),
+                        [&](const toml::node& n) -> std::optional<double> {
+                          if (!n.is_number() || !range.contains(*n.value<double>()))
+                            return std::nullopt;
+                          return *n.value<double>();
+                        });
 }
 
 long Section::integer(const std::string& key, std::optional<long> def, Range range) {
-  const toml::node* n = get(key);
-  const std::string want = "an integer " + range.describe();
-  if (!n) {
-    if (!def) fail(key, "missing required key (expected " + want + ")");
-    resolve_value(key, static_cast<long long>(*def));
-    return *def;
-  }
-  if (!n->is_integer()) fail(key, "expected " + want + ", got " + type_name(*n));
-  const long v = static_cast<long>(*n->value<long long>());
-  if (!range.contains(static_cast<double>(v)))
-    fail(key, "expected " + want + ", got " + type_name(*n));
-  resolve(key, *n);
-  return v;
+  return scalar<long>(key, def, "an integer " + range.describe(),
+                      [&](const toml::node& n) -> std::optional<long> {
+                        if (!n.is_integer()) return std::nullopt;
+                        const long v = static_cast<long>(*n.value<long long>());
+                        if (!range.contains(static_cast<double>(v))) return std::nullopt;
+                        return v;
+                      });
 }
 
 bool Section::boolean(const std::string& key, std::optional<bool> def) {
-  const toml::node* n = get(key);
-  if (!n) {
-    if (!def) fail(key, "missing required key (expected true or false)");
-    resolve_value(key, *def);
-    return *def;
-  }
-  if (!n->is_boolean()) fail(key, "expected true or false, got " + type_name(*n));
-  resolve(key, *n);
-  return *n->value<bool>();
+  return scalar<bool>(key, def, "true or false", [](const toml::node& n) {
+    return n.is_boolean() ? n.value<bool>() : std::nullopt;
+  });
 }
 
 std::string Section::string(const std::string& key, std::optional<std::string> def) {
-  const toml::node* n = get(key);
-  if (!n) {
-    if (!def) fail(key, "missing required key (expected a string)");
-    resolve_value(key, *def);
-    return *def;
-  }
-  if (!n->is_string()) fail(key, "expected a string, got " + type_name(*n));
-  resolve(key, *n);
-  return *n->value<std::string>();
+  return scalar<std::string>(key, def, "a string", [](const toml::node& n) {
+    return n.is_string() ? n.value<std::string>() : std::nullopt;
+  });
 }
 
 std::string Section::choice(const std::string& key, std::optional<std::string> def,
@@ -198,14 +189,9 @@ std::string Section::choice(const std::string& key, std::optional<std::string> d
   std::vector<std::string> quoted;
   for (const auto& o : options) quoted.push_back("\"" + o + "\"");
   const std::string want = "one of " + join(quoted, ", ");
-  const toml::node* n = get(key);
-  if (!n) {
-    if (!def) fail(key, "missing required key (expected " + want + ")");
-    resolve_value(key, *def);
-    return *def;
-  }
-  if (!n->is_string()) fail(key, "expected " + want + ", got " + type_name(*n));
-  const std::string v = *n->value<std::string>();
+  const std::string v = scalar<std::string>(key, def, want, [](const toml::node& n) {
+    return n.is_string() ? n.value<std::string>() : std::nullopt;
+  });
   if (std::find(options.begin(), options.end(), v) == options.end()) {
     std::string hint;
     std::size_t best = 3;
@@ -214,7 +200,6 @@ std::string Section::choice(const std::string& key, std::optional<std::string> d
     fail(key, "expected " + want + ", got \"" + v + "\"" +
                   (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
   }
-  resolve(key, *n);
   return v;
 }
 

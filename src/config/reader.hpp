@@ -69,8 +69,12 @@ class Section {
  private:
   const toml::node* get(const std::string& key);
   void resolve(const std::string& key, const toml::node& value);
-  template <class T>
-  void resolve_value(const std::string& key, T value);
+  /// One scalar value: absent → `def` (or "missing required key"), else `accept(node)` gives the
+  /// value or nullopt for "expected `want`, got …". The value (or default) goes to the resolved
+  /// document.
+  template <class T, class Accept>
+  T scalar(const std::string& key, const std::optional<T>& def, const std::string& want,
+           Accept accept);
   std::string where(const toml::node* node) const;
 
   Document* doc_;

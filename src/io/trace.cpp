@@ -16,7 +16,7 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
       staging_path_(path + ".partial-" + std::to_string(::getpid())),
       replace_(replace),
       file_((!replace && std::filesystem::exists(path)
-                 ? throw H5Error(path + " exists; not overwriting it")
+                 ? throw H5Error(path + " exists; not overwriting it (use --force)")
                  : void(),
              create_file(staging_path_))),
       layout_(layout),

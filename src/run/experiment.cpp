@@ -652,8 +652,6 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
   RunReport rep;
   rep.output = opt.output.empty() ? output : opt.output;
   const fs::path path(rep.output);
-  if (fs::exists(path) && !opt.force)
-    throw std::runtime_error(rep.output + " exists; not overwriting it (use --force)");
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
 
   const StateLayout lay = model.layout();
