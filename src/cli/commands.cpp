@@ -23,6 +23,7 @@ int run_document(config::Document doc, const RunArgs& args, const char* who) {
   std::optional<run::Experiment> exp;
   try {
     for (const auto& s : args.sets) doc.set(s);
+    if (args.ignore_sweep) doc.erase("sweep");
     exp.emplace(std::move(doc));
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "hkam {}: config error: {}\n", who, e.what());

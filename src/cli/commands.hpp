@@ -11,6 +11,7 @@ struct RunArgs {
   std::string output;
   std::vector<std::string> sets;
   bool force = false, quiet = false, verbose = false;
+  bool ignore_sweep = false;  ///< drop a [sweep] table and run the base config
   std::string command_line;
 };
 

@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <filesystem>
 
 #include "cli/commands.hpp"
+#include "run/sweep.hpp"
 #include "hkam/version.hpp"
 
 int main(int argc, char** argv) {
@@ -28,6 +30,8 @@ int main(int argc, char** argv) {
       "run", "Run the experiment described by a TOML config and write an HDF5 trace");
   run_cmd->add_option("CONFIG", run.config, "Experiment config (TOML)")->required();
   add_run_flags(run_cmd);
+  run_cmd->add_flag("--ignore-sweep", run.ignore_sweep,
+                    "Run the base point of a sweep config (its [sweep] table left out)");
   auto* demo_cmd =
       app.add_subcommand("demo", "Run the default experiment (experiments/demo.toml, built in)");
   add_run_flags(demo_cmd);
@@ -47,6 +51,24 @@ int main(int argc, char** argv) {
   plot_cmd->add_option("TRACE", trace_path, "hkam trace file (HDF5)")->required();
   plot_cmd->add_option("-o,--out", plot_out, "Folder for the PNGs (default: TRACE_figures/)");
 
+  hkam::run::SweepArgs sw;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "Run every point of a config's [sweep] table (resumable; manifest.csv)");
+  sweep_cmd->add_option("CONFIG", sw.config, "Sweep config (TOML with a [sweep] table)")
+      ->required();
+  sweep_cmd->add_option("-o,--out", sw.out_dir, "Folder of the sweep (default: out/CONFIG_STEM/)");
+  sweep_cmd->add_option("-j,--jobs", sw.jobs, "Runs at a time (default 1)")
+      ->check(CLI::PositiveNumber);
+  sweep_cmd->add_option("--threads", sw.threads,
+                        "OpenMP threads per run (default: 1 when -j > 1, else OpenMP's default)")
+      ->check(CLI::PositiveNumber);
+  sweep_cmd->add_option("--set", sw.sets, "Override a config value (repeatable)");
+  sweep_cmd->add_flag("--force", sw.force,
+                      "Continue a folder made from another config: redo runs whose config "
+                      "changed");
+  sweep_cmd->add_flag("--list", sw.list, "Print the runs (name, seed, trace) and stop");
+  sweep_cmd->add_flag("-q,--quiet", sw.quiet, "Print nothing but errors");
+
   CLI11_PARSE(app, argc, argv);
   for (int k = 0; k < argc; ++k) run.command_line += (k ? " " : "") + std::string(argv[k]);
   try {
@@ -55,6 +77,10 @@ int main(int argc, char** argv) {
     if (*check_cmd) return hkam::cli::check_energy(trace_path);
     if (*info_cmd) return hkam::cli::info(trace_path);
     if (*plot_cmd) return hkam::cli::plot(trace_path, plot_out);
+    if (*sweep_cmd) {
+      sw.hkam_exe = std::filesystem::read_symlink("/proc/self/exe").string();
+      return hkam::run::sweep(sw);
+    }
   } catch (const std::exception& e) {
     fmt::print(stderr, "hkam: error: {}\n", e.what());
     return 2;

@@ -112,12 +112,26 @@ std::string Section::where(const toml::node* node) const {
   return doc_->name_;
 }
 
-void Section::fail(const std::string& key, const std::string& message) const {
-  const toml::node* node = table_ ? table_->get(key) : nullptr;
-  std::string origin = where(node ? node : table_);
+std::string Section::origin(const std::string& key) const {
   const auto it = doc_->set_from_.find(dotted(key));
-  if (it != doc_->set_from_.end()) origin = "--set " + it->second;
-  throw ConfigError(fmt::format("{}: {}: {}", origin, dotted(key), message));
+  if (it != doc_->set_from_.end()) return it->second;
+  const toml::node* node = table_ ? table_->get(key) : nullptr;
+  return where(node ? node : table_);
+}
+
+void Section::fail(const std::string& key, const std::string& message) const {
+  throw ConfigError(fmt::format("{}: {}: {}", origin(key), dotted(key), message));
+}
+
+const toml::node* Section::raw(const std::string& key) {
+  return get(key);
+}
+
+std::vector<std::string> Section::keys() const {
+  std::vector<std::string> v;
+  if (table_)
+    for (const auto& [k, node] : *table_) v.emplace_back(k.str());
+  return v;
 }
 
 bool Section::has(const std::string& key) const {
@@ -299,15 +313,21 @@ Document Document::from_file(const std::string& path) {
   return from_string(ss.str(), path);
 }
 
-void Document::set(const std::string& assignment) {
+void Document::erase(const std::string& key) {
+  table_.erase(key);
+  resolved_.erase(key);
+}
+
+void Document::set(const std::string& assignment, const std::string& origin) {
+  const std::string label = origin.empty() ? "--set " + assignment : origin;
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw ConfigError("--set " + assignment + ": expected key=value (e.g. integrator.t_end=10)");
+    throw ConfigError(label + ": expected key=value (e.g. integrator.t_end=10)");
   std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
   std::vector<std::string> path;
   std::stringstream ks(key);
   for (std::string part; std::getline(ks, part, '.');) {
-    if (part.empty()) throw ConfigError("--set " + assignment + ": empty part in the key");
+    if (part.empty()) throw ConfigError(label + ": empty part in the key");
     path.push_back(part);
   }
   toml::table parsed;
@@ -321,12 +341,12 @@ void Document::set(const std::string& assignment) {
   for (const auto& k : parent) {
     toml::node* n = t->get(k);
     if (n && !n->is_table())
-      throw ConfigError("--set " + assignment + ": '" + k + "' is not a table in " + name_);
+      throw ConfigError(label + ": '" + k + "' is not a table in " + name_);
     if (!n) t->insert_or_assign(k, toml::table{});
     t = t->get_as<toml::table>(k);
   }
   parsed.get("v")->visit([&](auto&& v) { t->insert_or_assign(path.back(), v); });
-  set_from_[key] = assignment;
+  set_from_[key] = label;
 }
 
 std::string Document::resolved_text() const {

@@ -57,6 +57,12 @@ class Section {
   Eigen::MatrixXd matrix(const std::string& key);
   /// A sub-table (an empty one when absent).
   Section section(const std::string& key);
+  /// The raw value of `key` (nullptr when absent), for the caller to interpret; marks it read.
+  const toml::node* raw(const std::string& key);
+  /// The keys present in this table, in document order.
+  std::vector<std::string> keys() const;
+  /// file:line:col where `key` (or this table) is written, or the --set that gave it.
+  std::string origin(const std::string& key) const;
   /// Declares `key` as known but meaningless here: if present, done() reports `why`.
   void irrelevant(const std::string& key, const std::string& why);
   /// Reports keys that were neither read nor declared.
@@ -92,7 +98,10 @@ class Document {
   static Document from_string(const std::string& text, const std::string& name);
 
   /// Applies "dotted.key=value" (value in TOML syntax; a bare word is taken as a string).
-  void set(const std::string& assignment);
+  /// Errors about that key then point at `origin` (default: "--set dotted.key=value").
+  void set(const std::string& assignment, const std::string& origin = "");
+  /// Removes a top-level table or key (e.g. a sweep's [sweep] table before running one point).
+  void erase(const std::string& key);
   Section root() { return Section(this, &table_, {}); }
   const std::string& name() const { return name_; }
   const std::string& text() const { return text_; }
@@ -104,7 +113,7 @@ class Document {
   friend class Section;
   std::string name_, text_;
   toml::table table_, resolved_;
-  std::map<std::string, std::string> set_from_;  // dotted key -> the --set that gave it
+  std::map<std::string, std::string> set_from_;  // dotted key -> where its override came from
 };
 
 /// Levenshtein distance (for "did you mean").

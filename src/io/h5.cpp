@@ -135,6 +135,21 @@ std::optional<double> get_attr_double(hid_t obj, const std::string& name) {
   return v;
 }
 
+namespace {
+extern "C" herr_t collect_attr_name(hid_t, const char* name, const H5A_info_t*, void* out) {
+  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+  return 0;
+}
+}  // namespace
+
+std::vector<std::string> attr_names(hid_t obj) {
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attr_name, &names),
+        "list attributes", 0);
+  return names;
+}
+
 void write_array(hid_t parent, const std::string& name, const double* data,
                  const std::vector<hsize_t>& dims) {
   Id space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,

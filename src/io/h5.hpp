@@ -50,6 +50,8 @@ void set_attr(hid_t obj, const std::string& name, double value);
 void set_attr(hid_t obj, const std::string& name, long long value);
 std::optional<std::string> get_attr_string(hid_t obj, const std::string& name);
 std::optional<double> get_attr_double(hid_t obj, const std::string& name);
+/// Names of the attributes of `obj`, in creation order.
+std::vector<std::string> attr_names(hid_t obj);
 
 /// Writes a fixed dataset of any rank from row-major `data`.
 void write_array(hid_t parent, const std::string& name, const double* data,

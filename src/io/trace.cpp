@@ -173,7 +173,8 @@ void TraceWriter::flush() {
 }
 
 void TraceWriter::finish(const AuditResult& a, double relative_tolerance, const Guarantee& g,
-                         const Summary& s, const SimulateOptions& o) {
+                         const Summary& s, const SimulateOptions& o,
+                         const std::vector<std::pair<std::string, double>>& results) {
   publish();
   flush();
   Id ds(H5Dopen2(audit_.get(), "energy", H5P_DEFAULT), H5Dclose, "open /audit/energy");
@@ -199,6 +200,7 @@ void TraceWriter::finish(const AuditResult& a, double relative_tolerance, const 
   set_attr(summary.get(), "stepper", std::string(stepper_name(o.stepper)));
   set_attr(summary.get(), "rtol", o.rtol);
   set_attr(summary.get(), "atol", o.atol);
+  for (const auto& [name, value] : results) set_attr(summary.get(), name, value);
   if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
 }
 
@@ -410,6 +412,26 @@ TraceInfo read_trace_info(const std::string& path) {
     }
   }
   return info;
+}
+
+RunRecord read_run_record(const std::string& path) {
+  Id f = open_file_read(path);
+  if (!exists(f.get(), "trace/time")) throw H5Error(path + ": not an hkam trace (no /trace/time)");
+  RunRecord r;
+  r.config_resolved = get_attr_string(f.get(), "config_resolved").value_or("");
+  if (!exists(f.get(), "summary")) return r;
+  Id s = open_group(f.get(), "summary");
+  r.end_reason = get_attr_string(s.get(), "end_reason").value_or("");
+  r.finished = !r.end_reason.empty() && r.end_reason != "interrupted";
+  for (const auto& name : attr_names(s.get()))
+    if (const auto v = get_attr_string(s.get(), name); !v)
+      r.numbers.emplace_back(name, get_attr_double(s.get(), name).value_or(0));
+  if (exists(f.get(), "audit/energy")) {
+    Id a(H5Dopen2(f.get(), "audit/energy", H5P_DEFAULT), H5Dclose, "open /audit/energy");
+    for (const char* name : {"monotone", "violations", "guaranteed"})
+      if (const auto v = get_attr_double(a.get(), name)) r.numbers.emplace_back(name, *v);
+  }
+  return r;
 }
 
 }  // namespace hkam::io

@@ -51,9 +51,11 @@ class TraceWriter {
   void audit_step(double t, double energy);
   /// Writes every buffer and flushes the file to disk.
   void flush();
-  /// Final flush plus the /audit/energy and /summary attributes.
+  /// Final flush plus the /audit/energy and /summary attributes; `results` (name, value) become
+  /// further /summary attributes.
   void finish(const AuditResult& audit, double relative_tolerance, const Guarantee& guarantee,
-              const Summary& summary, const SimulateOptions& options);
+              const Summary& summary, const SimulateOptions& options,
+              const std::vector<std::pair<std::string, double>>& results = {});
 
  private:
   void maybe_flush();
@@ -103,5 +105,17 @@ struct TraceInfo {
 };
 /// Reads the description of a trace. Throws H5Error when the file is not a readable hkam trace.
 TraceInfo read_trace_info(const std::string& path);
+
+/// How a run stored in a trace ended, for sweeps (resume decisions and the manifest).
+struct RunRecord {
+  bool finished = false;   ///< has /summary and did not end `interrupted`
+  std::string end_reason;  ///< "" when there is no /summary
+  std::string config_resolved;
+  /// Numeric /summary attributes (t, steps, energy_final, overlaps, ...) and the audit's
+  /// monotone / violations / guaranteed, in file order.
+  std::vector<std::pair<std::string, double>> numbers;
+};
+/// Throws H5Error when the file is not a readable hkam trace.
+RunRecord read_run_record(const std::string& path);
 
 }  // namespace hkam::io

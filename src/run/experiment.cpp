@@ -619,6 +619,9 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   rec.done();
 
   x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, base, x.cue);
+  root.irrelevant("sweep",
+                  "this is a sweep: run it with `hkam sweep`, or its base point with "
+                  "`hkam run --ignore-sweep`");
   root.done();
 }
 
@@ -791,7 +794,29 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
   rep.tolerance = audit.relative_tolerance();
   rep.energy_last = model.energy(z);
   rep.final_observables = named(z);
-  trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so);
+  // Key results, as /summary attributes (what a sweep's manifest collects).
+  std::vector<std::pair<std::string, double>> results{{"energy_initial", rep.energy_first},
+                                                      {"energy_final", rep.energy_last}};
+  if (overlaps) {
+    const Eigen::VectorXd m0 = pattern_overlaps(patterns, z0.head(lay.n_units));
+    const Eigen::VectorXd m = pattern_overlaps(patterns, z.head(lay.n_units));
+    Index best = 0;
+    m.maxCoeff(&best);
+    if (cue >= 0) {
+      results.emplace_back("cue", static_cast<double>(cue));
+      results.emplace_back("cue_overlap_initial", m0[cue]);
+      results.emplace_back("cue_overlap", m[cue]);
+    }
+    results.emplace_back("max_overlap", m[best]);
+    results.emplace_back("best_pattern", static_cast<double>(best));
+  }
+  if (lay.n_osc) {
+    Eigen::VectorXd s0 = z0;
+    renormalize(lay, s0);
+    results.emplace_back("order_parameter_initial", order_parameter(lay, s0, acc));
+    results.emplace_back("order_parameter", order_parameter(lay, z, acc));
+  }
+  trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so, results);
   return rep;
 }
 
