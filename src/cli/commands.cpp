@@ -135,21 +135,21 @@ int info(const std::string& path) {
   return 0;
 }
 
-int plot(const std::string& trace, const std::string& out) {
+int python_analysis(const std::string& who, std::vector<std::string> script_args) {
   const char* python = "/usr/bin/python3";
   const char* env_dir = std::getenv("HKAM_PYTHON_DIR");
   const std::string script = std::string(env_dir ? env_dir : HKAM_PYTHON_DIR) + "/hkam_analysis.py";
   const char* install =
       "install it with: apt-get install python3 python3-numpy python3-h5py python3-matplotlib";
   if (access(python, X_OK) != 0) {
-    fmt::print(stderr, "hkam plot: {} not found; {}\n", python, install);
+    fmt::print(stderr, "hkam {}: {} not found; {}\n", who, python, install);
     return 2;
   }
   if (!std::filesystem::exists(script)) {
     fmt::print(stderr,
-               "hkam plot: the analysis module {} is missing (set HKAM_PYTHON_DIR to the "
+               "hkam {}: the analysis module {} is missing (set HKAM_PYTHON_DIR to the "
                "folder holding hkam_analysis.py)\n",
-               script);
+               who, script);
     return 2;
   }
   // Which of the modules are missing, named exactly.
@@ -172,19 +172,19 @@ int plot(const std::string& trace, const std::string& out) {
       a = b + 1;
     }
     fmt::print(stderr,
-               "hkam plot: Python module(s) missing: {}; install them with: apt-get "
+               "hkam {}: Python module(s) missing: {}; install them with: apt-get "
                "install{}\n",
-               missing, pkgs);
+               who, missing, pkgs);
     return 2;
   }
-  std::vector<std::string> args{python, script, "plot", trace};
-  if (!out.empty()) args.insert(args.end(), {"-o", out});
+  std::vector<std::string> args{python, script};
+  args.insert(args.end(), script_args.begin(), script_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) {
-    fmt::print(stderr, "hkam plot: cannot start {}\n", python);
+    fmt::print(stderr, "hkam {}: cannot start {}\n", who, python);
     return 2;
   }
   if (pid == 0) {
@@ -194,6 +194,12 @@ int plot(const std::string& trace, const std::string& out) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}
+
+int plot(const std::string& trace, const std::string& out) {
+  std::vector<std::string> a{"plot", trace};
+  if (!out.empty()) a.insert(a.end(), {"-o", out});
+  return python_analysis("plot", a);
 }
 
 }  // namespace hkam::cli

@@ -128,10 +128,18 @@ const toml::node* Section::raw(const std::string& key) {
 }
 
 std::vector<std::string> Section::keys() const {
-  std::vector<std::string> v;
+  // toml++ keeps keys sorted; the document order is that of their source positions.
+  std::vector<std::pair<std::pair<long, long>, std::string>> v;
   if (table_)
-    for (const auto& [k, node] : *table_) v.emplace_back(k.str());
-  return v;
+    for (const auto& [k, node] : *table_)
+      v.push_back({{static_cast<long>(k.source().begin.line),
+                    static_cast<long>(k.source().begin.column)},
+                   std::string(k.str())});
+  std::stable_sort(v.begin(), v.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& [pos, k] : v) out.push_back(std::move(k));
+  return out;
 }
 
 bool Section::has(const std::string& key) const {

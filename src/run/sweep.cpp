@@ -263,18 +263,20 @@ SweepPlan expand_sweep(Document& doc) {
   std::vector<std::pair<std::string, Axis>> grid;
   read_lists(doc, sw.section("grid"), "", grid);
   std::vector<Axis> axes;
-  std::map<std::string, std::string> swept;  // config key -> sweep key that sweeps it
-  auto claim = [&](Section& sec, const std::string& key, const std::string& config_key) {
-    if (const auto it = swept.find(config_key); it != swept.end())
-      sec.fail(key, config_key + " is already swept by " + it->second);
-    swept[config_key] = sec.dotted(key);
+  std::map<std::string, std::string> swept;  // config key -> where it is swept
+  // Errors about one list point at its first value ("file:line:col (sweep.grid.key)").
+  auto fail_at = [](const Axis& axis, std::size_t k, const std::string& message) {
+    throw ConfigError(axis.origin[k][0] + ": " + message);
   };
-  {
-    Section g = sw.section("grid");
-    for (auto& [key, axis] : grid) {
-      claim(g, key, axis.keys[0]);
-      axes.push_back(std::move(axis));
-    }
+  auto claim = [&](const Axis& axis, std::size_t k) {
+    const std::string& key = axis.keys[k];
+    if (const auto it = swept.find(key); it != swept.end())
+      fail_at(axis, k, key + " is already swept at " + it->second);
+    swept[key] = axis.origin[k][0];
+  };
+  for (auto& [key, axis] : grid) {
+    claim(axis, 0);
+    axes.push_back(std::move(axis));
   }
   if (sw.has("zip")) {
     Section z = sw.section("zip");
@@ -283,12 +285,12 @@ SweepPlan expand_sweep(Document& doc) {
     if (lists.empty()) sw.fail("zip", "expected at least one key with a list of values");
     Axis zip;
     for (auto& [key, axis] : lists) {
-      claim(z, key, axis.keys[0]);
+      claim(axis, 0);
       if (axis.size() != lists.front().second.size())
-        z.fail(key, fmt::format("expected {} values like {} (zip varies its keys together), "
-                                "got {}",
-                                lists.front().second.size(), lists.front().second.keys[0],
-                                axis.size()));
+        fail_at(axis, 0,
+                fmt::format("expected {} values like {} (zip varies its keys together), got {}",
+                            lists.front().second.size(), lists.front().second.keys[0],
+                            axis.size()));
       zip.keys.push_back(axis.keys[0]);
       zip.text.push_back(axis.text[0]);
       zip.label.push_back(axis.label[0]);
@@ -311,7 +313,7 @@ SweepPlan expand_sweep(Document& doc) {
       axis.label[0].push_back(toml_text(v));
       axis.origin[0].push_back(where(doc, v, "sweep.seeds"));
     }
-    claim(sw, "seeds", "seed");
+    claim(axis, 0);
     axes.push_back(std::move(axis));
   }
   SweepPlan plan;
