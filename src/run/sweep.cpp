@@ -33,13 +33,17 @@ using config::Section;
 
 namespace {
 
-// One swept dimension: one key (grid, seeds) or several varied together (zip).
+// One value of one swept key.
+struct Setting {
+  std::string key, text, label, origin;  // config key; TOML text; for names; file:line:col (...)
+};
+
+// One swept dimension: its values, each a list of settings (one for grid/seeds, several for a
+// zip or a case), and for cases their names.
 struct Axis {
-  std::vector<std::string> keys;
-  std::vector<std::vector<std::string>> text;    // [key][value]: TOML text
-  std::vector<std::vector<std::string>> label;   // [key][value]: for names and the manifest
-  std::vector<std::vector<std::string>> origin;  // [key][value]: file:line:col (sweep.x.key)
-  std::size_t size() const { return text.empty() ? 0 : text.front().size(); }
+  std::vector<std::vector<Setting>> values;
+  std::vector<std::string> names;  // cases only
+  std::size_t size() const { return values.size(); }
 };
 
 // TOML text of a value, keeping floats floats ("1.0", not "1").
@@ -67,10 +71,16 @@ std::string where(const Document& doc, const toml::node& n, const std::string& d
                      dotted);
 }
 
-// Reads `key` of `sec` (whose config prefix is `prefix`) as a list of values to sweep; a table
-// recurses (so `[sweep.grid] patterns.count = [...]` works as TOML dotted keys).
-void read_lists(Document& doc, Section sec, const std::string& prefix,
-                std::vector<std::pair<std::string, Axis>>& out) {
+std::string origin_of(const Document& doc, Section& sec, const std::string& key,
+                      const toml::node& v) {
+  const std::string given = sec.origin(key);
+  return given.rfind("--set", 0) == 0 ? given + " (" + sec.dotted(key) + ")"
+                                      : where(doc, v, sec.dotted(key));
+}
+
+// Reads the keys of `sec` (config prefix `prefix`) as lists of values to sweep, one axis each; a
+// table recurses (so `[sweep.grid] patterns.count = [...]` works as TOML dotted keys).
+void read_lists(Document& doc, Section sec, const std::string& prefix, std::vector<Axis>& out) {
   for (const auto& key : sec.keys()) {
     const toml::node* n = sec.raw(key);
     const std::string config_key = prefix.empty() ? key : prefix + "." + key;
@@ -84,16 +94,29 @@ void read_lists(Document& doc, Section sec, const std::string& prefix,
                         "value (write " + key + " = [a, b, ...])");
     if (arr->empty()) sec.fail(key, "expected at least one value, got an empty array");
     Axis axis;
-    axis.keys = {config_key};
-    axis.text.resize(1), axis.label.resize(1), axis.origin.resize(1);
-    const std::string given = sec.origin(key);
-    for (const auto& v : *arr) {
-      axis.text[0].push_back(toml_text(v));
-      axis.label[0].push_back(toml_label(v));
-      axis.origin[0].push_back(given.rfind("--set", 0) == 0 ? given + " (" + sec.dotted(key) + ")"
-                                                            : where(doc, v, sec.dotted(key)));
+    for (const auto& v : *arr)
+      axis.values.push_back(
+          {{config_key, toml_text(v), toml_label(v), origin_of(doc, sec, key, v)}});
+    out.push_back(std::move(axis));
+  }
+}
+
+// Reads one case table: every (nested) key is a setting; `name` names the case.
+void read_case(Document& doc, Section sec, const std::string& prefix, std::vector<Setting>& out,
+               std::string& name) {
+  for (const auto& key : sec.keys()) {
+    const toml::node* n = sec.raw(key);
+    if (prefix.empty() && key == "name") {
+      if (!n->is_string()) sec.fail(key, "expected a string (the case's name in run names)");
+      name = *n->value<std::string>();
+      continue;
     }
-    out.emplace_back(key, std::move(axis));
+    const std::string config_key = prefix.empty() ? key : prefix + "." + key;
+    if (n->is_table()) {
+      read_case(doc, sec.section(key), config_key, out, name);
+      continue;
+    }
+    out.push_back({config_key, toml_text(*n), toml_label(*n), origin_of(doc, sec, key, *n)});
   }
 }
 
@@ -228,9 +251,10 @@ std::string manifest_text(const SweepPlan& plan, const std::vector<RunState>& st
                        s.exit_code < 0 && s.status == "pending" ? "" : std::to_string(s.exit_code),
                        s.reused ? 1 : 0, p.seed);
     if (plan.has_replicates) out += fmt::format(",{}", p.replicate);
-    for (const auto& [key, label] : p.values) {
+    for (const auto& c : plan.columns) {
       out += ',';
-      out += csv(label);
+      for (const auto& [key, label] : p.values)
+        if (key == c) out += csv(label);
     }
     out += ',';
     if (s.record) out += s.record->end_reason;
@@ -260,41 +284,20 @@ SweepPlan expand_sweep(Document& doc) {
                       ": no [sweep] table: nothing to sweep (see docs/sweeps.md; `hkam run` runs "
                       "a single config)");
   Section sw = root.section("sweep");
-  std::vector<std::pair<std::string, Axis>> grid;
-  read_lists(doc, sw.section("grid"), "", grid);
   std::vector<Axis> axes;
-  std::map<std::string, std::string> swept;  // config key -> where it is swept
-  // Errors about one list point at its first value ("file:line:col (sweep.grid.key)").
-  auto fail_at = [](const Axis& axis, std::size_t k, const std::string& message) {
-    throw ConfigError(axis.origin[k][0] + ": " + message);
-  };
-  auto claim = [&](const Axis& axis, std::size_t k) {
-    const std::string& key = axis.keys[k];
-    if (const auto it = swept.find(key); it != swept.end())
-      fail_at(axis, k, key + " is already swept at " + it->second);
-    swept[key] = axis.origin[k][0];
-  };
-  for (auto& [key, axis] : grid) {
-    claim(axis, 0);
-    axes.push_back(std::move(axis));
-  }
+  read_lists(doc, sw.section("grid"), "", axes);
   if (sw.has("zip")) {
-    Section z = sw.section("zip");
-    std::vector<std::pair<std::string, Axis>> lists;
-    read_lists(doc, z, "", lists);
+    std::vector<Axis> lists;
+    read_lists(doc, sw.section("zip"), "", lists);
     if (lists.empty()) sw.fail("zip", "expected at least one key with a list of values");
-    Axis zip;
-    for (auto& [key, axis] : lists) {
-      claim(axis, 0);
-      if (axis.size() != lists.front().second.size())
-        fail_at(axis, 0,
-                fmt::format("expected {} values like {} (zip varies its keys together), got {}",
-                            lists.front().second.size(), lists.front().second.keys[0],
-                            axis.size()));
-      zip.keys.push_back(axis.keys[0]);
-      zip.text.push_back(axis.text[0]);
-      zip.label.push_back(axis.label[0]);
-      zip.origin.push_back(axis.origin[0]);
+    Axis zip = lists.front();
+    for (std::size_t k = 1; k < lists.size(); ++k) {
+      const Axis& a = lists[k];
+      if (a.size() != zip.size())
+        throw ConfigError(fmt::format(
+            "{}: expected {} values like {} (zip varies its keys together), got {}",
+            a.values[0][0].origin, zip.size(), zip.values[0][0].key, a.size()));
+      for (std::size_t v = 0; v < zip.size(); ++v) zip.values[v].push_back(a.values[v][0]);
     }
     axes.push_back(std::move(zip));
   }
@@ -304,17 +307,32 @@ SweepPlan expand_sweep(Document& doc) {
     if (!arr || arr->empty())
       sw.fail("seeds", "expected a non-empty array of seeds (integers >= 0)");
     Axis axis;
-    axis.keys = {"seed"};
-    axis.text.resize(1), axis.label.resize(1), axis.origin.resize(1);
     for (const auto& v : *arr) {
       if (!v.is_integer() || *v.value<long long>() < 0)
         sw.fail("seeds", "expected integers >= 0, got " + toml_text(v));
-      axis.text[0].push_back(toml_text(v));
-      axis.label[0].push_back(toml_text(v));
-      axis.origin[0].push_back(where(doc, v, "sweep.seeds"));
+      axis.values.push_back({{"seed", toml_text(v), toml_text(v), where(doc, v, "sweep.seeds")}});
     }
-    claim(axis, 0);
     axes.push_back(std::move(axis));
+  }
+  bool has_cases = false;
+  if (sw.has("cases")) {
+    const toml::node* n = sw.raw("cases");
+    const toml::array* arr = n->as_array();
+    if (!arr || arr->empty() || !arr->is_array_of_tables())
+      sw.fail("cases", "expected an array of tables ([[sweep.cases]] blocks), one per case");
+    Axis axis;
+    for (std::size_t k = 0; k < arr->size(); ++k) {
+      // Each case is read through a Section of its own table so errors carry its lines.
+      Section c(&doc, arr->get(k)->as_table(), {"sweep", fmt::format("cases[{}]", k)});
+      std::vector<Setting> settings;
+      std::string name;
+      read_case(doc, c, "", settings, name);
+      if (settings.empty()) sw.fail("cases", fmt::format("case {} sets nothing", k));
+      axis.values.push_back(std::move(settings));
+      axis.names.push_back(name);  // empty: named by its settings
+    }
+    axes.push_back(std::move(axis));
+    has_cases = true;
   }
   SweepPlan plan;
   plan.has_replicates = sw.has("replicates");
@@ -322,20 +340,36 @@ SweepPlan expand_sweep(Document& doc) {
   sw.done();
   if (axes.empty() && !plan.has_replicates)
     sw.fail("grid",
-            "nothing to sweep: give sweep.grid, sweep.zip, sweep.seeds or sweep.replicates");
+            "nothing to sweep: give sweep.grid, sweep.zip, sweep.seeds, sweep.cases or "
+            "sweep.replicates");
+
+  // A key is swept by one axis only (cases may share keys among themselves).
+  std::map<std::string, std::pair<std::size_t, std::string>> swept;  // key -> (axis, where)
+  for (std::size_t a = 0; a < axes.size(); ++a)
+    for (const auto& value : axes[a].values)
+      for (const Setting& s : value) {
+        const auto it = swept.find(s.key);
+        if (it != swept.end() && it->second.first != a)
+          throw ConfigError(s.origin + ": " + s.key + " is already swept at " + it->second.second);
+        if (it == swept.end()) swept[s.key] = {a, s.origin};
+      }
 
   std::uint64_t master = 1;
   if (const toml::node* s = root.raw("seed"); s && s->is_integer() && *s->value<long long>() >= 0)
     master = static_cast<std::uint64_t>(*s->value<long long>());
   doc.erase("sweep");
 
-  // Short column names for run names: the last part of the key, unless two keys share it.
-  std::vector<std::string> keys;
-  for (const auto& a : axes) keys.insert(keys.end(), a.keys.begin(), a.keys.end());
-  plan.columns = keys;
+  // Columns: every swept key in order of appearance (and `case` for cases); short names for run
+  // names: the last part of a key, unless two keys share it.
+  if (has_cases) plan.columns.push_back("case");
+  for (const auto& a : axes)
+    for (const auto& value : a.values)
+      for (const Setting& s : value)
+        if (std::find(plan.columns.begin(), plan.columns.end(), s.key) == plan.columns.end())
+          plan.columns.push_back(s.key);
   std::map<std::string, int> last_count;
   auto last = [](const std::string& k) { return k.substr(k.rfind('.') + 1); };
-  for (const auto& k : keys) ++last_count[last(k)];
+  for (const auto& k : plan.columns) ++last_count[last(k)];
 
   std::size_t total = static_cast<std::size_t>(replicates);
   for (const auto& a : axes) total *= a.size();
@@ -353,18 +387,23 @@ SweepPlan expand_sweep(Document& doc) {
       rest /= axes[a].size();
     }
     std::string name;
-    for (std::size_t a = 0; a < axes.size(); ++a)
-      for (std::size_t k = 0; k < axes[a].keys.size(); ++k) {
-        const std::string& key = axes[a].keys[k];
-        const std::string& label = axes[a].label[k][pick[a]];
-        p.values.emplace_back(key, label);
-        p.sets.push_back(key + "=" + axes[a].text[k][pick[a]]);
-        p.origins.push_back(axes[a].origin[k][pick[a]]);
-        name += (name.empty() ? "" : "-") + (last_count[last(key)] > 1 ? key : last(key)) + "=" +
-                label;
-        if (key == "seed") p.seed = std::stoull(axes[a].text[k][pick[a]]);
+    auto add_name = [&](const std::string& part) { name += (name.empty() ? "" : "-") + part; };
+    for (std::size_t a = 0; a < axes.size(); ++a) {
+      const bool named = !axes[a].names.empty() && !axes[a].names[pick[a]].empty();
+      std::string part;
+      for (const Setting& s : axes[a].values[pick[a]]) {
+        p.values.emplace_back(s.key, s.label);
+        p.sets.push_back(s.key + "=" + s.text);
+        p.origins.push_back(s.origin);
+        part += (part.empty() ? "" : "-") +
+                (last_count[last(s.key)] > 1 ? s.key : last(s.key)) + "=" + s.label;
+        if (s.key == "seed") p.seed = std::stoull(s.text);
       }
-    if (plan.has_replicates) name += (name.empty() ? "" : "-") + fmt::format("rep{}", p.replicate);
+      if (named) part = axes[a].names[pick[a]];
+      if (!axes[a].names.empty()) p.values.emplace_back("case", part);
+      add_name(part);
+    }
+    if (plan.has_replicates) add_name(fmt::format("rep{}", p.replicate));
     name = sanitize(name);
     if (name.size() > 120) name = name.substr(0, 120) + fmt::format("-{}", index);
     if (names.count(name)) name += fmt::format("-{}", index);
