@@ -9,6 +9,7 @@
 #include "config/reader.hpp"
 #include "io/h5.hpp"
 #include "run/experiment.hpp"
+#include "run/sweep.hpp"
 
 namespace hkam {
 namespace {
@@ -184,10 +185,80 @@ TEST(Config, EveryShippedExperimentIsValid) {
   for (const auto& entry : fs::directory_iterator(HKAM_SOURCE_DIR "/experiments")) {
     if (entry.path().extension() != ".toml") continue;
     ++n;
-    EXPECT_NO_THROW(run::Experiment(config::Document::from_file(entry.path().string())))
-        << entry.path();
+    config::Document doc = config::Document::from_file(entry.path().string());
+    if (!doc.root().has("sweep")) {
+      EXPECT_NO_THROW(run::Experiment{doc}) << entry.path();
+      continue;
+    }
+    // A sweep: every one of its runs is a valid experiment.
+    const run::SweepPlan plan = run::expand_sweep(doc);
+    EXPECT_GE(plan.points.size(), 3u) << entry.path();
+    for (const auto& p : plan.points) {
+      config::Document d = doc;
+      for (std::size_t k = 0; k < p.sets.size(); ++k) d.set(p.sets[k], p.origins[k]);
+      EXPECT_NO_THROW(run::Experiment{d}) << entry.path() << " run " << p.name;
+    }
   }
-  EXPECT_GE(n, 5);
+  EXPECT_GE(n, 10);
+}
+
+TEST(Sweep, ExpandsGridZipCasesAndReplicatesInOrder) {
+  config::Document doc = config::Document::from_string(R"(seed = 9
+[sweep]
+replicates = 2
+[sweep.grid]
+b.x = [1, 2]
+[sweep.zip]
+c = [0.5, 1.0]
+d = ["u", "v"]
+[[sweep.cases]]
+name = "first"
+e.f = true
+[[sweep.cases]]
+e.g = [1, 2]
+)",
+                                                       "s.toml");
+  const run::SweepPlan plan = run::expand_sweep(doc);
+  EXPECT_FALSE(doc.root().has("sweep"));  // removed from the base config
+  ASSERT_EQ(plan.points.size(), 2u * 2u * 2u * 2u);
+  EXPECT_EQ(plan.columns, (std::vector<std::string>{"case", "b.x", "c", "d", "e.f", "e.g"}));
+  EXPECT_EQ(plan.points[0].name, "x=1-c=0.5-d=u-first-rep0");
+  EXPECT_EQ(plan.points[1].name, "x=1-c=0.5-d=u-first-rep1");
+  EXPECT_EQ(plan.points[3].name, "x=1-c=0.5-d=u-g=_1,2_-rep1");
+  EXPECT_EQ(plan.points[15].name, "x=2-c=1-d=v-g=_1,2_-rep1");
+  EXPECT_EQ(plan.points[2].sets,
+            (std::vector<std::string>{"b.x=1", "c=0.5", "d='u'", "e.g=[ 1, 2 ]",
+                                      "seed=" + std::to_string(run::sweep_seed(9, 2))}));
+  EXPECT_EQ(plan.points[5].sets[1], "c=1.0");  // a float stays a float
+  for (std::size_t k = 0; k < plan.points.size(); ++k) {
+    EXPECT_EQ(plan.points[k].seed, run::sweep_seed(9, k));
+    EXPECT_EQ(plan.points[k].replicate, static_cast<long>(k % 2));
+  }
+  EXPECT_NE(run::sweep_seed(9, 0), run::sweep_seed(9, 1));
+  EXPECT_LT(run::sweep_seed(9, 0), 1ull << 31);
+}
+
+TEST(Sweep, RejectsBadTablesWithTheirLines) {
+  auto message = [](const std::string& text) {
+    config::Document doc = config::Document::from_string(text, "s.toml");
+    try {
+      run::expand_sweep(doc);
+    } catch (const config::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("[sweep.grid]\na = 3\n"),
+            "s.toml:2:5: sweep.grid.a: expected an array of the values to sweep a over, got one "
+            "value (write a = [a, b, ...])");
+  EXPECT_EQ(message("[sweep.zip]\na = [1, 2]\nb = [1]\n"),
+            "s.toml:3:6 (sweep.zip.b): expected 2 values like a (zip varies its keys together), "
+            "got 1");
+  EXPECT_EQ(message("[sweep]\nseeds = [1]\n[sweep.grid]\nseed = [1, 2]\n"),
+            "s.toml:2:10 (sweep.seeds): seed is already swept at s.toml:4:9 (sweep.grid.seed)");
+  EXPECT_NE(message("[sweep]\nreplicate = 3\n").find("did you mean 'replicates'"), std::string::npos);
+  EXPECT_NE(message("[sweep]\n").find("nothing to sweep"), std::string::npos);
+  EXPECT_NE(message("a = 1\n").find("no [sweep] table"), std::string::npos);
 }
 
 // ---- runs ----

@@ -100,8 +100,8 @@ int main(int argc, char** argv) {
                                     {"--by", &an_by},
                                     {"--theory", &an_theory},
                                     {"--success", &an_success},
-                                    {"-o", &plot_out}})
-        if (!v->empty()) a.insert(a.end(), {flag, *v});
+                                    {"--out", &plot_out}})
+        if (!v->empty()) a.push_back(std::string(flag) + "=" + *v);  // "--x=-k*n": not an option
       return hkam::cli::python_analysis("analyze", a);
     }
     if (*sweep_cmd) {
