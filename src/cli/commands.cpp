@@ -19,7 +19,8 @@ extern const char* const kDemoConfig;  // experiments/demo.toml, embedded at bui
 
 namespace {
 
-int run_document(config::Document doc, const RunArgs& args, const char* who) {
+int run_document(config::Document doc, const RunArgs& args, const char* who,
+                 const std::string* continue_trace = nullptr) {
   std::optional<run::Experiment> exp;
   try {
     for (const auto& s : args.sets) doc.set(s);
@@ -41,7 +42,7 @@ int run_document(config::Document doc, const RunArgs& args, const char* who) {
   opt.command_line = args.command_line;
   run::RunReport r;
   try {
-    r = exp->run(opt);
+    r = continue_trace ? exp->resume(*continue_trace, opt) : exp->run(opt);
   } catch (const std::exception& e) {
     fmt::print(stderr, "hkam {}: {}\n", who, e.what());
     return 2;
@@ -78,6 +79,41 @@ int run_document(config::Document doc, const RunArgs& args, const char* who) {
 }
 
 }  // namespace
+
+int resume(const RunArgs& args) {
+  const std::string& trace = args.config;  // the trace to continue
+  std::string name, text, end_reason;
+  try {
+    io::Id f = io::open_file_read(trace);
+    name = io::get_attr_string(f.get(), "config_file").value_or(trace);
+    text = io::get_attr_string(f.get(), "config_resolved").value_or("");
+    if (io::exists(f.get(), "summary")) {
+      io::Id s = io::open_group(f.get(), "summary");
+      end_reason = io::get_attr_string(s.get(), "end_reason").value_or("");
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hkam resume: {}\n", e.what());
+    return 2;
+  }
+  if (text.empty()) {
+    fmt::print(stderr, "hkam resume: {}: no config_resolved attribute: not an hkam trace\n", trace);
+    return 2;
+  }
+  if (!end_reason.empty() && end_reason != "interrupted") {
+    fmt::print(stderr, "hkam resume: {}: the run has finished (end reason {}); nothing to do\n",
+               trace, end_reason);
+    return 2;
+  }
+  RunArgs a = args;
+  a.output.clear();
+  a.sets.clear();
+  try {
+    return run_document(config::Document::from_string(text, name), a, "resume", &trace);
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "hkam resume: config error: {}\n", e.what());
+    return 2;
+  }
+}
 
 int run(const RunArgs& args) {
   try {

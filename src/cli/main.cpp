@@ -36,6 +36,12 @@ int main(int argc, char** argv) {
       app.add_subcommand("demo", "Run the default experiment (experiments/demo.toml, built in)");
   add_run_flags(demo_cmd);
 
+  auto* resume_cmd = app.add_subcommand(
+      "resume", "Continue an interrupted run from the checkpoint in its trace (bit-identical)");
+  resume_cmd->add_option("TRACE", run.config, "Trace of the interrupted run")->required();
+  resume_cmd->add_flag("-q,--quiet", run.quiet, "Print nothing but errors");
+  resume_cmd->add_flag("-v,--verbose", run.verbose, "Also print the resolved configuration");
+
   std::string trace_path;
   auto* check_cmd = app.add_subcommand(
       "check-energy",
@@ -90,6 +96,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return hkam::cli::run(run);
     if (*demo_cmd) return hkam::cli::demo(run);
+    if (*resume_cmd) return hkam::cli::resume(run);
     if (*check_cmd) return hkam::cli::check_energy(trace_path);
     if (*info_cmd) return hkam::cli::info(trace_path);
     if (*plot_cmd) return hkam::cli::plot(trace_path, plot_out);

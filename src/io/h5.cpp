@@ -1,4 +1,5 @@
 #include "io/h5.hpp"
+#include <fmt/format.h>
 
 #include <hdf5_hl.h>
 
@@ -60,6 +61,14 @@ Id open_file_read(const std::string& path) {
             "cannot open " + path + " as HDF5");
 }
 
+Id open_file_rw(const std::string& path) {
+  quiet_hdf5_errors();
+  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), "libver bounds", 0);
+  return Id(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), H5Fclose,
+            "cannot open " + path + " for writing");
+}
+
 Id create_group(hid_t parent, const std::string& name) {
   return Id(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
             "create group " + name);
@@ -82,6 +91,7 @@ bool exists(hid_t parent, const std::string& path) {
 }
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value) {
+  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "replace " + name, 0);
   Id type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
   check(H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1)), "string size", 0);
   check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "string charset", 0);
@@ -93,6 +103,7 @@ void set_attr(hid_t obj, const std::string& name, const std::string& value) {
 }
 
 void set_attr(hid_t obj, const std::string& name, double value) {
+  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "replace " + name, 0);
   Id space = scalar_space();
   Id attr(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
           H5Aclose, "create attribute " + name);
@@ -100,6 +111,7 @@ void set_attr(hid_t obj, const std::string& name, double value) {
 }
 
 void set_attr(hid_t obj, const std::string& name, long long value) {
+  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "replace " + name, 0);
   Id space = scalar_space();
   Id attr(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
           H5Aclose, "create attribute " + name);
@@ -164,6 +176,23 @@ void write_array(hid_t parent, const std::string& name, const double* data,
           "write " + name, 0);
 }
 
+void put_array(hid_t parent, const std::string& name, const double* data,
+               const std::vector<hsize_t>& dims) {
+  if (exists(parent, name)) {
+    Id ds(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open " + name);
+    Id space(H5Dget_space(ds.get()), H5Sclose, "space of " + name);
+    std::vector<hsize_t> have(static_cast<std::size_t>(H5Sget_simple_extent_ndims(space.get())));
+    H5Sget_simple_extent_dims(space.get(), have.data(), nullptr);
+    if (have == dims) {
+      check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+            "write " + name, 0);
+      return;
+    }
+    check(H5Ldelete(parent, name.c_str(), H5P_DEFAULT), "replace " + name, 0);
+  }
+  write_array(parent, name, data, dims);
+}
+
 void write_matrix(hid_t parent, const std::string& name, const Eigen::MatrixXd& m, bool as_vector) {
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rm = m;
   if (as_vector)
@@ -222,6 +251,22 @@ Growable::Growable(hid_t parent, const std::string& name, std::vector<hsize_t> t
   ds_ = Id(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
                       H5P_DEFAULT),
            H5Dclose, "create dataset " + name);
+}
+
+Growable Growable::open(hid_t parent, const std::string& name, hsize_t keep_rows) {
+  Growable g;
+  g.ds_ = Id(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
+  Id space(H5Dget_space(g.ds_.get()), H5Sclose, "dataset space");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(H5Sget_simple_extent_ndims(space.get())));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  if (dims.empty() || dims[0] < keep_rows)
+    throw H5Error(fmt::format("dataset {} has {} rows, fewer than the checkpoint's {}", name,
+                              dims.empty() ? 0 : dims[0], keep_rows));
+  g.tail_.assign(dims.begin() + 1, dims.end());
+  dims[0] = keep_rows;
+  check(H5Dset_extent(g.ds_.get(), dims.data()), "truncate dataset " + name, 0);
+  g.rows_ = keep_rows;
+  return g;
 }
 
 void Growable::append(const double* data, hsize_t n_rows) {

@@ -41,6 +41,8 @@ void quiet_hdf5_errors();
 /// Creates a new file; fails if it exists (never overwrites).
 Id create_file(const std::string& path);
 Id open_file_read(const std::string& path);
+/// Opens an existing file for writing (1.8 format bounds, as create_file).
+Id open_file_rw(const std::string& path);
 Id create_group(hid_t parent, const std::string& name);
 Id open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);
@@ -56,6 +58,9 @@ std::vector<std::string> attr_names(hid_t obj);
 /// Writes a fixed dataset of any rank from row-major `data`.
 void write_array(hid_t parent, const std::string& name, const double* data,
                  const std::vector<hsize_t>& dims);
+/// Writes a fixed dataset, overwriting it in place when it exists with the same shape.
+void put_array(hid_t parent, const std::string& name, const double* data,
+               const std::vector<hsize_t>& dims);
 /// Writes a fixed dataset (row-major order of `m`, shape rows×cols, or 1-D when `as_vector`).
 void write_matrix(hid_t parent, const std::string& name, const Eigen::MatrixXd& m,
                   bool as_vector = false);
@@ -72,6 +77,8 @@ class Growable {
   Growable() = default;
   Growable(hid_t parent, const std::string& name, std::vector<hsize_t> tail, hsize_t chunk_rows,
            bool compress);
+  /// Opens an existing growable dataset and cuts it to its first `keep_rows` rows.
+  static Growable open(hid_t parent, const std::string& name, hsize_t keep_rows);
   /// Appends `n_rows` rows stored contiguously (row-major) at `data`.
   void append(const double* data, hsize_t n_rows);
   hsize_t rows() const { return rows_; }

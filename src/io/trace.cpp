@@ -89,6 +89,149 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
   flush();
 }
 
+namespace {
+
+// The checkpoint slot of an open trace that a run can continue from; throws when there is none.
+std::string checkpoint_slot(hid_t f, const std::string& path) {
+  if (!exists(f, "checkpoint"))
+    throw H5Error(path + ": no checkpoint to continue from (runs write one at an interrupt and "
+                         "every record.checkpoint_seconds)");
+  Id top = open_group(f, "checkpoint");
+  const std::string slot = get_attr_string(top.get(), "current").value_or("");
+  if ((slot != "a" && slot != "b") || !exists(top.get(), slot) ||
+      get_attr_double(open_group(top.get(), slot).get(), "valid").value_or(0) != 1)
+    throw H5Error(path + ": the checkpoint is incomplete (the run was killed while writing it)");
+  return slot;
+}
+
+// Opens a trace for continuing, after checking read-only that it can be continued (a file that
+// cannot is not opened for writing at all, so it stays byte for byte as it was).
+Id open_to_continue(const std::string& path) {
+  {
+    Id f = open_file_read(path);
+    checkpoint_slot(f.get(), path);
+  }
+  return open_file_rw(path);
+}
+
+}  // namespace
+
+TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
+                         std::vector<std::string> parts, std::vector<ObservableSpec> observables,
+                         double flush_seconds, bool store_states, Checkpoint& c)
+    : path_(from.path),
+      published_(true),
+      file_(open_to_continue(from.path)),
+      layout_(layout),
+      store_states_(store_states),
+      part_names_(std::move(parts)),
+      obs_specs_(std::move(observables)),
+      flush_seconds_(flush_seconds),
+      last_flush_(std::chrono::steady_clock::now()) {
+  const hid_t f = file_.get();
+  Id top = open_group(f, "checkpoint");
+  Id g = open_group(top.get(), checkpoint_slot(f, path_));
+  auto num = [&](const char* name) {
+    const auto v = get_attr_double(g.get(), name);
+    if (!v) throw H5Error(path_ + ": checkpoint attribute " + name + " missing");
+    return *v;
+  };
+  auto integer = [&](const char* name) { return static_cast<long>(num(name)); };
+  IntegratorState& st = c.integrator;
+  st.t = num("t");
+  st.dt = num("dt");
+  st.steps = integer("steps");
+  st.rejected = integer("rejected");
+  st.rhs_evaluations = integer("rhs_evaluations");
+  st.next_sample = integer("next_sample");
+  st.max_norm_drift = num("max_norm_drift");
+  st.wall_seconds = num("wall_seconds");
+  c.drift_since_sample = num("drift_since_sample");
+  c.rows = static_cast<hsize_t>(num("rows"));
+  c.audit_rows = static_cast<hsize_t>(num("audit_rows"));
+  c.audit.has_prev = num("audit_has_prev") != 0;
+  c.audit.prev = num("audit_prev");
+  c.audit.result.checked = integer("audit_checked");
+  c.audit.result.violations = integer("audit_violations");
+  c.audit.result.max_increase = num("audit_max_increase");
+  c.audit.result.max_increase_step = integer("audit_max_increase_step");
+  c.audit.result.max_increase_t = num("audit_max_increase_t");
+  c.audit.result.first_violation_step = integer("audit_first_violation_step");
+  const auto x = read_doubles(g.get(), "x");
+  const auto d = read_doubles(g.get(), "derivative");
+  if (static_cast<Index>(x.size()) != layout.size() || d.size() != x.size())
+    throw H5Error(fmt::format("{}: the checkpoint holds {} values, the model has {}", path_,
+                              x.size(), layout.size()));
+  c.x = Eigen::Map<const Eigen::VectorXd>(x.data(), static_cast<Index>(x.size()));
+  c.derivative = Eigen::Map<const Eigen::VectorXd>(d.data(), static_cast<Index>(d.size()));
+  c.window = exists(g.get(), "window") ? read_doubles(g.get(), "window") : std::vector<double>{};
+
+  const auto times = read_doubles(f, "trace/time");
+  if (c.rows > times.size()) throw H5Error(path_ + ": fewer rows than the checkpoint says");
+  last_time_ = c.rows ? times[c.rows - 1] : -std::numeric_limits<double>::infinity();
+  trace_ = open_group(f, "trace");
+  audit_ = open_group(f, "audit");
+  parts_group_ = open_group(trace_.get(), "energy_parts");
+  obs_group_ = open_group(trace_.get(), "observables");
+  time_ = Growable::open(trace_.get(), "time", c.rows);
+  energy_ = Growable::open(trace_.get(), "energy", c.rows);
+  if (store_states_ && layout_.n_units) x_ = Growable::open(trace_.get(), "x", c.rows);
+  if (store_states_ && layout_.n_osc) sigma_ = Growable::open(trace_.get(), "sigma", c.rows);
+  for (const auto& p : part_names_) parts_.push_back(Growable::open(parts_group_.get(), p, c.rows));
+  for (const auto& o : obs_specs_) obs_.push_back(Growable::open(obs_group_.get(), o.name, c.rows));
+  buf_parts_.resize(parts_.size());
+  buf_obs_.resize(obs_.size());
+  audit_te_ = Growable::open(audit_.get(), "energy", c.audit_rows);
+  if (exists(f, "summary") && H5Ldelete(f, "summary", H5P_DEFAULT) < 0)
+    throw H5Error(path_ + ": cannot remove /summary");
+  flush();
+}
+
+void TraceWriter::checkpoint(Checkpoint& c) {
+  flush();
+  c.rows = time_.rows();
+  c.audit_rows = audit_te_.rows();
+  const hid_t f = file_.get();
+  // Two slots, written alternately; /checkpoint's `current` names the complete one and changes
+  // only after the other is written and flushed, so a kill while writing leaves the older one.
+  Id top = exists(f, "checkpoint") ? open_group(f, "checkpoint") : create_group(f, "checkpoint");
+  const std::string slot = get_attr_string(top.get(), "current").value_or("b") == "a" ? "b" : "a";
+  Id g = exists(top.get(), slot) ? open_group(top.get(), slot) : create_group(top.get(), slot);
+  set_attr(g.get(), "valid", 0.0);
+  const hsize_t n = static_cast<hsize_t>(c.x.size());
+  put_array(g.get(), "x", c.x.data(), {n});
+  put_array(g.get(), "derivative", c.derivative.data(), {n});
+  if (!c.window.empty()) put_array(g.get(), "window", c.window.data(), {c.window.size()});
+  else if (exists(g.get(), "window") && H5Ldelete(g.get(), "window", H5P_DEFAULT) < 0)
+    throw H5Error("HDF5: cannot remove /checkpoint/window");
+  const IntegratorState& st = c.integrator;
+  const std::pair<const char*, double> values[] = {
+      {"t", st.t},
+      {"dt", st.dt},
+      {"steps", static_cast<double>(st.steps)},
+      {"rejected", static_cast<double>(st.rejected)},
+      {"rhs_evaluations", static_cast<double>(st.rhs_evaluations)},
+      {"next_sample", static_cast<double>(st.next_sample)},
+      {"max_norm_drift", st.max_norm_drift},
+      {"wall_seconds", st.wall_seconds},
+      {"drift_since_sample", c.drift_since_sample},
+      {"rows", static_cast<double>(c.rows)},
+      {"audit_rows", static_cast<double>(c.audit_rows)},
+      {"audit_has_prev", c.audit.has_prev ? 1.0 : 0.0},
+      {"audit_prev", c.audit.prev},
+      {"audit_checked", static_cast<double>(c.audit.result.checked)},
+      {"audit_violations", static_cast<double>(c.audit.result.violations)},
+      {"audit_max_increase", c.audit.result.max_increase},
+      {"audit_max_increase_step", static_cast<double>(c.audit.result.max_increase_step)},
+      {"audit_max_increase_t", c.audit.result.max_increase_t},
+      {"audit_first_violation_step", static_cast<double>(c.audit.result.first_violation_step)}};
+  for (const auto& [name, v] : values) set_attr(g.get(), name, v);
+  set_attr(g.get(), "valid", 1.0);
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
+  set_attr(top.get(), "current", slot);
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
+}
+
 TraceWriter::~TraceWriter() {
   if (published_) return;
   parts_.clear();

@@ -22,6 +22,23 @@ struct ObservableSpec {
   std::string dim;
 };
 
+/// What continues a run exactly: the integrator loop's state, x and f(x), the audit, the
+/// experiment's own carried values, and how many rows of /trace and /audit/energy belong to the
+/// run up to this point. Stored as group /checkpoint (docs/trace-format.md).
+struct Checkpoint {
+  IntegratorState integrator;
+  Eigen::VectorXd x, derivative;
+  EnergyAudit::State audit;
+  double drift_since_sample = 0.0;
+  std::vector<double> window;  ///< energy-plateau window, (t, E) pairs
+  hsize_t rows = 0, audit_rows = 0;
+};
+
+/// Opens `path` for continuing: tag type of the TraceWriter constructor below.
+struct ContinueFrom {
+  std::string path;
+};
+
 class TraceWriter {
  public:
   /// Starts the trace `path`, which must not exist unless `replace` (an existing file is only
@@ -30,6 +47,12 @@ class TraceWriter {
   TraceWriter(const std::string& path, const StateLayout& layout, std::vector<std::string> parts,
               std::vector<ObservableSpec> observables, double flush_seconds = 2.0,
               bool store_states = true, bool replace = false);
+  /// Continues the trace `from.path` at its checkpoint (read into `checkpoint`): every growable
+  /// dataset is cut back to the checkpoint's rows, /summary is removed, and recording goes on
+  /// from there. Throws H5Error when the file has no valid checkpoint or does not match `layout`.
+  TraceWriter(const ContinueFrom& from, const StateLayout& layout, std::vector<std::string> parts,
+              std::vector<ObservableSpec> observables, double flush_seconds, bool store_states,
+              Checkpoint& checkpoint);
   /// Removes the unpublished file when the writer dies before publish().
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
@@ -51,6 +74,9 @@ class TraceWriter {
   void audit_step(double t, double energy);
   /// Writes every buffer and flushes the file to disk.
   void flush();
+  /// Flushes, then writes `c` (with its row counts set to the rows now on disk) as /checkpoint,
+  /// overwriting the previous one; marked valid only once complete.
+  void checkpoint(Checkpoint& c);
   /// Final flush plus the /audit/energy and /summary attributes; `results` (name, value) become
   /// further /summary attributes.
   void finish(const AuditResult& audit, double relative_tolerance, const Guarantee& guarantee,

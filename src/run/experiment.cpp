@@ -491,10 +491,12 @@ struct Experiment::Impl {
   double plateau_window = 0, plateau_tol = 0, order_stop = 0;
   bool store_states = true, audit_steps = true;
   double flush_seconds = 2;
+  double checkpoint_seconds = 30;
 
   explicit Impl(config::Document d) : doc(std::move(d)) {}
+  /// A new run, or (with `continue_path`) the continuation of that trace from its checkpoint.
   template <class Model>
-  RunReport run(const Model& m, const RunOptions& opt);
+  RunReport run(const Model& m, const RunOptions& opt, const std::string* continue_path);
 };
 
 Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std::move(doc))) {
@@ -616,6 +618,7 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   x.store_states = rec.boolean("states", true);
   x.audit_steps = rec.boolean("audit_steps", true);
   x.flush_seconds = rec.number("flush_seconds", 2.0, config::positive());
+  x.checkpoint_seconds = rec.number("checkpoint_seconds", 30.0, config::non_negative());
   rec.done();
 
   x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, base, x.cue);
@@ -647,19 +650,25 @@ std::string Experiment::description() const {
 }
 
 RunReport Experiment::run(const RunOptions& opt) {
-  return std::visit([&](const auto& m) { return impl_->run(m, opt); }, impl_->model);
+  return std::visit([&](const auto& m) { return impl_->run(m, opt, nullptr); }, impl_->model);
+}
+
+RunReport Experiment::resume(const std::string& trace, const RunOptions& opt) {
+  return std::visit([&](const auto& m) { return impl_->run(m, opt, &trace); }, impl_->model);
 }
 
 template <class Model>
-RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
+RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
+                                const std::string* continue_path) {
   RunReport rep;
-  rep.output = opt.output.empty() ? output : opt.output;
+  rep.output = continue_path ? *continue_path : opt.output.empty() ? output : opt.output;
   const fs::path path(rep.output);
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  if (!continue_path && path.has_parent_path()) fs::create_directories(path.parent_path());
 
   const StateLayout lay = model.layout();
   Eigen::VectorXd z = z0;
   renormalize(lay, z);
+  const Eigen::VectorXd z_first = z;
   std::vector<std::string> part_names;
   for (const auto& p : model.energy_parts(z)) part_names.push_back(p.name);
   std::vector<io::ObservableSpec> specs;
@@ -669,24 +678,45 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
     specs.push_back({"order_parameter", 0, ""});
     specs.push_back({"norm_drift", 0, ""});
   }
-  io::TraceWriter trace(rep.output, lay, part_names, specs, flush_seconds, store_states, opt.force);
-  const hid_t f = trace.file();
-  io::set_attr(f, "hkam_version", std::string(version()));
-  io::set_attr(f, "git_revision", std::string(git_revision()));
-  io::set_attr(f, "created_utc", utc_now());
-  io::set_attr(f, "command_line", opt.command_line);
-  io::set_attr(f, "seed", static_cast<long long>(seed));
-  io::set_attr(f, "title", title);
-  io::set_attr(f, "config_file", doc.name());
-  io::set_attr(f, "config_toml", doc.text());
-  io::set_attr(f, "config_resolved", doc.resolved_text());
-  io::write_model(f, model, patterns);
-  trace.publish();  // the file appears under its name only now, complete so far
-
+  std::optional<io::TraceWriter> writer;
+  io::Checkpoint ck;
+  std::optional<Resume> resume;
   EnergyAudit audit(audit_rtol, audit_factor);
+  double drift_since_sample = 0;
+  std::vector<std::pair<double, double>> window;  // (t, E) over the last plateau_window
+  if (continue_path) {
+    writer.emplace(io::ContinueFrom{*continue_path}, lay, part_names, specs, flush_seconds,
+                   store_states, ck);
+    const hid_t f = writer->file();
+    io::set_attr(f, "resumed_utc", utc_now());
+    io::set_attr(f, "resume_command_line", opt.command_line);
+    io::set_attr(f, "resume_git_revision", std::string(git_revision()));
+    z = ck.x;
+    audit.restore(ck.audit);
+    drift_since_sample = ck.drift_since_sample;
+    for (std::size_t k = 0; k + 1 < ck.window.size(); k += 2)
+      window.emplace_back(ck.window[k], ck.window[k + 1]);
+    resume = Resume{ck.integrator, ck.derivative};
+    rep.records = static_cast<long>(ck.rows);
+  } else {
+    writer.emplace(rep.output, lay, part_names, specs, flush_seconds, store_states, opt.force);
+    const hid_t f = writer->file();
+    io::set_attr(f, "hkam_version", std::string(version()));
+    io::set_attr(f, "git_revision", std::string(git_revision()));
+    io::set_attr(f, "created_utc", utc_now());
+    io::set_attr(f, "command_line", opt.command_line);
+    io::set_attr(f, "seed", static_cast<long long>(seed));
+    io::set_attr(f, "title", title);
+    io::set_attr(f, "config_file", doc.name());
+    io::set_attr(f, "config_toml", doc.text());
+    io::set_attr(f, "config_resolved", doc.resolved_text());
+    io::write_model(f, model, patterns);
+    writer->publish();  // the file appears under its name only now, complete so far
+  }
+  io::TraceWriter& trace = *writer;
+
   Eigen::VectorXd acc(std::max<Index>(lay.osc_dim, 1));
   std::vector<double> obs;
-  double drift_since_sample = 0;
   auto observables = [&](const Eigen::VectorXd& s) {
     obs.clear();
     if (overlaps) {
@@ -729,12 +759,11 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
     if (lay.n_osc) v.emplace_back("order parameter", obs[k]);
     return v;
   };
-  rep.first_observables = named(z);
-  rep.energy_first = model.energy(z);
+  rep.first_observables = named(z_first);
+  rep.energy_first = model.energy(z_first);
 
   // Stop conditions checked after every step, besides those simulate() knows.
   std::optional<EndReason> stop_reason;
-  std::vector<std::pair<double, double>> window;  // (t, E) over the last plateau_window
   std::size_t window_head = 0;
   if (plateau_window > 0) window.reserve(4096);
   const bool progress = opt.progress && !opt.quiet;
@@ -745,13 +774,27 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
     std::fflush(stderr);
   };
   SignalGuard signals;
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  auto write_checkpoint = [&](const Eigen::VectorXd& s, const StepInfo& info) {
+    ck.integrator = *info.state;
+    ck.x = s;
+    ck.derivative = *info.derivative;
+    ck.audit = audit.state();
+    ck.drift_since_sample = drift_since_sample;
+    ck.window.clear();
+    for (std::size_t k = window_head; k < window.size(); ++k)
+      ck.window.insert(ck.window.end(), {window[k].first, window[k].second});
+    trace.checkpoint(ck);
+    last_checkpoint = std::chrono::steady_clock::now();
+  };
   const Observer observer = [&](double t, const Eigen::VectorXd& s, const StepInfo& info) {
     const double e = t == sample_t ? sample_e : model.energy(s);
     audit.add(info.step, t, e);
     if (audit_steps) trace.audit_step(t, e);
     drift_since_sample = std::max(drift_since_sample, info.drift);
-    if (g_signal) {
+    if (g_signal) {  // the state after this step is kept: the run continues from it exactly
       rep.signal = g_signal;
+      if (info.state) write_checkpoint(s, info);
       return false;
     }
     if (plateau_window > 0) {
@@ -772,17 +815,20 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt) {
       stop_reason = EndReason::OrderParameter;
       return false;
     }
-    if (progress && (info.step & 63) == 0) {
+    if ((info.step & 63) == 0 && (progress || checkpoint_seconds > 0)) {
       const auto now = std::chrono::steady_clock::now();
-      if (now - last_print > std::chrono::milliseconds(200)) {
+      if (progress && now - last_print > std::chrono::milliseconds(200)) {
         print_progress(t, info.step, e);
         last_print = now;
       }
+      if (checkpoint_seconds > 0 && info.state &&
+          std::chrono::duration<double>(now - last_checkpoint).count() >= checkpoint_seconds)
+        write_checkpoint(s, info);
     }
     return true;
   };
   const Sampler sampler = [&](double t, const Eigen::VectorXd& s) { record(t, s); };
-  rep.summary = simulate(model, z, so, observer, sampler);
+  rep.summary = simulate(model, z, so, observer, sampler, resume ? &*resume : nullptr);
   if (progress) fmt::print(stderr, "\r\033[K");
   if (rep.summary.end_reason == EndReason::Interrupted && stop_reason)
     rep.summary.end_reason = *stop_reason;

@@ -51,6 +51,10 @@ class Experiment {
   /// Runs and writes the trace to `output()` (or options.output). Throws std::runtime_error when
   /// the output exists (and !force) or cannot be written.
   RunReport run(const RunOptions& options);
+  /// Continues the run stored in `trace` from its checkpoint, appending to that file (see
+  /// docs/trace-format.md): the result is bit-identical to the run never interrupted. The
+  /// experiment must be built from the trace's own resolved config.
+  RunReport resume(const std::string& trace, const RunOptions& options);
 
  private:
   struct Impl;

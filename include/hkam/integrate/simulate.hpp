@@ -81,11 +81,32 @@ struct Summary {
   double max_norm_drift = 0.0;  ///< max |‖σ_i‖ − 1| before renormalising
 };
 
+/// Everything the integration loop carries from one accepted step to the next besides the state
+/// and its derivative: with those two, it continues a run exactly (bit for bit).
+struct IntegratorState {
+  double t = 0.0;
+  double dt = 0.0;  ///< the next step size to try (adaptive steppers)
+  long steps = 0, rejected = 0, rhs_evaluations = 0;
+  long next_sample = 0;  ///< index k of the next sample time t0 + k·h
+  double max_norm_drift = 0.0;
+  double wall_seconds = 0.0;  ///< integration time spent so far
+};
+
 /// What the observer learns about the step just accepted (step 0 is the initial state).
 struct StepInfo {
   long step = 0;
   double dt = 0.0;     ///< size of the step just taken
   double drift = 0.0;  ///< max |‖σ_i‖ − 1| before renormalising after it
+  /// The loop's state after this step and f(x) at it: what a checkpoint stores (null at step 0).
+  const IntegratorState* state = nullptr;
+  const Eigen::VectorXd* derivative = nullptr;
+};
+
+/// Where simulate() continues from: the state x (passed as simulate's x), its derivative, and the
+/// loop state, as captured from StepInfo after an accepted step.
+struct Resume {
+  IntegratorState state;
+  Eigen::VectorXd derivative;
 };
 
 using Observer = std::function<bool(double t, const Eigen::VectorXd& x, const StepInfo& info)>;
@@ -125,7 +146,8 @@ inline double inf_norm(const Eigen::VectorXd& v) {
 /// not finite is not taken: x stays the last finite state and the run ends with `non_finite`.
 template <class Model>
 Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& options,
-                 const Observer& observer = {}, const Sampler& sampler = {}) {
+                 const Observer& observer = {}, const Sampler& sampler = {},
+                 const Resume* resume = nullptr) {
   namespace odeint = boost::numeric::odeint;
   using State = Eigen::VectorXd;
   using Algebra = odeint::vector_space_algebra;
@@ -136,11 +158,12 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
   const Index n = x.size();
   State x_new(n), f_old(n), f_new(n), sample(n);  // the only allocations of a run
   double t = options.t0;
-  summary.max_norm_drift = renormalize(layout, x);
+  double wall_before = 0.0;
   auto finish = [&](EndReason reason) {
     summary.end_reason = reason;
     summary.t = t;
     summary.wall_seconds =
+        wall_before +
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
   };
@@ -149,10 +172,26 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
   auto sample_time = [&](long k) { return options.t0 + k * options.sample_interval; };
   // Relative slack so that t = t_end (or a sample time) is reached despite rounding.
   const double t_eps = 1e-12 * std::max(1.0, std::abs(options.t_end));
-  if (sampling) sampler(sample_time(next_sample++), x);
-  if (observer && !observer(t, x, StepInfo{0, 0.0, summary.max_norm_drift}))
-    return finish(EndReason::Interrupted);
-  system(x, f_old, t);
+  double dt = std::min(options.dt, options.dt_max);
+  if (resume) {  // x is already the (renormalised) state of the checkpoint
+    const IntegratorState& r = resume->state;
+    t = r.t;
+    dt = r.dt;
+    summary.steps = r.steps;
+    summary.rejected = r.rejected;
+    summary.rhs_evaluations = r.rhs_evaluations;
+    summary.max_norm_drift = r.max_norm_drift;
+    next_sample = r.next_sample;
+    wall_before = r.wall_seconds;
+    f_old = resume->derivative;
+  } else {
+    summary.max_norm_drift = renormalize(layout, x);
+    if (sampling) sampler(sample_time(next_sample++), x);
+    if (observer && !observer(t, x, StepInfo{0, 0.0, summary.max_norm_drift}))
+      return finish(EndReason::Interrupted);
+    system(x, f_old, t);
+  }
+  IntegratorState loop;
 
   odeint::euler<State, double, State, double, Algebra> euler;
   odeint::runge_kutta4<State, double, State, double, Algebra> rk4;
@@ -166,7 +205,6 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
   const long n_fixed = fixed ? std::max(1L, static_cast<long>(std::ceil(
                                                 (options.t_end - options.t0) / options.dt - 1e-9)))
                              : 0;
-  double dt = std::min(options.dt, options.dt_max);
   while (t < options.t_end - t_eps) {
     const double t_old = t;
     double h;
@@ -228,8 +266,20 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
     if (!f_new_valid || drift > 0.0) system(x_new, f_new, t);
     x.swap(x_new);
     f_old.swap(f_new);
-    if (observer && !observer(t, x, StepInfo{summary.steps, h, drift}))
-      return finish(EndReason::Interrupted);
+    if (observer) {
+      loop.t = t;
+      loop.dt = dt;
+      loop.steps = summary.steps;
+      loop.rejected = summary.rejected;
+      loop.rhs_evaluations = summary.rhs_evaluations;
+      loop.next_sample = next_sample;
+      loop.max_norm_drift = summary.max_norm_drift;
+      loop.wall_seconds =
+          wall_before +
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (!observer(t, x, StepInfo{summary.steps, h, drift, &loop, &f_old}))
+        return finish(EndReason::Interrupted);
+    }
     if (options.converged_tol > 0.0 && detail::inf_norm(f_old) < options.converged_tol)
       return finish(EndReason::Converged);
     if (summary.steps >= options.max_steps) return finish(EndReason::MaxSteps);

@@ -36,6 +36,20 @@ class EnergyAudit {
   double relative_tolerance() const { return rel_; }
   const AuditResult& result() const { return result_; }
 
+  /// What the audit carries between steps (for checkpoints): continuing from a restored state
+  /// gives the same result as never stopping.
+  struct State {
+    bool has_prev = false;
+    double prev = 0.0;
+    AuditResult result;
+  };
+  State state() const { return {has_prev_, prev_, result_}; }
+  void restore(const State& s) {
+    has_prev_ = s.has_prev;
+    prev_ = s.prev;
+    result_ = s.result;
+  }
+
  private:
   double rel_, scale_;
   bool has_prev_ = false;
