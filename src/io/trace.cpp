@@ -562,6 +562,11 @@ RunRecord read_run_record(const std::string& path) {
   if (!exists(f.get(), "trace/time")) throw H5Error(path + ": not an hkam trace (no /trace/time)");
   RunRecord r;
   r.config_resolved = get_attr_string(f.get(), "config_resolved").value_or("");
+  try {
+    checkpoint_slot(f.get(), path);
+    r.has_checkpoint = true;
+  } catch (const H5Error&) {
+  }
   if (!exists(f.get(), "summary")) return r;
   Id s = open_group(f.get(), "summary");
   r.end_reason = get_attr_string(s.get(), "end_reason").value_or("");

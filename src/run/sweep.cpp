@@ -483,6 +483,7 @@ int sweep(const SweepArgs& args) {
 
   std::vector<RunState> states(plan.points.size());
   std::vector<std::size_t> pending;
+  std::vector<bool> continue_run(plan.points.size(), false);  // `hkam resume` its checkpoint
   std::size_t changed = 0;
   std::string first_changed;
   for (std::size_t k = 0; k < plan.points.size(); ++k) {
@@ -502,6 +503,9 @@ int sweep(const SweepArgs& args) {
       states[k].exit_code = states[k].status == "done" ? 0 : 1;
       continue;
     }
+    if (rec && !rec->finished && rec->has_checkpoint &&
+        comparable(rec->config_resolved) == expected[k])
+      continue_run[k] = true;
     if (rec && rec->finished) {
       if (!changed++)
         first_changed = traces[k] + ": " +
@@ -522,9 +526,12 @@ int sweep(const SweepArgs& args) {
   const fs::path manifest = dir / "manifest.csv";
   write_atomically(manifest, manifest_text(plan, states, traces));
   const std::size_t reused = plan.points.size() - pending.size();
+  const auto continued = std::count(continue_run.begin(), continue_run.end(), true);
   if (!args.quiet)
-    fmt::print("hkam sweep: {} runs in {} ({} finished earlier, {} to run, {} at a time)\n",
-               plan.points.size(), dir.string(), reused, pending.size(), args.jobs);
+    fmt::print(
+        "hkam sweep: {} runs in {} ({} finished earlier, {} to run of which {} continue from "
+        "their checkpoints, {} at a time)\n",
+        plan.points.size(), dir.string(), reused, pending.size(), continued, args.jobs);
 
   // Environment of the runs: one OpenMP thread each when several run at once.
   const int threads = args.threads > 0 ? args.threads : (args.jobs > 1 ? 1 : 0);
@@ -549,19 +556,25 @@ int sweep(const SweepArgs& args) {
   bool stopping = false;
   auto spawn = [&](std::size_t k) {
     const SweepPoint& p = plan.points[k];
-    std::vector<std::string> argv_store = {args.hkam_exe, "run", args.config, "--ignore-sweep",
-                                           "--force"};
-    for (const auto& s : base_sets) argv_store.insert(argv_store.end(), {"--set", s});
-    for (const auto& s : p.sets) argv_store.insert(argv_store.end(), {"--set", s});
-    argv_store.insert(argv_store.end(),
-                      {"--set", "output=" + toml_text(toml::value<std::string>(traces[k]))});
+    std::vector<std::string> argv_store;
+    if (continue_run[k]) {  // an interrupted run with the same config: continued exactly
+      argv_store = {args.hkam_exe, "resume", traces[k]};
+    } else {
+      argv_store = {args.hkam_exe, "run", args.config, "--ignore-sweep", "--force"};
+      for (const auto& s : base_sets) argv_store.insert(argv_store.end(), {"--set", s});
+      for (const auto& s : p.sets) argv_store.insert(argv_store.end(), {"--set", s});
+      argv_store.insert(argv_store.end(),
+                        {"--set", "output=" + toml_text(toml::value<std::string>(traces[k]))});
+    }
     std::vector<char*> argv;
     for (auto& s : argv_store) argv.push_back(s.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     const std::string log = (runs / (p.name + ".log")).string();
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(),
+                                     O_WRONLY | O_CREAT | (continue_run[k] ? O_APPEND : O_TRUNC),
+                                     0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     pid_t pid = 0;
     const int rc = posix_spawn(&pid, args.hkam_exe.c_str(), &fa, nullptr, argv.data(), envp.data());

@@ -11,7 +11,8 @@ usage: sweep.py HKAM_BINARY PYTHON_DIR WORKDIR
 * a changed config is refused (exit 2, nothing touched) unless --force, which redoes the runs
   whose config changed;
 * bad input: exit 2, the message names the key and line, no folder is made;
-* SIGTERM to the sweep: exit 143, manifest marks the unfinished runs; the next call finishes;
+* SIGTERM to the sweep: exit 143, manifest marks the unfinished runs; the next call continues
+  them from their checkpoints (hkam resume) and finishes;
 * hkam analyze: table values equal a numpy aggregate of the manifest, the PNG is written.
 """
 import csv
@@ -64,7 +65,7 @@ degree = 20
 rewire = 0.1
 a = -0.01
 [integrator]
-t_end = 1000.0
+t_end = 40.0
 rtol = 1e-10
 [sweep]
 replicates = 3
@@ -212,8 +213,13 @@ def main(binary, pydir, work):
     expect(code == 143, f"SIGTERM: the sweep exits 143 (got {code})")
     expect(statuses.count("interrupted") == 2 and statuses.count("pending") == 1,
            f"manifest: 2 interrupted, 1 pending ({statuses})")
-    p = run(binary, "sweep", long_cfg, "-o", c, "-j", "2", "--set", "integrator.t_end=0.02", "--force", check=0)
-    expect([r["status"] for r in manifest(c)] == ["done"] * 3, "the next call finishes them")
+    p = run(binary, "sweep", long_cfg, "-o", c, "-j", "2", check=0)
+    expect("2 continue from their checkpoints" in p.stdout, "the next call continues the interrupted runs")
+    expect([r["status"] for r in manifest(c)] == ["done"] * 3, "and finishes all three")
+    for r in manifest(c)[:2]:
+        with h5py.File(r["trace"], "r") as f:
+            expect("resumed_utc" in f.attrs and text(f["summary"].attrs["end_reason"]) == "t_end",
+                   f"{r['name']}: continued by hkam resume to t_end")
 
     # --- hkam analyze
     env = dict(os.environ, HKAM_PYTHON_DIR=pydir)
