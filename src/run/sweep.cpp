@@ -420,10 +420,26 @@ SweepPlan expand_sweep(Document& doc) {
   return plan;
 }
 
-int sweep(const SweepArgs& args) {
+struct SweepSession::Impl {
+  SweepArgs args;
+  bool coordinator = true;
   Document doc;
   SweepPlan plan;
   std::vector<std::string> base_sets;  // the command line's --set, passed on to each run
+  fs::path dir, runs, manifest;
+  std::vector<std::string> traces, expected;
+  std::vector<RunState> states;
+  std::vector<std::size_t> pending;
+  std::vector<bool> continue_run;  // `hkam resume` its checkpoint
+  std::size_t reused = 0, finished_now = 0;
+  std::vector<std::string> env_store;
+  std::vector<char*> envp;
+  int early = -1;
+
+  int prepare();
+};
+
+int SweepSession::Impl::prepare() {
   try {
     doc = Document::from_file(args.config);
     for (const auto& s : args.sets) {
@@ -435,14 +451,25 @@ int sweep(const SweepArgs& args) {
     fmt::print(stderr, "hkam sweep: config error: {}\n", e.what());
     return 2;
   }
-  const fs::path dir =
-      args.out_dir.empty() ? fs::path("out") / fs::path(args.config).stem() : fs::path(args.out_dir);
-  const fs::path runs = dir / "runs";
-  std::vector<std::string> traces;
+  dir = args.out_dir.empty() ? fs::path("out") / fs::path(args.config).stem()
+                             : fs::path(args.out_dir);
+  runs = dir / "runs";
+  manifest = dir / "manifest.csv";
   for (const auto& p : plan.points) traces.push_back((runs / (p.name + ".h5")).string());
+  states.resize(plan.points.size());
+  continue_run.assign(plan.points.size(), false);
+
+  // Environment of the runs: one OpenMP thread each when several run at once.
+  const int threads = args.threads > 0 ? args.threads : (args.jobs > 1 ? 1 : 0);
+  for (char** e = environ; *e; ++e)
+    if (threads == 0 || std::string(*e).rfind("OMP_NUM_THREADS=", 0) != 0) env_store.push_back(*e);
+  if (threads > 0) env_store.push_back(fmt::format("OMP_NUM_THREADS={}", threads));
+  for (auto& s : env_store) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  if (!coordinator) return -1;  // a worker only needs the plan to start runs
 
   // Every run's configuration is validated (and resolved) before anything is written.
-  std::vector<std::string> expected(plan.points.size());
+  expected.resize(plan.points.size());
   try {
     for (std::size_t k = 0; k < plan.points.size(); ++k) {
       Document d = doc;
@@ -481,9 +508,6 @@ int sweep(const SweepArgs& args) {
     }
   }
 
-  std::vector<RunState> states(plan.points.size());
-  std::vector<std::size_t> pending;
-  std::vector<bool> continue_run(plan.points.size(), false);  // `hkam resume` its checkpoint
   std::size_t changed = 0;
   std::string first_changed;
   for (std::size_t k = 0; k < plan.points.size(); ++k) {
@@ -496,21 +520,18 @@ int sweep(const SweepArgs& args) {
       rec = io::read_run_record(traces[k]);
     } catch (const std::exception&) {
     }
-    if (rec && rec->finished && comparable(rec->config_resolved) == expected[k]) {
+    const bool same = rec && comparable(rec->config_resolved) == expected[k];
+    if (rec && rec->finished && same) {
       states[k].record = rec;
       states[k].reused = true;
       states[k].status = status_of(*rec);
       states[k].exit_code = states[k].status == "done" ? 0 : 1;
       continue;
     }
-    if (rec && !rec->finished && rec->has_checkpoint &&
-        comparable(rec->config_resolved) == expected[k])
-      continue_run[k] = true;
-    if (rec && rec->finished) {
-      if (!changed++)
-        first_changed = traces[k] + ": " +
-                        first_difference(comparable(rec->config_resolved), expected[k]);
-    }
+    if (rec && !rec->finished && rec->has_checkpoint && same) continue_run[k] = true;
+    if (rec && rec->finished && !changed++)
+      first_changed =
+          traces[k] + ": " + first_difference(comparable(rec->config_resolved), expected[k]);
     pending.push_back(k);
   }
   if (changed && !args.force) {
@@ -523,25 +544,122 @@ int sweep(const SweepArgs& args) {
 
   fs::create_directories(runs);
   write_atomically(identity_path, identity);
-  const fs::path manifest = dir / "manifest.csv";
   write_atomically(manifest, manifest_text(plan, states, traces));
-  const std::size_t reused = plan.points.size() - pending.size();
-  const auto continued = std::count(continue_run.begin(), continue_run.end(), true);
+  reused = plan.points.size() - pending.size();
   if (!args.quiet)
     fmt::print(
         "hkam sweep: {} runs in {} ({} finished earlier, {} to run of which {} continue from "
-        "their checkpoints, {} at a time)\n",
-        plan.points.size(), dir.string(), reused, pending.size(), continued, args.jobs);
+        "their checkpoints)\n",
+        plan.points.size(), dir.string(), reused, pending.size(),
+        std::count(continue_run.begin(), continue_run.end(), true));
+  return -1;
+}
 
-  // Environment of the runs: one OpenMP thread each when several run at once.
-  const int threads = args.threads > 0 ? args.threads : (args.jobs > 1 ? 1 : 0);
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e)
-    if (threads == 0 || std::string(*e).rfind("OMP_NUM_THREADS=", 0) != 0) env_store.push_back(*e);
-  if (threads > 0) env_store.push_back(fmt::format("OMP_NUM_THREADS={}", threads));
-  std::vector<char*> envp;
-  for (auto& s : env_store) envp.push_back(s.data());
-  envp.push_back(nullptr);
+SweepSession::SweepSession(const SweepArgs& args, bool coordinator)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->args = args;
+  impl_->coordinator = coordinator;
+  impl_->early = impl_->prepare();
+}
+SweepSession::~SweepSession() = default;
+
+int SweepSession::early_exit() const {
+  return impl_->early;
+}
+const std::vector<std::size_t>& SweepSession::pending() const {
+  return impl_->pending;
+}
+bool SweepSession::continues(std::size_t k) const {
+  return impl_->continue_run[k];
+}
+void SweepSession::set_continues(std::size_t k, bool yes) {
+  impl_->continue_run[k] = yes;
+}
+
+pid_t SweepSession::start(std::size_t k) {
+  Impl& x = *impl_;
+  const SweepPoint& p = x.plan.points[k];
+  std::vector<std::string> argv_store;
+  if (x.continue_run[k]) {  // an interrupted run with the same config: continued exactly
+    argv_store = {x.args.hkam_exe, "resume", x.traces[k]};
+  } else {
+    argv_store = {x.args.hkam_exe, "run", x.args.config, "--ignore-sweep", "--force"};
+    for (const auto& s : x.base_sets) argv_store.insert(argv_store.end(), {"--set", s});
+    for (const auto& s : p.sets) argv_store.insert(argv_store.end(), {"--set", s});
+    argv_store.insert(argv_store.end(),
+                      {"--set", "output=" + toml_text(toml::value<std::string>(x.traces[k]))});
+  }
+  std::vector<char*> argv;
+  for (auto& s : argv_store) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::error_code ec;
+  fs::create_directories(x.runs, ec);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  const std::string log = (x.runs / (p.name + ".log")).string();
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(),
+                                   O_WRONLY | O_CREAT | (x.continue_run[k] ? O_APPEND : O_TRUNC),
+                                   0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = 0;
+  const int rc =
+      posix_spawn(&pid, x.args.hkam_exe.c_str(), &fa, nullptr, argv.data(), x.envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", x.args.hkam_exe, rc));
+  x.states[k].status = "running";
+  return pid;
+}
+
+int SweepSession::exit_code_of(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -WTERMSIG(wait_status);
+}
+
+void SweepSession::finished(std::size_t k, int exit_code) {
+  Impl& x = *impl_;
+  RunState& s = x.states[k];
+  s.exit_code = exit_code;
+  s.status = exit_code == 0   ? "done"
+             : exit_code == 1 ? "failed"
+             : exit_code == 2 ? "error"
+             : exit_code < 0  ? "killed"
+                              : "interrupted";
+  s.record.reset();
+  try {
+    if (fs::exists(x.traces[k])) s.record = io::read_run_record(x.traces[k]);
+  } catch (const std::exception&) {
+  }
+  ++x.finished_now;
+  write_atomically(x.manifest, manifest_text(x.plan, x.states, x.traces));
+  if (!x.args.quiet) {
+    std::string what = s.record ? s.record->end_reason : std::string("no trace");
+    if (s.record)
+      for (const auto& [name, v] : s.record->numbers)
+        if (name == "energy_final") what += fmt::format(", E = {:.6g}", v);
+    fmt::print("  [{}/{}] {:<11} {} ({})\n", x.finished_now, x.pending.size(), s.status,
+               x.plan.points[k].name, what);
+    std::fflush(stdout);
+  }
+}
+
+int SweepSession::finish(int signal) {
+  Impl& x = *impl_;
+  write_atomically(x.manifest, manifest_text(x.plan, x.states, x.traces));
+  std::map<std::string, int> count;
+  for (const auto& s : x.states) ++count[s.status];
+  if (!x.args.quiet) {
+    std::string line;
+    for (const auto& [status, n] : count)
+      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, status);
+    fmt::print("hkam sweep: {} ({} reused); manifest {}\n", line, x.reused, x.manifest.string());
+  }
+  if (signal) return 128 + signal;
+  return count["done"] == static_cast<int>(x.states.size()) ? 0 : 1;
+}
+
+int sweep(const SweepArgs& args) {
+  SweepSession session(args, true);
+  if (session.early_exit() >= 0) return session.early_exit();
+  const auto& pending = session.pending();
 
   struct sigaction sa {};
   struct sigaction old_int {}, old_term{};
@@ -552,49 +670,22 @@ int sweep(const SweepArgs& args) {
   sigaction(SIGTERM, &sa, &old_term);
 
   std::map<pid_t, std::size_t> running;
-  std::size_t next = 0, finished_now = 0;
+  std::size_t next = 0;
   bool stopping = false;
-  auto spawn = [&](std::size_t k) {
-    const SweepPoint& p = plan.points[k];
-    std::vector<std::string> argv_store;
-    if (continue_run[k]) {  // an interrupted run with the same config: continued exactly
-      argv_store = {args.hkam_exe, "resume", traces[k]};
-    } else {
-      argv_store = {args.hkam_exe, "run", args.config, "--ignore-sweep", "--force"};
-      for (const auto& s : base_sets) argv_store.insert(argv_store.end(), {"--set", s});
-      for (const auto& s : p.sets) argv_store.insert(argv_store.end(), {"--set", s});
-      argv_store.insert(argv_store.end(),
-                        {"--set", "output=" + toml_text(toml::value<std::string>(traces[k]))});
-    }
-    std::vector<char*> argv;
-    for (auto& s : argv_store) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    const std::string log = (runs / (p.name + ".log")).string();
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(),
-                                     O_WRONLY | O_CREAT | (continue_run[k] ? O_APPEND : O_TRUNC),
-                                     0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, args.hkam_exe.c_str(), &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", args.hkam_exe, rc));
-    running[pid] = k;
-    states[k].status = "running";
-  };
   auto stop_all = [&]() {
     if (stopping) return;
     stopping = true;
     for (const auto& [pid, k] : running) kill(pid, SIGTERM);
   };
-  int exit_code = 0;
+  int error = 0;
   try {
     while (next < pending.size() || !running.empty()) {
       if (g_sweep_signal) stop_all();
       while (!stopping && running.size() < static_cast<std::size_t>(std::max(args.jobs, 1)) &&
-             next < pending.size())
-        spawn(pending[next++]);
+             next < pending.size()) {
+        const std::size_t k = pending[next++];
+        running[session.start(k)] = k;
+      }
       if (running.empty()) break;
       int st = 0;
       const pid_t pid = waitpid(-1, &st, WNOHANG);
@@ -607,50 +698,18 @@ int sweep(const SweepArgs& args) {
       if (it == running.end()) continue;
       const std::size_t k = it->second;
       running.erase(it);
-      RunState& s = states[k];
-      s.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-      s.status = s.exit_code == 0   ? "done"
-                 : s.exit_code == 1 ? "failed"
-                 : s.exit_code == 2 ? "error"
-                 : s.exit_code < 0  ? "killed"
-                                    : "interrupted";
-      s.record.reset();
-      try {
-        if (fs::exists(traces[k])) s.record = io::read_run_record(traces[k]);
-      } catch (const std::exception&) {
-      }
-      ++finished_now;
-      write_atomically(manifest, manifest_text(plan, states, traces));
-      if (!args.quiet) {
-        std::string what = s.record ? s.record->end_reason : std::string("no trace");
-        for (const auto& [name, v] : s.record ? s.record->numbers
-                                              : std::vector<std::pair<std::string, double>>{})
-          if (name == "energy_final") what += fmt::format(", E = {:.6g}", v);
-        fmt::print("  [{}/{}] {:<11} {} ({})\n", finished_now, pending.size(), s.status,
-                   plan.points[k].name, what);
-        std::fflush(stdout);
-      }
+      session.finished(k, SweepSession::exit_code_of(st));
     }
   } catch (const std::exception& e) {
     stop_all();
     for (const auto& [pid, k] : running) waitpid(pid, nullptr, 0);
     fmt::print(stderr, "hkam sweep: {}\n", e.what());
-    exit_code = 2;
+    error = 2;
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
-  write_atomically(manifest, manifest_text(plan, states, traces));
-
-  std::map<std::string, int> count;
-  for (const auto& s : states) ++count[s.status];
-  if (!args.quiet) {
-    std::string line;
-    for (const auto& [status, n] : count) line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, status);
-    fmt::print("hkam sweep: {} ({} reused); manifest {}\n", line, reused, manifest.string());
-  }
-  if (exit_code) return exit_code;
-  if (g_sweep_signal) return 128 + g_sweep_signal;
-  return count["done"] == static_cast<int>(states.size()) ? 0 : 1;
+  const int code = session.finish(g_sweep_signal);
+  return error ? error : code;
 }
 
 }  // namespace hkam::run

@@ -2,7 +2,10 @@
 // Sweeps: a config's [sweep] table expanded into runs, run in parallel processes, resumable, with
 // a manifest (keys and behaviour in docs/sweeps.md). Internal to hkam; used by `hkam sweep`.
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,6 +47,36 @@ struct SweepArgs {
   int threads = 0;  ///< OpenMP threads per run; 0: 1 when jobs > 1, else the default
   bool force = false, quiet = false, list = false;
   std::string hkam_exe;  ///< the program that runs one point (`hkam run ... --ignore-sweep`)
+};
+
+/// One sweep folder being worked on: the runs to do, how to start one, and the manifest. The
+/// local `hkam sweep` loop and the MPI one (src/cli/mpi_sweep.cpp) both drive it.
+class SweepSession {
+ public:
+  /// Reads and expands the config. The coordinator also validates every run, checks the folder
+  /// against the config (resume, --force), writes sweep.toml and the first manifest; a worker
+  /// (an MPI rank other than 0) only learns how to start runs. Errors are printed here.
+  SweepSession(const SweepArgs& args, bool coordinator);
+  ~SweepSession();
+  /// -1 to go on, else the exit status to stop with (bad input, --list done, changed config).
+  int early_exit() const;
+  /// Indices of the runs still to do, in order (coordinator).
+  const std::vector<std::size_t>& pending() const;
+  /// Whether run k continues its trace's checkpoint (`hkam resume`) rather than starting anew.
+  bool continues(std::size_t k) const;
+  void set_continues(std::size_t k, bool yes);
+  /// Starts run k as a child process (output to runs/NAME.log); returns its pid.
+  pid_t start(std::size_t k);
+  /// Coordinator: run k ended with `exit_code` (negative: killed by that signal): reads its
+  /// trace, rewrites the manifest, prints a line.
+  void finished(std::size_t k, int exit_code);
+  /// Coordinator: final manifest and summary line; the exit status of `hkam sweep`.
+  int finish(int signal);
+  static int exit_code_of(int wait_status);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// `hkam sweep`: 0 when every run finished with status 0, 1 when a run failed, 2 on bad input or
