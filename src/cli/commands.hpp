@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "run/sweep.hpp"
+
 namespace hkam::cli {
 
 struct RunArgs {
@@ -33,5 +35,10 @@ int plot(const std::string& trace, const std::string& out);
 /// Runs `python3 hkam_analysis.py ARGS...` (Debian's python3; 2 with the exact apt-get line when
 /// python3 or a module is missing). `who` names the command in messages.
 int python_analysis(const std::string& who, std::vector<std::string> script_args);
+
+/// `hkam sweep --mpi` (src/cli/mpi_sweep.cpp): runs spread over MPI ranks; 2 with what to
+/// install when hkam was built without MPI.
+int mpi_sweep(const run::SweepArgs& args);
+bool built_with_mpi();
 
 }  // namespace hkam::cli

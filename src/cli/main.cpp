@@ -89,6 +89,10 @@ int main(int argc, char** argv) {
                       "Continue a folder made from another config: redo runs whose config "
                       "changed");
   sweep_cmd->add_flag("--list", sw.list, "Print the runs (name, seed, trace) and stop");
+  bool use_mpi = false;
+  sweep_cmd->add_flag("--mpi", use_mpi,
+                      "Spread the runs over MPI ranks (mpirun -n K hkam sweep --mpi ...); -j is "
+                      "then per rank");
   sweep_cmd->add_flag("-q,--quiet", sw.quiet, "Print nothing but errors");
 
   CLI11_PARSE(app, argc, argv);
@@ -113,7 +117,7 @@ int main(int argc, char** argv) {
     }
     if (*sweep_cmd) {
       sw.hkam_exe = std::filesystem::read_symlink("/proc/self/exe").string();
-      return hkam::run::sweep(sw);
+      return use_mpi ? hkam::cli::mpi_sweep(sw) : hkam::run::sweep(sw);
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "hkam: error: {}\n", e.what());
