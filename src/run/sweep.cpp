@@ -469,20 +469,30 @@ int SweepSession::Impl::prepare() {
   if (!coordinator) return -1;  // a worker only needs the plan to start runs
 
   // Every run's configuration is validated (and resolved) before anything is written.
+  // Runs are validated in parallel (building a model can take a while); the error reported is
+  // that of the first bad run in run order, whatever the thread timing.
   expected.resize(plan.points.size());
-  try {
-    for (std::size_t k = 0; k < plan.points.size(); ++k) {
+  std::vector<std::string> errors(plan.points.size());
+  const long n_points = static_cast<long>(plan.points.size());
+#pragma omp parallel for schedule(dynamic)
+  for (long k = 0; k < n_points; ++k) {
+    try {
       Document d = doc;
-      const SweepPoint& p = plan.points[k];
+      const SweepPoint& p = plan.points[static_cast<std::size_t>(k)];
       for (std::size_t s = 0; s < p.sets.size(); ++s) d.set(p.sets[s], p.origins[s]);
-      d.set("output=" + toml_text(toml::value<std::string>(traces[k])), "(the sweep's output)");
+      d.set("output=" + toml_text(toml::value<std::string>(traces[static_cast<std::size_t>(k)])),
+            "(the sweep's output)");
       Experiment e(std::move(d));
-      expected[k] = comparable(e.document().resolved_text());
+      expected[static_cast<std::size_t>(k)] = comparable(e.document().resolved_text());
+    } catch (const std::exception& e) {
+      errors[static_cast<std::size_t>(k)] = e.what();
     }
-  } catch (const ConfigError& e) {
-    fmt::print(stderr, "hkam sweep: config error: {}\n", e.what());
-    return 2;
   }
+  for (const auto& e : errors)
+    if (!e.empty()) {
+      fmt::print(stderr, "hkam sweep: config error: {}\n", e);
+      return 2;
+    }
 
   if (args.list) {
     fmt::print("{} runs into {}\n", plan.points.size(), dir.string());
