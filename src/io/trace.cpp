@@ -9,22 +9,40 @@
 
 namespace hkam::io {
 
-TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
+namespace {
+
+std::string staging_path(const std::string& path) {
+  return path + ".partial-" + std::to_string(::getpid());
+}
+
+// A new trace is written under a staging name and renamed at publish().
+Id create_staged(const std::string& path, bool replace) {
+  if (!replace && std::filesystem::exists(path))
+    throw H5Error(path + " exists; not overwriting it (use --force)");
+  return create_file(staging_path(path));
+}
+
+}  // namespace
+
+TraceWriter::TraceWriter(std::string path, Id file, const StateLayout& layout,
                          std::vector<std::string> parts, std::vector<ObservableSpec> observables,
-                         double flush_seconds, bool store_states, bool replace)
-    : path_(path),
-      staging_path_(path + ".partial-" + std::to_string(::getpid())),
-      replace_(replace),
-      file_((!replace && std::filesystem::exists(path)
-                 ? throw H5Error(path + " exists; not overwriting it (use --force)")
-                 : void(),
-             create_file(staging_path_))),
+                         double flush_seconds, bool store_states)
+    : path_(std::move(path)),
+      file_(std::move(file)),
       layout_(layout),
       store_states_(store_states),
       part_names_(std::move(parts)),
       obs_specs_(std::move(observables)),
       flush_seconds_(flush_seconds),
-      last_flush_(std::chrono::steady_clock::now()) {
+      last_flush_(std::chrono::steady_clock::now()) {}
+
+TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
+                         std::vector<std::string> parts, std::vector<ObservableSpec> observables,
+                         double flush_seconds, bool store_states, bool replace)
+    : TraceWriter(path, create_staged(path, replace), layout, std::move(parts),
+                  std::move(observables), flush_seconds, store_states) {
+  staging_path_ = staging_path(path);
+  replace_ = replace;
   trace_ = create_group(file_.get(), "trace");
   audit_ = create_group(file_.get(), "audit");
   parts_group_ = create_group(trace_.get(), "energy_parts");
@@ -119,15 +137,9 @@ Id open_to_continue(const std::string& path) {
 TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
                          std::vector<std::string> parts, std::vector<ObservableSpec> observables,
                          double flush_seconds, bool store_states, Checkpoint& c)
-    : path_(from.path),
-      published_(true),
-      file_(open_to_continue(from.path)),
-      layout_(layout),
-      store_states_(store_states),
-      part_names_(std::move(parts)),
-      obs_specs_(std::move(observables)),
-      flush_seconds_(flush_seconds),
-      last_flush_(std::chrono::steady_clock::now()) {
+    : TraceWriter(from.path, open_to_continue(from.path), layout, std::move(parts),
+                  std::move(observables), flush_seconds, store_states) {
+  published_ = true;
   const hid_t f = file_.get();
   Id top = open_group(f, "checkpoint");
   Id g = open_group(top.get(), checkpoint_slot(f, path_));

@@ -84,6 +84,8 @@ class TraceWriter {
               const std::vector<std::pair<std::string, double>>& results = {});
 
  private:
+  TraceWriter(std::string path, Id file, const StateLayout& layout, std::vector<std::string> parts,
+              std::vector<ObservableSpec> observables, double flush_seconds, bool store_states);
   void maybe_flush();
 
   std::string path_, staging_path_;

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+from testlib import expect
+
 CONFIG = """\
 seed = 3
 [model]
@@ -37,11 +39,6 @@ def manifest(folder):
         return [{k: v for k, v in r.items() if k not in ("wall_seconds", "trace", "reused")}
                 for r in csv.DictReader(f)]
 
-
-def expect(cond, what):
-    if not cond:
-        raise SystemExit("FAILED: " + what)
-    print("ok:", what)
 
 
 def main(mpiexec, binary, work):

@@ -9,7 +9,6 @@ AKOrN update): (1) SIGTERM, then resume; (2) SIGKILL once checkpoints exist, the
 dataset of /trace and /audit and the /summary numbers (wall time aside) must be identical.
 Also: resuming a finished run, or a file without a checkpoint, exits 2 and changes nothing.
 """
-import hashlib
 import os
 import shutil
 import signal
@@ -19,6 +18,8 @@ import time
 
 import h5py
 import numpy as np
+
+from testlib import expect, md5
 
 CASES = {
     "dopri5": ("demo.toml", ["--set", "integrator.t_end=300", "--set", "hopfield.units=256",
@@ -38,11 +39,6 @@ def datasets(path):
         summary = {k: v for k, v in f["summary"].attrs.items() if k != "wall_seconds"}
     return out, summary
 
-
-def expect(cond, what):
-    if not cond:
-        raise SystemExit("FAILED: " + what)
-    print("ok:", what)
 
 
 def identical(ref, path, what):
@@ -100,10 +96,10 @@ def main(binary, experiments, work):
         expect(r.returncode == 0, f"{name}: hkam resume after SIGKILL exits 0")
         identical(ref, kill, f"{name}: SIGKILL + resume")
 
-        md5 = hashlib.md5(open(full, "rb").read()).hexdigest()
+        before = md5(full)
         r = subprocess.run([binary, "resume", full], capture_output=True, text=True)
         expect(r.returncode == 2 and "has finished" in r.stderr
-               and hashlib.md5(open(full, "rb").read()).hexdigest() == md5,
+               and md5(full) == before,
                f"{name}: resuming a finished run exits 2 and leaves it untouched")
 
     # A run killed before its first checkpoint cannot be resumed: said, nothing changed.
@@ -111,10 +107,10 @@ def main(binary, experiments, work):
     args = [os.path.join(experiments, "demo.toml"), "--set", "integrator.t_end=300",
             "--set", "record.checkpoint_seconds=0", "--set", "record.flush_seconds=0.05", "-q", "--force"]
     interrupted(binary, args, none, signal.SIGKILL, 0.4)
-    md5 = hashlib.md5(open(none, "rb").read()).hexdigest()
+    before = md5(none)
     r = subprocess.run([binary, "resume", none], capture_output=True, text=True)
     expect(r.returncode == 2 and "no checkpoint" in r.stderr
-           and hashlib.md5(open(none, "rb").read()).hexdigest() == md5,
+           and md5(none) == before,
            "no checkpoint: exit 2 with the reason, file untouched")
     return 0
 

@@ -16,7 +16,6 @@ usage: sweep.py HKAM_BINARY PYTHON_DIR WORKDIR
 * hkam analyze: table values equal a numpy aggregate of the manifest, the PNG is written.
 """
 import csv
-import hashlib
 import os
 import shutil
 import signal
@@ -27,6 +26,8 @@ import tomllib
 
 import h5py
 import numpy as np
+
+from testlib import expect, text, md5
 
 CONFIG = """\
 title = "sweep test"
@@ -90,9 +91,6 @@ def sweep_seed(master, index):
     return z >> 33
 
 
-def text(v):
-    return v.decode() if isinstance(v, bytes) else v
-
 
 def run(binary, *args, check=None):
     p = subprocess.run([binary, *args], capture_output=True, text=True)
@@ -106,14 +104,6 @@ def manifest(folder):
         return list(csv.DictReader(f))
 
 
-def md5(path):
-    return hashlib.md5(open(path, "rb").read()).hexdigest()
-
-
-def expect(cond, what):
-    if not cond:
-        raise SystemExit("FAILED: " + what)
-    print("ok:", what)
 
 
 def main(binary, pydir, work):
