@@ -269,7 +269,14 @@ def aggregate(sw, x, y, by=None, success=None, only_done=True):
             continue
         groups.setdefault((bs[k], xs[k]), []).append(float(ys[k]))
     out = []
-    for (b, xv), v in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+    def order(kv):  # numbers numerically, names in order of first appearance
+        b, xv = kv[0]
+        return (str(b), xv if isinstance(xv, float) else first.index(xv))
+    first = []
+    for xv in xs:
+        if not isinstance(xv, float) and xv not in first:
+            first.append(xv)
+    for (b, xv), v in sorted(groups.items(), key=order):
         a = np.array(v)
         frac = float(np.mean(a >= success)) if success is not None else math.nan
         out.append((b, xv, len(a), float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0,
@@ -334,7 +341,7 @@ def sweep_table(sw, x, y, by=None, success=None):
         head.append(f"fraction >= {success}")
     lines = ["\t".join(head)]
     for b, xv, n, mean, std, lo, hi, frac in rows:
-        cells = ([str(b)] if by else []) + [f"{xv:g}", str(n), f"{mean:.6g}", f"{std:.3g}", f"{lo:.6g}", f"{hi:.6g}"]
+        cells = ([str(b)] if by else []) + [f"{xv:g}" if isinstance(xv, float) else str(xv), str(n), f"{mean:.6g}", f"{std:.3g}", f"{lo:.6g}", f"{hi:.6g}"]
         if success is not None:
             cells.append(f"{frac:.3g}")
         lines.append("\t".join(cells))

@@ -8,6 +8,7 @@
 
 #include "config/reader.hpp"
 #include "io/h5.hpp"
+#include "io/trace.hpp"
 #include "run/experiment.hpp"
 #include "run/sweep.hpp"
 
@@ -329,6 +330,49 @@ converged = 1e-8
 
 // Classical Kuramoto (D = 2, complete graph, coupling K/N) with Lorentzian frequencies of
 // half-width γ: r = √(1 − 2γ/K) above K_c = 2γ, r ≈ 0 below (Kuramoto 1975; N → ∞).
+TEST_F(RunDir, AContextInTheOscillatorsDecidesWhichPatternAnAmbiguousCueRetrieves) {
+  // A cue half-way between patterns 0 and 1 (blend 0.5: overlap ~0.5 with each); oscillators set
+  // from pattern c add (alpha/kappa_H) xi^c xi^cT to the weights: pattern c is retrieved.
+  const std::string cfg = R"(
+seed = 8
+[model]
+kind = "hopfield_kuramoto"
+[hopfield]
+units = 300
+beta = 4.0
+[patterns]
+count = 15
+[kuramoto]
+dim = 3
+graph = "ring"
+degree = 4
+a = -0.05
+[coupling]
+alpha = 0.004
+[initial]
+pattern = 0
+blend_pattern = 1
+amplitude = 0.3
+sigma = "pattern"
+[integrator]
+t_end = 40.0
+[stop]
+converged = 1e-7
+)";
+  for (int c : {0, 1}) {
+    const run::RunReport r = run(cfg, {"initial.sigma_pattern=" + std::to_string(c)}, true);
+    ASSERT_EQ(r.first_observables[0].first, "overlap[0] (cue)");
+    EXPECT_NEAR(r.first_observables[0].second, 0.5, 0.1);  // the cue is ambiguous
+    ASSERT_EQ(r.final_observables[1].first, "max overlap");
+    EXPECT_GT(r.final_observables[1].second, 0.95);
+    double best = -1;
+    for (const auto& [name, v] : io::read_run_record(r.output).numbers)
+      if (name == "best_pattern") best = v;
+    EXPECT_EQ(best, c) << "context " << c;
+    EXPECT_TRUE(r.audit.monotone());
+  }
+}
+
 TEST_F(RunDir, LorentzianKuramotoFollowsTheAnalyticOrderParameter) {
   const int n = 500;
   const double gamma = 0.5;

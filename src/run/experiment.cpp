@@ -390,10 +390,21 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
       const double amp = s.number("amplitude", 1.0, config::positive());
       const double flip = s.number("flip", 0.0, config::unit_interval());
       head = amp * patterns.row(mu).transpose();
+      if (s.has("blend_pattern")) {  // an ambiguous cue: each unit from pattern ν w.p. `blend`
+        const long nu = s.integer("blend_pattern", std::nullopt, config::at_least(0));
+        if (nu >= patterns.rows())
+          s.fail("blend_pattern", fmt::format("there are {} patterns (0 to {})", patterns.rows(),
+                                              patterns.rows() - 1));
+        const double blend = s.number("blend", 0.5, config::unit_interval());
+        for (Index i = 0; i < lay.n_units; ++i)
+          if (rng.uniform() < blend) head[i] = amp * patterns(nu, i);
+      } else {
+        s.irrelevant("blend", "only used with blend_pattern");
+      }
       for (Index i = 0; i < lay.n_units; ++i)
         if (rng.uniform() < flip) head[i] = -head[i];
     } else {
-      for (const char* k : {"pattern", "amplitude", "flip"})
+      for (const char* k : {"pattern", "amplitude", "flip", "blend_pattern", "blend"})
         s.irrelevant(k, "only used with x = \"pattern\"");
     }
     if (x == "random")
@@ -409,10 +420,24 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
       s.irrelevant(k, "the model has no Hopfield units");
   }
   if (lay.n_osc) {
-    const std::string sig = s.choice("sigma", "random", {"random", "aligned", "file"});
+    const std::string sig = s.choice("sigma", "random", {"random", "aligned", "pattern", "file"});
     const Index md = lay.n_osc * lay.osc_dim;
     auto tail = z.tail(md);
-    if (sig == "random") {
+    if (sig != "pattern")
+      for (const char* k : {"sigma_pattern", "sigma_noise"})
+        s.irrelevant(k, "only used with sigma = \"pattern\"");
+    if (sig == "pattern") {  // a context: σ_i = ξ^μ_i e_1 (+ noise), one oscillator per unit
+      if (patterns.size() == 0 || lay.n_osc != lay.n_units)
+        s.fail("sigma", "\"pattern\" needs patterns and one oscillator per unit (M = N)");
+      const long mu = s.integer("sigma_pattern", std::nullopt, config::at_least(0));
+      if (mu >= patterns.rows())
+        s.fail("sigma_pattern", fmt::format("there are {} patterns (0 to {})", patterns.rows(),
+                                            patterns.rows() - 1));
+      const double noise = s.number("sigma_noise", 0.0, config::non_negative());
+      tail.setZero();
+      for (Index i = 0; i < lay.n_osc; ++i) tail[i * lay.osc_dim] = patterns(mu, i);
+      if (noise > 0) tail += normal_vector(rng, md, noise);  // renormalised when the run starts
+    } else if (sig == "random") {
       const Eigen::MatrixXd r = random_unit_rows(rng, lay.n_osc, lay.osc_dim);
       for (Index i = 0; i < lay.n_osc; ++i) tail.segment(i * lay.osc_dim, lay.osc_dim) = r.row(i);
     } else if (sig == "aligned") {
