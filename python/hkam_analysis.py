@@ -188,7 +188,51 @@ def plot(tr, outdir):
             ax.scatter(s[:, 0], s[:, 1], s[:, 2], s=4)
             ax.set_title(f"final σ_i (first 3 components, t = {tr.time[-1]:.4g})")
             save(fig, "oscillators")
+    if tr.kind == "akorn_conv" and tr.has_sigma:
+        save(cluster_map(tr, plt), "cluster_map")
     return paths
+
+
+def conv_states(tr, index=-1):
+    """The oscillator states of an akorn_conv trace as an H × W × C array (record `index`)."""
+    with h5py.File(tr.path, "r") as f:
+        a = f["model/akorn_conv"].attrs
+        h, w, c = int(a["height"]), int(a["width"]), int(a["channels"])
+    return tr.states("sigma", index).reshape(h, w, c)
+
+
+def pca_rgb(x):
+    """H × W × C features -> H × W × 3 colours: the first three principal components, scaled."""
+    h, w, c = x.shape
+    flat = x.reshape(-1, c) - x.reshape(-1, c).mean(axis=0)
+    _, _, vt = np.linalg.svd(flat, full_matrices=False)
+    comp = flat @ vt[:3].T
+    if comp.shape[1] < 3:
+        comp = np.pad(comp, ((0, 0), (0, 3 - comp.shape[1])))
+    comp = (comp - comp.min(axis=0)) / np.maximum(np.ptp(comp, axis=0), 1e-12)
+    return comp.reshape(h, w, 3)
+
+
+def cluster_map(tr, plt):
+    """AKOrN cluster map: the scene, its object mask, and the oscillator states at the start and
+    the end as colours (PCA of each position's C channels)."""
+    with h5py.File(tr.path, "r") as f:
+        scene = f["model/scene"] if "model/scene" in f else None
+        rgb = np.clip(scene["rgb"][()], 0, 1) if scene is not None else None
+        mask = scene["mask"][()] if scene is not None else None
+        results = {k: v for k, v in f["summary"].attrs.items()} if "summary" in f else {}
+    panels = [("image", rgb), ("object mask", mask), (f"states t = {tr.time[0]:.3g}", pca_rgb(conv_states(tr, 0))),
+              (f"states t = {tr.time[-1]:.3g}", pca_rgb(conv_states(tr, -1)))]
+    panels = [(t, p) for t, p in panels if p is not None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
+    for ax, (name, img) in zip(np.atleast_1d(axes), panels):
+        ax.imshow(img, interpolation="nearest", cmap="tab10" if img.ndim == 2 else None)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    if "fg_ari" in results:
+        fig.suptitle(f"k-means FG-ARI: states {results['fg_ari']:.3f}, stimulus "
+                     f"{results['fg_ari_stimulus']:.3f}", fontsize=10)
+    return fig
 
 
 # ---- sweeps -------------------------------------------------------------------------------------

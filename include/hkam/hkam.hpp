@@ -3,6 +3,7 @@
 #include "hkam/core.hpp"
 #include "hkam/integrate/simulate.hpp"
 #include "hkam/linalg.hpp"
+#include "hkam/models/akorn_conv.hpp"
 #include "hkam/models/akorn_kuramoto.hpp"
 #include "hkam/models/graph.hpp"
 #include "hkam/models/hopfield.hpp"

@@ -442,6 +442,42 @@ void write_model(hid_t file, const AkornKuramoto& model, const Eigen::MatrixXd& 
   if (model.omegas().size()) write_blocks(a.get(), "omegas", model.omegas());
 }
 
+void write_model(hid_t file, const ConvAkorn& model, const Eigen::MatrixXd& patterns) {
+  Id g = model_group(file, "akorn_conv", patterns);
+  Id a = create_group(g.get(), "akorn_conv");
+  const ConvAkornSpec& s = model.spec();
+  for (const auto& [name, v] : {std::pair<const char*, Index>{"channels", s.channels},
+                                {"dim", s.osc_dim},
+                                {"height", s.height},
+                                {"width", s.width},
+                                {"kernel", s.kernel}})
+    set_attr(a.get(), name, static_cast<long long>(v));
+  set_attr(a.get(), "project", static_cast<long long>(s.project));
+  set_attr(a.get(), "omega_identity", static_cast<long long>(s.omega_identity));
+  set_attr(a.get(), "layout",
+           std::string("state index p*C + c (channels-last), p = h*W + w; weight[o][i][ky][kx] "
+                       "at (o, (i*k + ky)*k + kx)"));
+  const hsize_t c = static_cast<hsize_t>(s.channels), k = static_cast<hsize_t>(s.kernel);
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w = s.weight;
+  write_array(a.get(), "weight", w.data(), {c, c, k, k});  // PyTorch's Conv2d weight layout
+  write_matrix(a.get(), "bias", s.bias, true);
+  // c̃ as [C, H, W] like the reference's tensors.
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> st = s.stimulus;
+  write_array(a.get(), "stimulus", st.data(),
+              {c, static_cast<hsize_t>(s.height), static_cast<hsize_t>(s.width)});
+  if (s.omega.size()) write_matrix(a.get(), "omega", s.omega, true);
+}
+
+void write_scene(hid_t file, const analysis::Scene& scene) {
+  Id g = open_group(file, "model");
+  Id sc = create_group(g.get(), "scene");
+  const hsize_t h = static_cast<hsize_t>(scene.height), w = static_cast<hsize_t>(scene.width);
+  const Eigen::MatrixXd rgb = scene.rgb;  // 3 × HW column-major: memory order p, then channel
+  write_array(sc.get(), "rgb", rgb.data(), {h, w, 3});
+  std::vector<double> mask(scene.mask.begin(), scene.mask.end());
+  write_array(sc.get(), "mask", mask.data(), {h, w});
+}
+
 void write_model(hid_t file, const HopfieldKuramoto& model, const Eigen::MatrixXd& patterns) {
   Id g = model_group(file, "hopfield_kuramoto", patterns);
   write_hopfield(g.get(), model.hopfield());

@@ -8,6 +8,8 @@
 
 #include "hkam/core.hpp"
 #include "hkam/integrate/simulate.hpp"
+#include "analysis/segmentation.hpp"
+#include "hkam/models/akorn_conv.hpp"
 #include "hkam/models/akorn_kuramoto.hpp"
 #include "hkam/models/hopfield_kuramoto.hpp"
 #include "hkam/observe/energy_audit.hpp"
@@ -110,6 +112,9 @@ void write_model(hid_t file, const Hopfield& model, const Eigen::MatrixXd& patte
 void write_model(hid_t file, const Kuramoto& model, const Eigen::MatrixXd& patterns);
 void write_model(hid_t file, const AkornKuramoto& model, const Eigen::MatrixXd& patterns);
 void write_model(hid_t file, const HopfieldKuramoto& model, const Eigen::MatrixXd& patterns);
+void write_model(hid_t file, const ConvAkorn& model, const Eigen::MatrixXd& patterns);
+/// A synthetic scene (/model/scene: rgb H×W×3, mask H×W).
+void write_scene(hid_t file, const analysis::Scene& scene);
 
 /// Result of checking the recorded energies of a trace.
 struct EnergyCheck {

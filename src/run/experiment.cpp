@@ -12,6 +12,7 @@
 #include <sstream>
 #include <variant>
 
+#include "analysis/segmentation.hpp"
 #include "hkam/hkam.hpp"
 #include "io/trace.hpp"
 
@@ -33,6 +34,9 @@ enum Stream : std::uint64_t {
   kAkorn = 7,
   kInitial = 8,
   kStimulus = 9,
+  kConvWeights = 10,
+  kScene = 11,
+  kClustering = 12,
 };
 
 // A whitespace-separated matrix in a text file ('#' starts a comment).
@@ -301,6 +305,78 @@ AkornKuramoto read_akorn(Section s, std::uint64_t seed) {
   return AkornKuramoto(m, d, j, c, omegas, project);
 }
 
+// [akorn_conv]: an AKOrN K-layer with convolutional J on an image grid (docs/config.md).
+ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene) {
+  ConvAkornSpec sp;
+  sp.channels = s.integer("channels", std::nullopt, config::at_least(2));
+  sp.osc_dim = s.integer("dim", 4, config::at_least(2));
+  if (sp.channels % sp.osc_dim != 0)
+    s.fail("channels", fmt::format("must be a multiple of dim = {}", sp.osc_dim));
+  sp.height = s.integer("height", std::nullopt, config::at_least(1));
+  sp.width = s.integer("width", std::nullopt, config::at_least(1));
+  sp.kernel = s.integer("kernel", 3, config::at_least(1));
+  if (sp.kernel % 2 == 0) s.fail("kernel", "expected an odd kernel size (padding k/2, as Conv2d)");
+  const std::string kind = s.choice("coupling", "local", {"local", "random", "symmetric"});
+  const double scale = s.number("coupling_scale", 1.0, config::non_negative());
+  const Index c = sp.channels, k = sp.kernel, hw = sp.height * sp.width;
+  Rng wr(Rng::derive(seed, kConvWeights));
+  if (kind == "local") {  // scale · (k×k box) ⊗ I_C: each channel pulled towards its neighbours'
+    sp.weight = Eigen::MatrixXd::Zero(c, c * k * k);
+    for (Index o = 0; o < c; ++o)
+      for (Index t = 0; t < k * k; ++t) sp.weight(o, o * k * k + t) = scale;
+  } else {
+    sp.weight = normal_matrix(wr, c, c * k * k, scale / std::sqrt(static_cast<double>(c * k * k)));
+    if (kind == "symmetric") {  // W[o][i][d] and W[i][o][-d] averaged
+      Eigen::MatrixXd w = sp.weight;
+      for (Index o = 0; o < c; ++o)
+        for (Index i = 0; i < c; ++i)
+          for (Index t = 0; t < k * k; ++t)
+            w(o, i * k * k + t) =
+                0.5 * (sp.weight(o, i * k * k + t) + sp.weight(i, o * k * k + (k * k - 1 - t)));
+      sp.weight = w;
+    }
+  }
+  const std::string om = s.choice("omega", "none", {"none", "identity", "pairs", "global"});
+  if (om == "pairs" || om == "global") {
+    const double w = s.number("omega_scale", 1.0, config::positive());
+    if (sp.osc_dim % 2) s.fail("omega", "a rotation needs an even dim");
+    sp.omega = om == "global" ? Eigen::VectorXd::Constant(1, w)
+                              : Eigen::VectorXd(w * normal_vector(wr, c / 2).cwiseAbs());
+  } else {
+    s.irrelevant("omega_scale", "only used with omega = \"pairs\" or \"global\"");
+  }
+  sp.omega_identity = om == "identity";
+  sp.project = s.boolean("project", true);
+  // Stimulus: the embedding of a synthetic scene (a fixed random 1x1 "conv" RGB -> C), normalised.
+  const std::string stim = s.choice("stimulus", "shapes", {"shapes", "none"});
+  if (stim == "shapes") {
+    const int objects = static_cast<int>(s.integer("objects", 3, config::at_least(1)));
+    const double noise = s.number("pixel_noise", 0.0, config::non_negative());
+    const double sscale = s.number("stimulus_scale", 1.0, config::non_negative());
+    const std::string norm = s.choice("c_norm", "gn", {"gn", "none"});
+    Rng sr(Rng::derive(seed, kScene));
+    scene = analysis::make_shapes(sp.height, sp.width, objects, noise, sr);
+    const Eigen::MatrixXd embed = normal_matrix(sr, c, 3);
+    sp.stimulus = embed * scene.rgb;  // C × HW
+    if (norm == "gn") {  // GroupNorm(C/n groups, eps 1e-5, unit affine): one group per oscillator
+      const Index n = sp.osc_dim;
+      for (Index g = 0; g < c / n; ++g) {
+        auto block = sp.stimulus.middleRows(g * n, n);
+        const double mean = block.mean();
+        const double var = (block.array() - mean).square().mean();
+        block = ((block.array() - mean) / std::sqrt(var + 1e-5)).matrix();
+      }
+    }
+    sp.stimulus *= sscale;
+  } else {
+    for (const char* key : {"objects", "pixel_noise", "stimulus_scale", "c_norm"})
+      s.irrelevant(key, "only used with stimulus = \"shapes\"");
+  }
+  (void)hw;
+  s.done();
+  return ConvAkorn(std::move(sp));
+}
+
 HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed, const fs::path& base) {
   HkCoupling c;
   c.kind = hk_coupling_from_name(
@@ -507,7 +583,8 @@ struct Experiment::Impl {
   config::Document doc;
   std::string kind, output, title;
   std::uint64_t seed = 1;
-  std::variant<Hopfield, Kuramoto, AkornKuramoto, HopfieldKuramoto> model;
+  std::variant<Hopfield, Kuramoto, AkornKuramoto, HopfieldKuramoto, ConvAkorn> model;
+  analysis::Scene scene;  // akorn_conv with a synthetic scene: its image and object mask
   Eigen::MatrixXd patterns;
   long cue = -1;  // pattern the initial state was made from, if any
   Eigen::VectorXd z0;
@@ -534,7 +611,8 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   x.output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
   Section model = root.section("model");
   x.kind = model.choice("kind", std::nullopt,
-                        {"hopfield", "kuramoto", "akorn_kuramoto", "hopfield_kuramoto"});
+                        {"hopfield", "kuramoto", "akorn_kuramoto", "hopfield_kuramoto",
+                         "akorn_conv"});
   model.done();
   const bool uses_hopfield = x.kind == "hopfield" || x.kind == "hopfield_kuramoto";
   const bool uses_kuramoto = x.kind == "kuramoto" || x.kind == "hopfield_kuramoto";
@@ -555,6 +633,7 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   if (!uses_kuramoto) root.irrelevant("kuramoto", not_used);
   if (x.kind != "hopfield_kuramoto") root.irrelevant("coupling", not_used);
   if (x.kind != "akorn_kuramoto") root.irrelevant("akorn", not_used);
+  if (x.kind != "akorn_conv") root.irrelevant("akorn_conv", not_used);
 
   if (x.kind == "hopfield") {
     x.model = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
@@ -562,6 +641,8 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
     x.model = read_kuramoto(root.section("kuramoto"), std::nullopt, x.seed, base);
   } else if (x.kind == "akorn_kuramoto") {
     x.model = read_akorn(root.section("akorn"), x.seed);
+  } else if (x.kind == "akorn_conv") {
+    x.model = read_akorn_conv(root.section("akorn_conv"), x.seed, x.scene);
   } else {
     Hopfield hop = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
     const Index n = n_units;
@@ -736,6 +817,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     io::set_attr(f, "config_toml", doc.text());
     io::set_attr(f, "config_resolved", doc.resolved_text());
     io::write_model(f, model, patterns);
+    if (!scene.mask.empty()) io::write_scene(f, scene);
     writer->publish();  // the file appears under its name only now, complete so far
   }
   io::TraceWriter& trace = *writer;
@@ -886,6 +968,21 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     renormalize(lay, s0);
     results.emplace_back("order_parameter_initial", order_parameter(lay, s0, acc));
     results.emplace_back("order_parameter", order_parameter(lay, z, acc));
+  }
+  if (!scene.mask.empty()) {
+    // Object discovery on the oscillator states: k-means (K = objects + background) of the final
+    // state per position, against the scene's mask; the same on the stimulus as a baseline.
+    const Index hw = scene.height * scene.width;
+    const int k = *std::max_element(scene.mask.begin(), scene.mask.end()) + 1;
+    const Eigen::Map<const Eigen::MatrixXd> final_states(z.data(), z.size() / hw, hw);
+    Rng krng(Rng::derive(seed, kClustering));
+    const auto labels = analysis::kmeans(final_states, k, krng);
+    results.emplace_back("ari", analysis::adjusted_rand_index(scene.mask, labels));
+    results.emplace_back("fg_ari", analysis::adjusted_rand_index(scene.mask, labels, true));
+    const auto& conv = std::get<ConvAkorn>(this->model);
+    const auto base = analysis::kmeans(conv.spec().stimulus, k, krng);
+    results.emplace_back("ari_stimulus", analysis::adjusted_rand_index(scene.mask, base));
+    results.emplace_back("fg_ari_stimulus", analysis::adjusted_rand_index(scene.mask, base, true));
   }
   trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so, results);
   return rep;

@@ -94,6 +94,52 @@ def coupling_energy(c, W, g, sig):
     return -np.sum(w * sp[i, j] * g[i] * g[j])
 
 
+def conv_layer(a):
+    """The AKOrN conv layer of /model/akorn_conv as numpy functions on [C, H, W] arrays."""
+    W, b, c = a["weight"][()], a["bias"][()], a["stimulus"][()]
+    C, H, Wd, k = (int(a.attrs[n]) for n in ("channels", "height", "width", "kernel"))
+    n = int(a.attrs["dim"])
+    r = k // 2
+    omega = a["omega"][()] if "omega" in a else None
+
+    def conv(x):  # PyTorch Conv2d: cross-correlation with zero padding k // 2, no bias
+        xp = np.pad(x, ((0, 0), (r, r), (r, r)))
+        out = np.zeros_like(x)
+        for ky in range(k):
+            for kx in range(k):
+                out += np.einsum("oi,ihw->ohw", W[:, :, ky, kx], xp[:, ky:ky + H, kx:kx + Wd])
+        return out
+
+    def to_chw(sig):  # state rows: oscillator p*G + g, n components = channels g*n.. at p
+        return sig.reshape(H * Wd, C).T.reshape(C, H, Wd)
+
+    def energy(x):
+        return -0.5 * np.sum(x * conv(x)) - np.sum((b[:, None, None] + c) * x)
+
+    def rhs(x):
+        y = conv(x) + b[:, None, None] + c
+        g = x.reshape(C // n, n, H, Wd)
+        yg = y.reshape(C // n, n, H, Wd)
+        f = yg - np.sum(g * yg, axis=1, keepdims=True) * g if int(a.attrs["project"]) else yg
+        f = f.reshape(C, H, Wd)
+        if int(a.attrs["omega_identity"]):
+            f = f + x
+        if omega is not None:
+            w = np.broadcast_to(omega, (C // 2,)) if omega.size == 1 else omega
+            pairs = f.reshape(C // 2, 2, H, Wd).copy()
+            xp = x.reshape(C // 2, 2, H, Wd)
+            pairs[:, 0] += w[:, None, None] * xp[:, 1]
+            pairs[:, 1] -= w[:, None, None] * xp[:, 0]
+            f = pairs.reshape(C, H, Wd)
+        return f
+
+    def normalize(x):
+        g = x.reshape(C // n, n, H, Wd)
+        return (g / np.linalg.norm(g, axis=1, keepdims=True)).reshape(C, H, Wd)
+
+    return to_chw, energy, rhs, normalize
+
+
 def main(path, check_xarray):
     with h5py.File(path, "r") as f:
         m = f["model"]
@@ -114,6 +160,9 @@ def main(path, check_xarray):
                 e = -0.5 * s @ a["J"][()] @ s
                 if "c" in a:
                     e -= np.sum(a["c"][()].reshape(-1) * s)
+            elif kind == "akorn_conv":
+                to_chw, conv_energy, _, _ = conv_layer(m["akorn_conv"])
+                e = conv_energy(to_chw(sigmas[t]))
             elif kind == "hopfield_kuramoto":
                 c = m["coupling"]
                 e_h, g = hopfield_energy(m["hopfield"], xs[t])
@@ -129,6 +178,25 @@ def main(path, check_xarray):
         print(f"{path}: {kind}, {len(energies)} recorded states, "
               f"worst relative energy mismatch {worst:.3g}")
         ok = worst < 1e-9 and len(energies) > 1
+        # The discrete AKOrN update itself, x <- normalize(x + gamma f(x)), where consecutive
+        # records are one step apart.
+        stepper = text(f["summary"].attrs.get("stepper", "")) if "summary" in f else ""
+        if kind == "akorn_conv" and stepper == "akorn":
+            import tomllib
+            gamma = tomllib.loads(text(f.attrs["config_resolved"]))["integrator"]["gamma"]
+            to_chw, _, rhs, normalize = conv_layer(m["akorn_conv"])
+            times = f["trace/time"][()]
+            checked, step_worst = 0, 0.0
+            for t in range(len(times) - 1):
+                if abs(times[t + 1] - times[t] - gamma) > 1e-9:
+                    continue
+                x = to_chw(sigmas[t])
+                want = normalize(x + gamma * rhs(x))
+                step_worst = max(step_worst, float(np.max(np.abs(want - to_chw(sigmas[t + 1])))))
+                checked += 1
+            print(f"{path}: {checked} discrete AKOrN steps recomputed with numpy, worst "
+                  f"difference {step_worst:.3g}")
+            ok = ok and checked > 0 and step_worst < 1e-12
     if check_xarray:
         import xarray as xr
         ds = xr.open_dataset(path, engine="h5netcdf", group="trace", phony_dims="access")

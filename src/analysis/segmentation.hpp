@@ -1,0 +1,32 @@
+#pragma once
+// Synthetic multi-object scenes and the clustering metrics used on oscillator states (k-means,
+// adjusted Rand index). Internal to hkam.
+
+#include <Eigen/Core>
+#include <vector>
+
+#include "hkam/core.hpp"
+#include "hkam/random.hpp"
+
+namespace hkam::analysis {
+
+/// An H×W RGB image of `objects` coloured rectangles and discs on a grey background, with the
+/// object mask (0 background, 1..K the objects, later ones drawn over earlier ones) and optional
+/// Gaussian pixel noise.
+struct Scene {
+  Index height = 0, width = 0;
+  Eigen::MatrixXd rgb;    ///< 3 × H·W, position p = h·W + w
+  std::vector<int> mask;  ///< H·W labels
+};
+Scene make_shapes(Index height, Index width, int objects, double noise, Rng& rng);
+
+/// k-means (Lloyd, k-means++ seeding, best of `restarts` by inertia) on the columns of `points`.
+std::vector<int> kmeans(const Eigen::MatrixXd& points, int k, Rng& rng, int restarts = 8,
+                        int iterations = 100);
+
+/// Adjusted Rand index of two labellings; with `foreground_only`, points whose `truth` label is 0
+/// are left out (FG-ARI).
+double adjusted_rand_index(const std::vector<int>& truth, const std::vector<int>& labels,
+                           bool foreground_only = false);
+
+}  // namespace hkam::analysis
