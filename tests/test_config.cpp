@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "config/reader.hpp"
 #include "io/h5.hpp"
@@ -371,6 +372,74 @@ converged = 1e-7
     EXPECT_EQ(best, c) << "context " << c;
     EXPECT_TRUE(r.audit.monotone());
   }
+}
+
+double summary_value(const std::string& trace, const std::string& name) {
+  for (const auto& [k, v] : io::read_run_record(trace).numbers)
+    if (k == name) return v;
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+TEST_F(RunDir, SharedRotationGivesARelativeEquilibriumAndTheRingTwoAntipodalClusters) {
+  const std::string cfg = R"(
+seed = 6
+[model]
+kind = "kuramoto"
+[kuramoto]
+oscillators = 60
+dim = 3
+a = -0.05
+omega_scale = 1.0
+[integrator]
+t_end = 60.0
+rtol = 1e-10
+atol = 1e-12
+)";
+  const run::RunReport r = run(cfg, {}, true);
+  EXPECT_EQ(summary_value(r.output, "clusters"), 1.0);
+  EXPECT_GT(summary_value(r.output, "speed"), 0.1);             // still rotating
+  EXPECT_LT(summary_value(r.output, "similarity_rate"), 1e-9);  // every s_ij frozen
+  const run::RunReport ring = run(cfg,
+                                  {"kuramoto.oscillators=20", "kuramoto.graph=\"ring\"",
+                                   "kuramoto.degree=2", "kuramoto.a=1.0", "kuramoto.omega_scale=0.0",
+                                   "integrator.t_end=200.0"},
+                                  true);
+  EXPECT_EQ(summary_value(ring.output, "clusters"), 2.0);
+  EXPECT_NEAR(ring.energy_last, -20.0, 1e-8);  // every ring edge antipodal: A * M * (-1)
+}
+
+TEST_F(RunDir, OscillatorsCorrectTheWeightsWithALowRankTermAndBindCoActiveUnits) {
+  const std::string cfg = R"(
+seed = 12
+[model]
+kind = "hopfield_kuramoto"
+[hopfield]
+units = 120
+beta = 4.0
+[patterns]
+count = 6
+[kuramoto]
+dim = 3
+graph = "ring"
+degree = 4
+a = -0.05
+omega_scale = 0.5
+[coupling]
+alpha = 0.004
+[initial]
+amplitude = 0.5
+flip = 0.15
+[integrator]
+t_end = 30.0
+)";
+  const run::RunReport r = run(cfg, {}, true);
+  EXPECT_LE(summary_value(r.output, "correction_rank"), 3.0);
+  EXPECT_GE(summary_value(r.output, "correction_rank"), 1.0);
+  EXPECT_LT(std::abs(summary_value(r.output, "binding_initial")), 0.1);
+  EXPECT_GT(summary_value(r.output, "binding"), 0.5);
+  const run::RunReport off = run(cfg, {"coupling.alpha=0.0"}, true);
+  EXPECT_EQ(summary_value(off.output, "correction_rank"), 0.0);
+  EXPECT_LT(std::abs(summary_value(off.output, "binding")), 0.1);
 }
 
 TEST_F(RunDir, LorentzianKuramotoFollowsTheAnalyticOrderParameter) {

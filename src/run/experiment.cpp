@@ -1,5 +1,6 @@
 #include "run/experiment.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <limits>
 #include <numbers>
 #include <sstream>
+#include <type_traits>
 #include <variant>
 
 #include "analysis/segmentation.hpp"
@@ -579,6 +581,61 @@ double order_parameter(const StateLayout& lay, const Eigen::VectorXd& z, Eigen::
 
 // ---- the experiment ----
 
+// Geometry of the final oscillator states: how many distinct points they form (greedy, within
+// 1e-3), how fast the fastest moves (max |dσ_i/dt|), and how fast any pair's similarity changes
+// (max |d(σ_i·σ_j)/dt| over all pairs, M ≤ 2000): a relative equilibrium has all similarities
+// frozen while the oscillators still move.
+template <class Model>
+std::vector<std::pair<std::string, double>> oscillator_geometry(const Model& model,
+                                                                const StateLayout& lay,
+                                                                const Eigen::VectorXd& z) {
+  const Index m = lay.n_osc, d = lay.osc_dim, off = lay.osc_offset();
+  const Eigen::Map<const Eigen::MatrixXd> sig(z.data() + off, d, m);
+  std::vector<Index> reps;
+  for (Index i = 0; i < m && reps.size() < 1000; ++i) {
+    bool found = false;
+    for (Index r : reps)
+      if ((sig.col(i) - sig.col(r)).norm() < 1e-3) {
+        found = true;
+        break;
+      }
+    if (!found) reps.push_back(i);
+  }
+  std::vector<std::pair<std::string, double>> out{{"clusters", static_cast<double>(reps.size())}};
+  Eigen::VectorXd f(z.size());
+  model(z, f, 0.0);
+  const Eigen::Map<const Eigen::MatrixXd> rate(f.data() + off, d, m);
+  out.emplace_back("speed", rate.colwise().norm().maxCoeff());
+  if (m <= 2000) {
+    const Eigen::MatrixXd cross = rate.transpose() * sig;  // (σ̇_i · σ_j)
+    out.emplace_back("similarity_rate", (cross + cross.transpose()).cwiseAbs().maxCoeff());
+  }
+  return out;
+}
+
+// The binding loop of the Hopfield–Kuramoto model: mean alignment σ_i·σ_j of co-active unit pairs
+// (sign x_i = sign x_j) minus that of anti-active pairs, over i ≠ j (one oscillator per unit).
+double binding(const StateLayout& lay, const Eigen::VectorXd& z) {
+  const Index n = lay.n_units, d = lay.osc_dim;
+  if (lay.n_osc != n || n < 2) return std::numeric_limits<double>::quiet_NaN();
+  Eigen::VectorXd sum = Eigen::VectorXd::Zero(d), signed_sum = Eigen::VectorXd::Zero(d);
+  double s_total = 0;
+  for (Index i = 0; i < n; ++i) {
+    const double si = z[i] >= 0 ? 1.0 : -1.0;
+    const auto sig = z.segment(n + i * d, d);
+    sum += sig;
+    signed_sum += si * sig;
+    s_total += si;
+  }
+  const double nn = static_cast<double>(n);
+  const double all = sum.squaredNorm() - nn;              // Σ_{i≠j} σ_i·σ_j
+  const double agree = signed_sum.squaredNorm() - nn;     // Σ_{i≠j} s_i s_j σ_i·σ_j
+  const double n_same = 0.5 * ((nn * nn - nn) + (s_total * s_total - nn));
+  const double n_diff = (nn * nn - nn) - n_same;
+  if (n_same <= 0 || n_diff <= 0) return std::numeric_limits<double>::quiet_NaN();
+  return 0.5 * (all + agree) / n_same - 0.5 * (all - agree) / n_diff;
+}
+
 struct Experiment::Impl {
   config::Document doc;
   std::string kind, output, title;
@@ -968,6 +1025,26 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     renormalize(lay, s0);
     results.emplace_back("order_parameter_initial", order_parameter(lay, s0, acc));
     results.emplace_back("order_parameter", order_parameter(lay, z, acc));
+    for (const auto& [name, v] : oscillator_geometry(model, lay, z)) results.emplace_back(name, v);
+  }
+  if constexpr (std::is_same_v<Model, HopfieldKuramoto>) {
+    Eigen::VectorXd s0 = z0;
+    renormalize(lay, s0);
+    results.emplace_back("binding_initial", binding(lay, s0));
+    results.emplace_back("binding", binding(lay, z));
+    if (lay.n_units <= 1000 && model.coupling().kind == HkCouplingKind::Additive &&
+        model.coupling().graph.is_complete()) {
+      // Additive coupling on the complete graph: W_eff − W_s = (α/κ_H)(ΣΣᵀ − I), so with its
+      // diagonal completed by α/κ_H (s_ii = 1) it is the Gram matrix of the oscillators, rank ≤ D.
+      Eigen::MatrixXd delta = model.effective_weights(z) - model.hopfield().w_sym();
+      delta.diagonal().array() += model.coupling().alpha / model.kappa_h();
+      const Eigen::VectorXd ev =
+          Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(delta, Eigen::EigenvaluesOnly)
+              .eigenvalues()
+              .cwiseAbs();
+      const double tol = 1e-10 * std::max(ev.size() ? ev.maxCoeff() : 0.0, 1e-300);
+      results.emplace_back("correction_rank", static_cast<double>((ev.array() > tol).count()));
+    }
   }
   if (!scene.mask.empty()) {
     // Object discovery on the oscillator states: k-means (K = objects + background) of the final
