@@ -22,9 +22,9 @@ import numpy as np
 from testlib import expect, md5
 
 CASES = {
-    "dopri5": ("demo.toml", ["--set", "integrator.t_end=300", "--set", "hopfield.units=256",
+    "dopri5": ("demo.toml", ["--set", "integrator.t_end=120", "--set", "hopfield.units=256",
                              "--set", "patterns.count=12"]),
-    "akorn": ("akorn_symmetric.toml", ["--set", "integrator.steps=20000"]),
+    "akorn": ("akorn_symmetric.toml", ["--set", "integrator.steps=8000"]),
 }
 COMMON = ["--set", "record.checkpoint_seconds=0.05", "--set", "record.flush_seconds=0.05", "-q", "--force"]
 
@@ -75,11 +75,13 @@ def main(binary, experiments, work):
     for name, (config, extra) in CASES.items():
         args = [os.path.join(experiments, config), *extra, *COMMON]
         full = os.path.join(work, f"{name}_full.h5")
+        start = time.time()
         subprocess.run([binary, "run", *args, "-o", full], check=True)
+        duration = time.time() - start  # signals go in at fractions of it (sanitizer builds are slow)
         ref = datasets(full)
 
         term = os.path.join(work, f"{name}_term.h5")
-        code = interrupted(binary, args, term, signal.SIGTERM, 0.4)
+        code = interrupted(binary, args, term, signal.SIGTERM, 0.3 * duration)
         expect(code == 143, f"{name}: SIGTERM ends the run with 143")
         with h5py.File(term, "r") as f:
             expect(f["summary"].attrs["end_reason"] in (b"interrupted", "interrupted")
@@ -89,7 +91,7 @@ def main(binary, experiments, work):
         identical(ref, term, f"{name}: SIGTERM + resume")
 
         kill = os.path.join(work, f"{name}_kill.h5")
-        interrupted(binary, args, kill, signal.SIGKILL, 0.6)
+        interrupted(binary, args, kill, signal.SIGKILL, 0.5 * duration)
         with h5py.File(kill, "r") as f:
             expect("summary" not in f and "checkpoint" in f, f"{name}: killed, checkpoints on disk")
         r = subprocess.run([binary, "resume", kill, "-q"])
@@ -104,9 +106,9 @@ def main(binary, experiments, work):
 
     # A run killed before its first checkpoint cannot be resumed: said, nothing changed.
     none = os.path.join(work, "no_checkpoint.h5")
-    args = [os.path.join(experiments, "demo.toml"), "--set", "integrator.t_end=300",
+    args = [os.path.join(experiments, "demo.toml"), "--set", "integrator.t_end=120",
             "--set", "record.checkpoint_seconds=0", "--set", "record.flush_seconds=0.05", "-q", "--force"]
-    interrupted(binary, args, none, signal.SIGKILL, 0.4)
+    interrupted(binary, args, none, signal.SIGKILL, 0.2 * duration)
     before = md5(none)
     r = subprocess.run([binary, "resume", none], capture_output=True, text=True)
     expect(r.returncode == 2 and "no checkpoint" in r.stderr
