@@ -329,8 +329,6 @@ converged = 1e-8
   EXPECT_LT(over.final_observables[0].second, 0.9);
 }
 
-// Classical Kuramoto (D = 2, complete graph, coupling K/N) with Lorentzian frequencies of
-// half-width γ: r = √(1 − 2γ/K) above K_c = 2γ, r ≈ 0 below (Kuramoto 1975; N → ∞).
 TEST_F(RunDir, AContextInTheOscillatorsDecidesWhichPatternAnAmbiguousCueRetrieves) {
   // A cue half-way between patterns 0 and 1 (blend 0.5: overlap ~0.5 with each); oscillators set
   // from pattern c add (alpha/kappa_H) xi^c xi^cT to the weights: pattern c is retrieved.
@@ -442,6 +440,8 @@ t_end = 30.0
   EXPECT_LT(std::abs(summary_value(off.output, "binding")), 0.1);
 }
 
+// Classical Kuramoto (D = 2, complete graph, coupling K/N) with Lorentzian frequencies of
+// half-width γ: r = √(1 − 2γ/K) above K_c = 2γ, r ≈ 0 below (Kuramoto 1975; N → ∞).
 TEST_F(RunDir, LorentzianKuramotoFollowsTheAnalyticOrderParameter) {
   const int n = 500;
   const double gamma = 0.5;

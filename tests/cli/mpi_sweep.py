@@ -7,11 +7,10 @@ usage: mpi_sweep.py MPIEXEC HKAM_BINARY WORKDIR
 """
 import csv
 import os
-import shutil
 import subprocess
 import sys
 
-from testlib import expect
+from testlib import expect, fresh_workdir
 
 CONFIG = """\
 seed = 3
@@ -42,10 +41,7 @@ def manifest(folder):
 
 
 def main(mpiexec, binary, work):
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    cfg = os.path.join(work, "sweep.toml")
-    open(cfg, "w").write(CONFIG)
+    cfg = fresh_workdir(work, CONFIG)
     local, mpi = os.path.join(work, "local"), os.path.join(work, "mpi")
     subprocess.run([binary, "sweep", cfg, "-o", local, "-j", "2", "-q"], check=True)
     p = subprocess.run([mpiexec, "--oversubscribe", "-n", "2", binary, "sweep", cfg, "--mpi", "-o", mpi],

@@ -17,7 +17,6 @@ usage: sweep.py HKAM_BINARY PYTHON_DIR WORKDIR
 """
 import csv
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import tomllib
 import h5py
 import numpy as np
 
-from testlib import expect, text, md5
+from testlib import expect, text, md, fresh_workdir5
 
 CONFIG = """\
 title = "sweep test"
@@ -107,10 +106,7 @@ def manifest(folder):
 
 
 def main(binary, pydir, work):
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    cfg = os.path.join(work, "sweep.toml")
-    open(cfg, "w").write(CONFIG)
+    cfg = fresh_workdir(work, CONFIG)
     a, b = os.path.join(work, "a"), os.path.join(work, "b")
 
     # --- expansion, names, seeds, stored configs

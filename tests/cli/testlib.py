@@ -1,5 +1,7 @@
 """Helpers shared by the CLI test scripts (Debian's python3)."""
 import hashlib
+import os
+import shutil
 
 
 def expect(cond, what):
@@ -17,3 +19,13 @@ def text(v):
 def md5(path):
     with open(path, "rb") as f:
         return hashlib.md5(f.read()).hexdigest()
+
+
+def fresh_workdir(work, config_text, name="sweep.toml"):
+    """Empties `work`, writes `config_text` into it as `name`; returns that file's path."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(config_text)
+    return path
