@@ -26,7 +26,7 @@ import tomllib
 import h5py
 import numpy as np
 
-from testlib import expect, text, md, fresh_workdir5
+from testlib import expect, fresh_workdir, md5, text
 
 CONFIG = """\
 title = "sweep test"
