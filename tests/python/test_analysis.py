@@ -25,7 +25,8 @@ def main(trace_dir, out_dir):
     demo = os.path.join(trace_dir, "demo.h5")
     hop = os.path.join(trace_dir, "hopfield_retrieval.h5")
     lor = os.path.join(trace_dir, "kuramoto_lorentzian.h5")
-    for path in (demo, hop, lor):
+    objs = os.path.join(trace_dir, "akorn_objects.h5")
+    for path in (demo, hop, lor, objs):
         tr = ha.load(path)
         s = ha.summary(tr)
         with h5py.File(path, "r") as f:
@@ -50,6 +51,8 @@ def main(trace_dir, out_dir):
             expected |= {"order_parameter", "norm_drift", "oscillators"}
         if "overlap" in tr.observables:
             expected.add("overlaps")
+        if tr.kind == "akorn_conv":
+            expected.add("cluster_map")
         made = {os.path.splitext(os.path.basename(p))[0].split("_", 1 + os.path.basename(path).count("_"))[-1]
                 for p in paths}
         check(expected <= made, f"{path}: figures {sorted(made)} include {sorted(expected)}")
@@ -62,6 +65,20 @@ def main(trace_dir, out_dir):
     check(not s["guaranteed"] and s["violations"] > 0,
           f"lorentzian: not guaranteed and {s['violations']} violations found")
     check(0.0 <= s["order_parameter_last"] <= 1.0, "order parameter in [0, 1]")
+    # The cluster map's colours are the PCA of the states: positions of one final cluster share
+    # a colour, so a k-means-perfect toy state must give exactly two colours.
+    x = np.zeros((4, 6, 8))
+    x[:, :3, 0], x[:, 3:, 1] = 1.0, 1.0
+    rgb = ha.pca_rgb(x)
+    check(len({tuple(np.round(c, 9)) for c in rgb.reshape(-1, 3)}) == 2,
+          "pca_rgb: two states give two colours")
+    states = ha.conv_states(ha.load(objs))
+    with h5py.File(objs, "r") as f:
+        a = f["model/akorn_conv"].attrs
+        sig = f["trace/sigma"][-1]
+        shape_ok = states.shape == (int(a["height"]), int(a["width"]), int(a["channels"]))
+    check(shape_ok and np.allclose(states.reshape(-1), sig.reshape(-1)),
+          f"conv_states: H x W x C {states.shape}, the trace's last sigma")
     runs = ha.load_folder(trace_dir)
     check(len(runs) >= 3, f"load_folder finds {len(runs)} traces")
     return 1 if failures else 0
