@@ -54,18 +54,26 @@ def identical(ref, path, what):
     expect(True, f"{what}: {len(a)} datasets and {len(sa)} summary values bit-identical")
 
 
-def interrupted(binary, args, out, sig, after):
+def interrupted(binary, args, out, sig, full_size, fraction):
+    """Starts the run and sends `sig` once its file has grown by `fraction` of what the
+    uninterrupted run's file grew after it appeared (its model data come first): a signal at a
+    point of progress, however fast or slow the machine is."""
     if os.path.exists(out):
         os.remove(out)
     p = subprocess.Popen([binary, "run", *args, "-o", out], stderr=subprocess.PIPE)
-    end = time.time() + 120  # the trace appears once the model is built (slow under sanitizers)
-    while not os.path.exists(out) and p.poll() is None and time.time() < end:
-        time.sleep(0.01)
-    time.sleep(after)
+    end = time.time() + 600
+    first = None
+    while p.poll() is None and time.time() < end:
+        if os.path.exists(out):
+            size = os.path.getsize(out)
+            first = size if first is None else first
+            if size > first and size >= first + fraction * (full_size - first):
+                break
+        time.sleep(0.005)
     if p.poll() is not None:
         raise SystemExit(f"FAILED: the run ended before the signal ({p.returncode}); make it longer")
     p.send_signal(sig)
-    p.wait(timeout=60)
+    p.wait(timeout=120)
     return p.returncode
 
 
@@ -75,13 +83,12 @@ def main(binary, experiments, work):
     for name, (config, extra) in CASES.items():
         args = [os.path.join(experiments, config), *extra, *COMMON]
         full = os.path.join(work, f"{name}_full.h5")
-        start = time.time()
         subprocess.run([binary, "run", *args, "-o", full], check=True)
-        duration = time.time() - start  # signals go in at fractions of it (sanitizer builds are slow)
+        size = os.path.getsize(full)
         ref = datasets(full)
 
         term = os.path.join(work, f"{name}_term.h5")
-        code = interrupted(binary, args, term, signal.SIGTERM, 0.3 * duration)
+        code = interrupted(binary, args, term, signal.SIGTERM, size, 0.3)
         expect(code == 143, f"{name}: SIGTERM ends the run with 143")
         with h5py.File(term, "r") as f:
             expect(f["summary"].attrs["end_reason"] in (b"interrupted", "interrupted")
@@ -91,7 +98,7 @@ def main(binary, experiments, work):
         identical(ref, term, f"{name}: SIGTERM + resume")
 
         kill = os.path.join(work, f"{name}_kill.h5")
-        interrupted(binary, args, kill, signal.SIGKILL, 0.5 * duration)
+        interrupted(binary, args, kill, signal.SIGKILL, size, 0.5)
         with h5py.File(kill, "r") as f:
             expect("summary" not in f and "checkpoint" in f, f"{name}: killed, checkpoints on disk")
         r = subprocess.run([binary, "resume", kill, "-q"])
@@ -108,7 +115,7 @@ def main(binary, experiments, work):
     none = os.path.join(work, "no_checkpoint.h5")
     args = [os.path.join(experiments, "demo.toml"), "--set", "integrator.t_end=120",
             "--set", "record.checkpoint_seconds=0", "--set", "record.flush_seconds=0.05", "-q", "--force"]
-    interrupted(binary, args, none, signal.SIGKILL, 0.2 * duration)
+    interrupted(binary, args, none, signal.SIGKILL, size, 0.2)
     before = md5(none)
     r = subprocess.run([binary, "resume", none], capture_output=True, text=True)
     expect(r.returncode == 2 and "no checkpoint" in r.stderr
