@@ -231,6 +231,49 @@ std::vector<double> read_doubles(hid_t parent, const std::string& path,
   return out;
 }
 
+std::vector<double> read_rows(hid_t parent, const std::string& path, hsize_t row0, hsize_t rows) {
+  Id ds(H5Dopen2(parent, path.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + path);
+  Id space(H5Dget_space(ds.get()), H5Sclose, "dataspace of " + path);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 1) throw H5Error("HDF5: " + path + " has no rows");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  if (row0 + rows > dims[0])
+    throw H5Error(fmt::format("HDF5: {} has {} rows, not {}", path, dims[0], row0 + rows));
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  start[0] = row0;
+  count[0] = rows;
+  const hsize_t n = std::accumulate(count.begin(), count.end(), hsize_t{1}, std::multiplies<>());
+  std::vector<double> out(n);
+  if (!n) return out;
+  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                            nullptr),
+        "select rows of " + path, 0);
+  Id mem(H5Screate_simple(rank, count.data(), nullptr), H5Sclose, "memory space");
+  check(H5Dread(ds.get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, out.data()),
+        "read rows of " + path, 0);
+  return out;
+}
+
+void copy_object(hid_t from, const std::string& name, hid_t to) {
+  check(H5Ocopy(from, name.c_str(), to, name.c_str(), H5P_DEFAULT, H5P_DEFAULT), "copy " + name,
+        0);
+}
+
+void copy_attributes(hid_t from, hid_t to) {
+  for (const auto& name : attr_names(from)) {
+    Id a(H5Aopen(from, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+    Id type(H5Aget_type(a.get()), H5Tclose, "attribute type");
+    Id space(H5Aget_space(a.get()), H5Sclose, "attribute space");
+    std::vector<unsigned char> buf(H5Aget_storage_size(a.get()) + 1);
+    check(H5Aread(a.get(), type.get(), buf.data()), "read attribute " + name, 0);
+    if (H5Aexists(to, name.c_str()) > 0) H5Adelete(to, name.c_str());
+    Id b(H5Acreate2(to, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+         H5Aclose, "create attribute " + name);
+    check(H5Awrite(b.get(), type.get(), buf.data()), "write attribute " + name, 0);
+  }
+}
+
 Growable::Growable(hid_t parent, const std::string& name, std::vector<hsize_t> tail,
                    hsize_t chunk_rows, bool compress)
     : tail_(std::move(tail)) {
@@ -251,22 +294,6 @@ Growable::Growable(hid_t parent, const std::string& name, std::vector<hsize_t> t
   ds_ = Id(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
                       H5P_DEFAULT),
            H5Dclose, "create dataset " + name);
-}
-
-Growable Growable::open(hid_t parent, const std::string& name, hsize_t keep_rows) {
-  Growable g;
-  g.ds_ = Id(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
-  Id space(H5Dget_space(g.ds_.get()), H5Sclose, "dataset space");
-  std::vector<hsize_t> dims(static_cast<std::size_t>(H5Sget_simple_extent_ndims(space.get())));
-  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  if (dims.empty() || dims[0] < keep_rows)
-    throw H5Error(fmt::format("dataset {} has {} rows, fewer than the checkpoint's {}", name,
-                              dims.empty() ? 0 : dims[0], keep_rows));
-  g.tail_.assign(dims.begin() + 1, dims.end());
-  dims[0] = keep_rows;
-  check(H5Dset_extent(g.ds_.get(), dims.data()), "truncate dataset " + name, 0);
-  g.rows_ = keep_rows;
-  return g;
 }
 
 void Growable::append(const double* data, hsize_t n_rows) {

@@ -66,6 +66,12 @@ void write_matrix(hid_t parent, const std::string& name, const Eigen::MatrixXd& 
                   bool as_vector = false);
 void write_ints(hid_t parent, const std::string& name, const std::vector<long long>& v,
                 hsize_t cols = 1);
+/// Reads rows [row0, row0 + rows) of a double dataset (all of its other dimensions), row-major.
+std::vector<double> read_rows(hid_t parent, const std::string& path, hsize_t row0, hsize_t rows);
+/// Copies object `name` (a group with everything in it, or a dataset) from one file to another.
+void copy_object(hid_t from, const std::string& name, hid_t to);
+/// Copies every attribute of `from` onto `to` (replacing ones of the same name).
+void copy_attributes(hid_t from, hid_t to);
 /// Reads a whole double dataset, flattened in row-major order; `shape` receives its dimensions.
 std::vector<double> read_doubles(hid_t parent, const std::string& path,
                                  std::vector<hsize_t>* shape = nullptr);
@@ -77,8 +83,6 @@ class Growable {
   Growable() = default;
   Growable(hid_t parent, const std::string& name, std::vector<hsize_t> tail, hsize_t chunk_rows,
            bool compress);
-  /// Opens an existing growable dataset and cuts it to its first `keep_rows` rows.
-  static Growable open(hid_t parent, const std::string& name, hsize_t keep_rows);
   /// Appends `n_rows` rows stored contiguously (row-major) at `data`.
   void append(const double* data, hsize_t n_rows);
   hsize_t rows() const { return rows_; }

@@ -43,6 +43,11 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
                   std::move(observables), flush_seconds, store_states) {
   staging_path_ = staging_path(path);
   replace_ = replace;
+  create_layout();
+}
+
+void TraceWriter::create_layout() {
+  const StateLayout& layout = layout_;
   trace_ = create_group(file_.get(), "trace");
   audit_ = create_group(file_.get(), "audit");
   parts_group_ = create_group(trace_.get(), "energy_parts");
@@ -55,11 +60,15 @@ TraceWriter::TraceWriter(const std::string& path, const StateLayout& layout,
   std::vector<std::pair<hid_t, unsigned>> time_uses{{energy_.id(), 0}};
   if (!store_states_) n = m = 0;
   if (n) {
-    x_ = Growable(trace_.get(), "x", {n}, std::max<hsize_t>(1, 65536 / n), true);
+    // States are stored uncompressed: a compressed chunk is rewritten elsewhere in the file each
+    // time rows are added to it, and a kill in the middle of that can leave rows that were
+    // already flushed unreadable ("inflate() failed", seen in tests/cli/restart.py). Uncompressed
+    // chunks are written in place.
+    x_ = Growable(trace_.get(), "x", {n}, std::max<hsize_t>(1, 65536 / n), false);
     time_uses.push_back({x_.id(), 0});
   }
   if (m) {
-    sigma_ = Growable(trace_.get(), "sigma", {m, d}, std::max<hsize_t>(1, 65536 / (m * d)), true);
+    sigma_ = Growable(trace_.get(), "sigma", {m, d}, std::max<hsize_t>(1, 65536 / (m * d)), false);
     time_uses.push_back({sigma_.id(), 0});
   }
   for (const auto& p : part_names_) {
@@ -122,14 +131,11 @@ std::string checkpoint_slot(hid_t f, const std::string& path) {
   return slot;
 }
 
-// Opens a trace for continuing, after checking read-only that it can be continued (a file that
-// cannot is not opened for writing at all, so it stays byte for byte as it was).
+// Opens a trace to continue (read-only), after checking that it holds a complete checkpoint.
 Id open_to_continue(const std::string& path) {
-  {
-    Id f = open_file_read(path);
-    checkpoint_slot(f.get(), path);
-  }
-  return open_file_rw(path);
+  Id f = open_file_read(path);
+  checkpoint_slot(f.get(), path);
+  return f;
 }
 
 }  // namespace
@@ -137,10 +143,13 @@ Id open_to_continue(const std::string& path) {
 TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
                          std::vector<std::string> parts, std::vector<ObservableSpec> observables,
                          double flush_seconds, bool store_states, Checkpoint& c)
-    : TraceWriter(from.path, open_to_continue(from.path), layout, std::move(parts),
-                  std::move(observables), flush_seconds, store_states) {
-  published_ = true;
-  const hid_t f = file_.get();
+    : TraceWriter(from.path, Id(), layout, std::move(parts), std::move(observables), flush_seconds,
+                  store_states) {
+  // The trace is not changed in place: everything up to the checkpoint is copied into a fresh
+  // staging file, which replaces the original once complete. A file left by a killed run may hold
+  // half-written data after its last checkpoint; only what the checkpoint covers is read.
+  Id src = open_to_continue(from.path);
+  const hid_t f = src.get();
   Id top = open_group(f, "checkpoint");
   Id g = open_group(top.get(), checkpoint_slot(f, path_));
   auto num = [&](const char* name) {
@@ -178,25 +187,34 @@ TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
   c.derivative = Eigen::Map<const Eigen::VectorXd>(d.data(), static_cast<Index>(d.size()));
   c.window = exists(g.get(), "window") ? read_doubles(g.get(), "window") : std::vector<double>{};
 
-  const auto times = read_doubles(f, "trace/time");
-  if (c.rows > times.size()) throw H5Error(path_ + ": fewer rows than the checkpoint says");
-  last_time_ = c.rows ? times[c.rows - 1] : -std::numeric_limits<double>::infinity();
-  trace_ = open_group(f, "trace");
-  audit_ = open_group(f, "audit");
-  parts_group_ = open_group(trace_.get(), "energy_parts");
-  obs_group_ = open_group(trace_.get(), "observables");
-  time_ = Growable::open(trace_.get(), "time", c.rows);
-  energy_ = Growable::open(trace_.get(), "energy", c.rows);
-  if (store_states_ && layout_.n_units) x_ = Growable::open(trace_.get(), "x", c.rows);
-  if (store_states_ && layout_.n_osc) sigma_ = Growable::open(trace_.get(), "sigma", c.rows);
-  for (const auto& p : part_names_) parts_.push_back(Growable::open(parts_group_.get(), p, c.rows));
-  for (const auto& o : obs_specs_) obs_.push_back(Growable::open(obs_group_.get(), o.name, c.rows));
-  buf_parts_.resize(parts_.size());
-  buf_obs_.resize(obs_.size());
-  audit_te_ = Growable::open(audit_.get(), "energy", c.audit_rows);
-  if (exists(f, "summary") && H5Ldelete(f, "summary", H5P_DEFAULT) < 0)
-    throw H5Error(path_ + ": cannot remove /summary");
-  flush();
+  staging_path_ = staging_path(path_);
+  replace_ = true;
+  file_ = create_file(staging_path_);
+  copy_attributes(f, file_.get());
+  copy_object(f, "model", file_.get());
+  copy_object(f, "checkpoint", file_.get());
+  create_layout();
+  // Rows up to the checkpoint, in blocks.
+  auto copy_rows = [&](const std::string& from_path, Growable& to, hsize_t rows) {
+    constexpr hsize_t kBlock = 1024;
+    for (hsize_t r = 0; r < rows; r += kBlock) {
+      const hsize_t n = std::min(kBlock, rows - r);
+      const auto v = read_rows(f, from_path, r, n);
+      to.append(v.data(), n);
+    }
+  };
+  copy_rows("trace/time", time_, c.rows);
+  copy_rows("trace/energy", energy_, c.rows);
+  if (store_states_ && layout_.n_units) copy_rows("trace/x", x_, c.rows);
+  if (store_states_ && layout_.n_osc) copy_rows("trace/sigma", sigma_, c.rows);
+  for (std::size_t k = 0; k < parts_.size(); ++k)
+    copy_rows("trace/energy_parts/" + part_names_[k], parts_[k], c.rows);
+  for (std::size_t k = 0; k < obs_.size(); ++k)
+    copy_rows("trace/observables/" + obs_specs_[k].name, obs_[k], c.rows);
+  copy_rows("audit/energy", audit_te_, c.audit_rows);
+  if (c.rows) last_time_ = read_rows(f, "trace/time", c.rows - 1, 1)[0];
+  src = Id();
+  publish();
 }
 
 void TraceWriter::checkpoint(Checkpoint& c) {

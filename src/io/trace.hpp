@@ -49,9 +49,11 @@ class TraceWriter {
   TraceWriter(const std::string& path, const StateLayout& layout, std::vector<std::string> parts,
               std::vector<ObservableSpec> observables, double flush_seconds = 2.0,
               bool store_states = true, bool replace = false);
-  /// Continues the trace `from.path` at its checkpoint (read into `checkpoint`): every growable
-  /// dataset is cut back to the checkpoint's rows, /summary is removed, and recording goes on
-  /// from there. Throws H5Error when the file has no valid checkpoint or does not match `layout`.
+  /// Continues the trace `from.path` at its checkpoint (read into `checkpoint`): its attributes,
+  /// /model, /checkpoint and every row up to the checkpoint are copied into a new staging file,
+  /// which then replaces the original (renamed over it); recording goes on from there. The
+  /// original is only read. Throws H5Error when it has no complete checkpoint or does not match
+  /// `layout`.
   TraceWriter(const ContinueFrom& from, const StateLayout& layout, std::vector<std::string> parts,
               std::vector<ObservableSpec> observables, double flush_seconds, bool store_states,
               Checkpoint& checkpoint);
@@ -89,6 +91,7 @@ class TraceWriter {
   TraceWriter(std::string path, Id file, const StateLayout& layout, std::vector<std::string> parts,
               std::vector<ObservableSpec> observables, double flush_seconds, bool store_states);
   void maybe_flush();
+  void create_layout();  ///< /trace and /audit datasets with their dimension scales
 
   std::string path_, staging_path_;
   bool published_ = false, replace_ = false;

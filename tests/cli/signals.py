@@ -5,8 +5,9 @@ usage: signals.py HKAM_BINARY CONFIG WORKDIR
 
 * SIGTERM and SIGINT: the run ends cleanly with exit status 128 + signal, end reason
   `interrupted` in /summary, and a complete trace.
-* SIGKILL at random moments (12 times): the file opens with h5py, the time axis and the energies
-  have the same positive length, and the energies are finite — all data up to the last flush.
+* SIGKILL at random moments (12 times): the file opens with h5py, every dataset reads back whole,
+  the time axis and the energies have the same length, and the energies are finite — all data up
+  to the last flush.
 """
 import os
 import random
@@ -66,6 +67,20 @@ def main(binary, config, workdir):
                 t = f["trace/time"][()]
                 e = f["trace/energy"][()]
                 audit = f["audit/energy"][()]
+                # Every dataset reads back whole (states included: a compressed chunk rewritten
+                # during the kill used to lose already flushed rows), with at least len(t) rows
+                # for those that grow with time.
+                short = []
+
+                def visit(name, obj):
+                    if isinstance(obj, h5py.Dataset) and name.startswith("trace/"):
+                        v = obj[()]
+                        if obj.maxshape and obj.maxshape[0] is None and v.shape[0] < len(t):
+                            short.append(f"{name}: {v.shape[0]} rows < {len(t)}")
+
+                f.visititems(visit)
+                if short:
+                    failures.append(f"SIGKILL {k}: {short}")
                 # Killed before the first record is legitimate: then there is no data yet.
                 ok = len(t) == len(e) and np.all(np.isfinite(e)) \
                     and np.all(np.diff(t) > 0)
