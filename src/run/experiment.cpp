@@ -320,7 +320,7 @@ ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene)
   if (sp.kernel % 2 == 0) s.fail("kernel", "expected an odd kernel size (padding k/2, as Conv2d)");
   const std::string kind = s.choice("coupling", "local", {"local", "random", "symmetric"});
   const double scale = s.number("coupling_scale", 1.0, config::non_negative());
-  const Index c = sp.channels, k = sp.kernel, hw = sp.height * sp.width;
+  const Index c = sp.channels, k = sp.kernel;
   Rng wr(Rng::derive(seed, kConvWeights));
   if (kind == "local") {  // scale · (k×k box) ⊗ I_C: each channel pulled towards its neighbours'
     sp.weight = Eigen::MatrixXd::Zero(c, c * k * k);
@@ -374,7 +374,6 @@ ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene)
     for (const char* key : {"objects", "pixel_noise", "stimulus_scale", "c_norm"})
       s.irrelevant(key, "only used with stimulus = \"shapes\"");
   }
-  (void)hw;
   s.done();
   return ConvAkorn(std::move(sp));
 }
