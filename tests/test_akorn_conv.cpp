@@ -25,13 +25,7 @@ ConvAkornSpec random_spec(Rng& rng, Index c, Index n, Index h, Index w, Index k)
 }
 
 void symmetrize(ConvAkornSpec& s) {
-  const Index c = s.channels, kk = s.kernel * s.kernel;
-  Eigen::MatrixXd w = s.weight;
-  for (Index o = 0; o < c; ++o)
-    for (Index i = 0; i < c; ++i)
-      for (Index t = 0; t < kk; ++t)
-        w(o, i * kk + t) = 0.5 * (s.weight(o, i * kk + t) + s.weight(i, o * kk + (kk - 1 - t)));
-  s.weight = w;
+  s.weight = symmetrized_kernel(s.weight, s.channels, s.kernel);
 }
 
 // PyTorch's Conv2d (cross-correlation, zero padding k/2) written out directly on [C][H][W] data.

@@ -82,28 +82,24 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
 
 int resume(const RunArgs& args) {
   const std::string& trace = args.config;  // the trace to continue
-  std::string name, text, end_reason;
+  io::RunRecord rec;
   try {
-    io::Id f = io::open_file_read(trace);
-    name = io::get_attr_string(f.get(), "config_file").value_or(trace);
-    text = io::get_attr_string(f.get(), "config_resolved").value_or("");
-    if (io::exists(f.get(), "summary")) {
-      io::Id s = io::open_group(f.get(), "summary");
-      end_reason = io::get_attr_string(s.get(), "end_reason").value_or("");
-    }
+    rec = io::read_run_record(trace);
   } catch (const std::exception& e) {
     fmt::print(stderr, "hkam resume: {}\n", e.what());
     return 2;
   }
-  if (text.empty()) {
+  if (rec.config_resolved.empty()) {
     fmt::print(stderr, "hkam resume: {}: no config_resolved attribute: not an hkam trace\n", trace);
     return 2;
   }
-  if (!end_reason.empty() && end_reason != "interrupted") {
+  if (rec.finished) {
     fmt::print(stderr, "hkam resume: {}: the run has finished (end reason {}); nothing to do\n",
-               trace, end_reason);
+               trace, rec.end_reason);
     return 2;
   }
+  const std::string name = rec.config_file.empty() ? trace : rec.config_file;
+  const std::string& text = rec.config_resolved;
   RunArgs a = args;
   a.output.clear();
   a.sets.clear();

@@ -6,6 +6,7 @@
 // short runs balance. Rank 0 also runs `-j` runs of its own between answering requests. Each run
 // writes its own trace; only rank 0 writes the manifest.
 #include "cli/commands.hpp"
+#include "run/signals.hpp"
 
 #include <fmt/format.h>
 
@@ -14,7 +15,6 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <csignal>
 #include <map>
 #include <thread>
 #endif
@@ -40,11 +40,6 @@ int mpi_sweep(const run::SweepArgs&) {
 
 namespace {
 
-volatile std::sig_atomic_t g_mpi_signal = 0;
-extern "C" void on_mpi_signal(int sig) {
-  g_mpi_signal = sig;
-}
-
 constexpr int kTagRequest = 1;  // worker -> 0: {finished run or -1, its exit code}
 constexpr int kTagWork = 2;     // 0 -> worker: {run to do or -1 (stop), continue it (0/1)}
 
@@ -55,7 +50,7 @@ int wait_child(pid_t pid) {
     int st = 0;
     const pid_t r = waitpid(pid, &st, WNOHANG);
     if (r == pid) return run::SweepSession::exit_code_of(st);
-    if (g_mpi_signal && !forwarded) {
+    if (run::SignalGuard::received() && !forwarded) {
       kill(pid, SIGTERM);
       forwarded = true;
     }
@@ -83,11 +78,7 @@ int mpi_sweep(const run::SweepArgs& args) {
     MPI_Finalize();
     return early;
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_mpi_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  const run::SignalGuard signals;
 
   int code = 0;
   if (rank != 0) {
@@ -112,7 +103,7 @@ int mpi_sweep(const run::SweepArgs& args) {
     bool stopping = false;
     std::map<pid_t, std::size_t> running;
     while (workers > 0 || !running.empty() || (!stopping && next < pending.size())) {
-      if (g_mpi_signal && !stopping) {
+      if (run::SignalGuard::received() && !stopping) {
         stopping = true;
         for (const auto& [pid, k] : running) kill(pid, SIGTERM);
       }
@@ -154,7 +145,7 @@ int mpi_sweep(const run::SweepArgs& args) {
       }
       if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    code = session.finish(g_mpi_signal);
+    code = session.finish(run::SignalGuard::received());
   }
   MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
   MPI_Finalize();

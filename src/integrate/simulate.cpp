@@ -77,4 +77,12 @@ void hermite(double theta, double h, const Eigen::VectorXd& x0, const Eigen::Vec
   out = h00 * x0 + (h10 * h) * f0 + h01 * x1 + (h11 * h) * f1;
 }
 
+std::optional<EndReason> end_reason_from_name(std::string_view name) {
+  for (EndReason r : {EndReason::TEnd, EndReason::Converged, EndReason::EnergyPlateau,
+                      EndReason::OrderParameter, EndReason::MaxSteps, EndReason::StepCollapse,
+                      EndReason::NonFinite, EndReason::Interrupted})
+    if (end_reason_name(r) == name) return r;
+  return std::nullopt;
+}
+
 }  // namespace hkam

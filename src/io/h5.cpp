@@ -61,14 +61,6 @@ Id open_file_read(const std::string& path) {
             "cannot open " + path + " as HDF5");
 }
 
-Id open_file_rw(const std::string& path) {
-  quiet_hdf5_errors();
-  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
-  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), "libver bounds", 0);
-  return Id(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), H5Fclose,
-            "cannot open " + path + " for writing");
-}
-
 Id create_group(hid_t parent, const std::string& name) {
   return Id(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
             "create group " + name);

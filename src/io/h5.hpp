@@ -41,8 +41,6 @@ void quiet_hdf5_errors();
 /// Creates a new file; fails if it exists (never overwrites).
 Id create_file(const std::string& path);
 Id open_file_read(const std::string& path);
-/// Opens an existing file for writing (1.8 format bounds, as create_file).
-Id open_file_rw(const std::string& path);
 Id create_group(hid_t parent, const std::string& name);
 Id open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);

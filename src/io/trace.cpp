@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <type_traits>
 
 namespace hkam::io {
 
@@ -131,11 +132,29 @@ std::string checkpoint_slot(hid_t f, const std::string& path) {
   return slot;
 }
 
-// Opens a trace to continue (read-only), after checking that it holds a complete checkpoint.
-Id open_to_continue(const std::string& path) {
-  Id f = open_file_read(path);
-  checkpoint_slot(f.get(), path);
-  return f;
+// Every scalar of a checkpoint with its attribute name: the one list that writing and reading use.
+template <class F>
+void checkpoint_scalars(Checkpoint& c, F&& f) {
+  IntegratorState& st = c.integrator;
+  f("t", st.t);
+  f("dt", st.dt);
+  f("steps", st.steps);
+  f("rejected", st.rejected);
+  f("rhs_evaluations", st.rhs_evaluations);
+  f("next_sample", st.next_sample);
+  f("max_norm_drift", st.max_norm_drift);
+  f("wall_seconds", st.wall_seconds);
+  f("drift_since_sample", c.drift_since_sample);
+  f("rows", c.rows);
+  f("audit_rows", c.audit_rows);
+  f("audit_has_prev", c.audit.has_prev);
+  f("audit_prev", c.audit.prev);
+  f("audit_checked", c.audit.result.checked);
+  f("audit_violations", c.audit.result.violations);
+  f("audit_max_increase", c.audit.result.max_increase);
+  f("audit_max_increase_step", c.audit.result.max_increase_step);
+  f("audit_max_increase_t", c.audit.result.max_increase_t);
+  f("audit_first_violation_step", c.audit.result.first_violation_step);
 }
 
 }  // namespace
@@ -148,36 +167,16 @@ TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
   // The trace is not changed in place: everything up to the checkpoint is copied into a fresh
   // staging file, which replaces the original once complete. A file left by a killed run may hold
   // half-written data after its last checkpoint; only what the checkpoint covers is read.
-  Id src = open_to_continue(from.path);
+  Id src = open_file_read(from.path);
   const hid_t f = src.get();
+  const std::string slot = checkpoint_slot(f, path_);  // throws unless a complete one exists
   Id top = open_group(f, "checkpoint");
-  Id g = open_group(top.get(), checkpoint_slot(f, path_));
-  auto num = [&](const char* name) {
+  Id g = open_group(top.get(), slot);
+  checkpoint_scalars(c, [&](const char* name, auto& value) {
     const auto v = get_attr_double(g.get(), name);
     if (!v) throw H5Error(path_ + ": checkpoint attribute " + name + " missing");
-    return *v;
-  };
-  auto integer = [&](const char* name) { return static_cast<long>(num(name)); };
-  IntegratorState& st = c.integrator;
-  st.t = num("t");
-  st.dt = num("dt");
-  st.steps = integer("steps");
-  st.rejected = integer("rejected");
-  st.rhs_evaluations = integer("rhs_evaluations");
-  st.next_sample = integer("next_sample");
-  st.max_norm_drift = num("max_norm_drift");
-  st.wall_seconds = num("wall_seconds");
-  c.drift_since_sample = num("drift_since_sample");
-  c.rows = static_cast<hsize_t>(num("rows"));
-  c.audit_rows = static_cast<hsize_t>(num("audit_rows"));
-  c.audit.has_prev = num("audit_has_prev") != 0;
-  c.audit.prev = num("audit_prev");
-  c.audit.result.checked = integer("audit_checked");
-  c.audit.result.violations = integer("audit_violations");
-  c.audit.result.max_increase = num("audit_max_increase");
-  c.audit.result.max_increase_step = integer("audit_max_increase_step");
-  c.audit.result.max_increase_t = num("audit_max_increase_t");
-  c.audit.result.first_violation_step = integer("audit_first_violation_step");
+    value = static_cast<std::remove_reference_t<decltype(value)>>(*v);
+  });
   const auto x = read_doubles(g.get(), "x");
   const auto d = read_doubles(g.get(), "derivative");
   if (static_cast<Index>(x.size()) != layout.size() || d.size() != x.size())
@@ -234,28 +233,8 @@ void TraceWriter::checkpoint(Checkpoint& c) {
   if (!c.window.empty()) put_array(g.get(), "window", c.window.data(), {c.window.size()});
   else if (exists(g.get(), "window") && H5Ldelete(g.get(), "window", H5P_DEFAULT) < 0)
     throw H5Error("HDF5: cannot remove /checkpoint/window");
-  const IntegratorState& st = c.integrator;
-  const std::pair<const char*, double> values[] = {
-      {"t", st.t},
-      {"dt", st.dt},
-      {"steps", static_cast<double>(st.steps)},
-      {"rejected", static_cast<double>(st.rejected)},
-      {"rhs_evaluations", static_cast<double>(st.rhs_evaluations)},
-      {"next_sample", static_cast<double>(st.next_sample)},
-      {"max_norm_drift", st.max_norm_drift},
-      {"wall_seconds", st.wall_seconds},
-      {"drift_since_sample", c.drift_since_sample},
-      {"rows", static_cast<double>(c.rows)},
-      {"audit_rows", static_cast<double>(c.audit_rows)},
-      {"audit_has_prev", c.audit.has_prev ? 1.0 : 0.0},
-      {"audit_prev", c.audit.prev},
-      {"audit_checked", static_cast<double>(c.audit.result.checked)},
-      {"audit_violations", static_cast<double>(c.audit.result.violations)},
-      {"audit_max_increase", c.audit.result.max_increase},
-      {"audit_max_increase_step", static_cast<double>(c.audit.result.max_increase_step)},
-      {"audit_max_increase_t", c.audit.result.max_increase_t},
-      {"audit_first_violation_step", static_cast<double>(c.audit.result.first_violation_step)}};
-  for (const auto& [name, v] : values) set_attr(g.get(), name, v);
+  checkpoint_scalars(
+      c, [&](const char* name, auto& value) { set_attr(g.get(), name, static_cast<double>(value)); });
   set_attr(g.get(), "valid", 1.0);
   if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
   set_attr(top.get(), "current", slot);
@@ -628,6 +607,7 @@ RunRecord read_run_record(const std::string& path) {
   if (!exists(f.get(), "trace/time")) throw H5Error(path + ": not an hkam trace (no /trace/time)");
   RunRecord r;
   r.config_resolved = get_attr_string(f.get(), "config_resolved").value_or("");
+  r.config_file = get_attr_string(f.get(), "config_file").value_or("");
   try {
     checkpoint_slot(f.get(), path);
     r.has_checkpoint = true;

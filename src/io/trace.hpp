@@ -147,6 +147,7 @@ struct RunRecord {
   bool finished = false;   ///< has /summary and did not end `interrupted`
   std::string end_reason;  ///< "" when there is no /summary
   std::string config_resolved;
+  std::string config_file;  ///< where the config came from (relative paths in it start there)
   bool has_checkpoint = false;  ///< a complete /checkpoint: `hkam resume` can continue it
   /// Numeric /summary attributes (t, steps, energy_final, overlaps, ...) and the audit's
   /// monotone / violations / guaranteed, in file order.

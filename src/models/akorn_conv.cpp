@@ -7,6 +7,16 @@
 
 namespace hkam {
 
+Eigen::MatrixXd symmetrized_kernel(const Eigen::MatrixXd& weight, Index channels, Index kernel) {
+  const Index kk = kernel * kernel;
+  Eigen::MatrixXd w(weight.rows(), weight.cols());
+  for (Index o = 0; o < channels; ++o)
+    for (Index i = 0; i < channels; ++i)
+      for (Index t = 0; t < kk; ++t)  // t = ky·k + kx; −Δ is kk − 1 − t
+        w(o, i * kk + t) = 0.5 * (weight(o, i * kk + t) + weight(i, o * kk + (kk - 1 - t)));
+  return w;
+}
+
 ConvAkorn::ConvAkorn(ConvAkornSpec spec) : s_(std::move(spec)) {
   const Index c = s_.channels, n = s_.osc_dim, k = s_.kernel, hw = s_.height * s_.width;
   if (n < 2 || c < n || c % n != 0)

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include "analysis/segmentation.hpp"
 #include "hkam/hkam.hpp"
 #include "io/trace.hpp"
+#include "run/signals.hpp"
 
 namespace hkam::run {
 
@@ -328,15 +328,7 @@ ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene)
       for (Index t = 0; t < k * k; ++t) sp.weight(o, o * k * k + t) = scale;
   } else {
     sp.weight = normal_matrix(wr, c, c * k * k, scale / std::sqrt(static_cast<double>(c * k * k)));
-    if (kind == "symmetric") {  // W[o][i][d] and W[i][o][-d] averaged
-      Eigen::MatrixXd w = sp.weight;
-      for (Index o = 0; o < c; ++o)
-        for (Index i = 0; i < c; ++i)
-          for (Index t = 0; t < k * k; ++t)
-            w(o, i * k * k + t) =
-                0.5 * (sp.weight(o, i * k * k + t) + sp.weight(i, o * k * k + (k * k - 1 - t)));
-      sp.weight = w;
-    }
+    if (kind == "symmetric") sp.weight = symmetrized_kernel(sp.weight, c, k);
   }
   const std::string om = s.choice("omega", "none", {"none", "identity", "pairs", "global"});
   if (om == "pairs" || om == "global") {
@@ -437,6 +429,15 @@ Eigen::VectorXd last_state(Section& s, const std::string& path, const char* data
   return Eigen::Map<Eigen::VectorXd>(v.data() + (shape[0] - 1) * per_row, per_row);
 }
 
+// The index of a stored pattern, read from `key`.
+long pattern_index(Section& s, const std::string& key, std::optional<long> def,
+                   const Eigen::MatrixXd& patterns) {
+  const long mu = s.integer(key, def, config::at_least(0));
+  if (mu >= patterns.rows())
+    s.fail(key, fmt::format("there are {} patterns (0 to {})", patterns.rows(), patterns.rows() - 1));
+  return mu;
+}
+
 Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::MatrixXd& patterns,
                              std::uint64_t seed, const fs::path& base, long& cue) {
   Rng rng(Rng::derive(seed, kInitial));
@@ -459,19 +460,13 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
     auto head = z.head(lay.n_units);
     if (x == "pattern") {
       if (!have_p) s.fail("x", "\"pattern\" needs patterns: add a [patterns] table");
-      const long mu = s.integer("pattern", 0, config::at_least(0));
-      if (mu >= patterns.rows())
-        s.fail("pattern", fmt::format("there are {} patterns (0 to {})", patterns.rows(),
-                                      patterns.rows() - 1));
+      const long mu = pattern_index(s, "pattern", 0, patterns);
       cue = mu;
       const double amp = s.number("amplitude", 1.0, config::positive());
       const double flip = s.number("flip", 0.0, config::unit_interval());
       head = amp * patterns.row(mu).transpose();
       if (s.has("blend_pattern")) {  // an ambiguous cue: each unit from pattern ν w.p. `blend`
-        const long nu = s.integer("blend_pattern", std::nullopt, config::at_least(0));
-        if (nu >= patterns.rows())
-          s.fail("blend_pattern", fmt::format("there are {} patterns (0 to {})", patterns.rows(),
-                                              patterns.rows() - 1));
+        const long nu = pattern_index(s, "blend_pattern", std::nullopt, patterns);
         const double blend = s.number("blend", 0.5, config::unit_interval());
         for (Index i = 0; i < lay.n_units; ++i)
           if (rng.uniform() < blend) head[i] = amp * patterns(nu, i);
@@ -506,10 +501,7 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
     if (sig == "pattern") {  // a context: σ_i = ξ^μ_i e_1 (+ noise), one oscillator per unit
       if (patterns.size() == 0 || lay.n_osc != lay.n_units)
         s.fail("sigma", "\"pattern\" needs patterns and one oscillator per unit (M = N)");
-      const long mu = s.integer("sigma_pattern", std::nullopt, config::at_least(0));
-      if (mu >= patterns.rows())
-        s.fail("sigma_pattern", fmt::format("there are {} patterns (0 to {})", patterns.rows(),
-                                            patterns.rows() - 1));
+      const long mu = pattern_index(s, "sigma_pattern", std::nullopt, patterns);
       const double noise = s.number("sigma_noise", 0.0, config::non_negative());
       tail.setZero();
       for (Index i = 0; i < lay.n_osc; ++i) tail[i * lay.osc_dim] = patterns(mu, i);
@@ -529,35 +521,6 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
   s.done();
   return z;
 }
-
-// ---- signals: SIGINT/SIGTERM end the run cleanly ----
-
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_signal(int sig) {
-  g_signal = sig;
-}
-
-class SignalGuard {
- public:
-  SignalGuard() {
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~SignalGuard() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  SignalGuard(const SignalGuard&) = delete;
-  SignalGuard& operator=(const SignalGuard&) = delete;
-
- private:
-  struct sigaction old_int_ {
-  }, old_term_{};
-};
 
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
@@ -955,8 +918,8 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     audit.add(info.step, t, e);
     if (audit_steps) trace.audit_step(t, e);
     drift_since_sample = std::max(drift_since_sample, info.drift);
-    if (g_signal) {  // the state after this step is kept: the run continues from it exactly
-      rep.signal = g_signal;
+    if (const int sig = SignalGuard::received()) {  // the run continues from this state
+      rep.signal = sig;
       if (info.state) write_checkpoint(s, info);
       return false;
     }
@@ -1007,7 +970,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   std::vector<std::pair<std::string, double>> results{{"energy_initial", rep.energy_first},
                                                       {"energy_final", rep.energy_last}};
   if (overlaps) {
-    const Eigen::VectorXd m0 = pattern_overlaps(patterns, z0.head(lay.n_units));
+    const Eigen::VectorXd m0 = pattern_overlaps(patterns, z_first.head(lay.n_units));
     const Eigen::VectorXd m = pattern_overlaps(patterns, z.head(lay.n_units));
     Index best = 0;
     m.maxCoeff(&best);
@@ -1020,16 +983,12 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     results.emplace_back("best_pattern", static_cast<double>(best));
   }
   if (lay.n_osc) {
-    Eigen::VectorXd s0 = z0;
-    renormalize(lay, s0);
-    results.emplace_back("order_parameter_initial", order_parameter(lay, s0, acc));
+    results.emplace_back("order_parameter_initial", order_parameter(lay, z_first, acc));
     results.emplace_back("order_parameter", order_parameter(lay, z, acc));
     for (const auto& [name, v] : oscillator_geometry(model, lay, z)) results.emplace_back(name, v);
   }
   if constexpr (std::is_same_v<Model, HopfieldKuramoto>) {
-    Eigen::VectorXd s0 = z0;
-    renormalize(lay, s0);
-    results.emplace_back("binding_initial", binding(lay, s0));
+    results.emplace_back("binding_initial", binding(lay, z_first));
     results.emplace_back("binding", binding(lay, z));
     if (lay.n_units <= 1000 && model.coupling().kind == HkCouplingKind::Additive &&
         model.coupling().graph.is_complete()) {
@@ -1045,7 +1004,8 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
       results.emplace_back("correction_rank", static_cast<double>((ev.array() > tol).count()));
     }
   }
-  if (!scene.mask.empty()) {
+  if constexpr (std::is_same_v<Model, ConvAkorn>) {
+    if (!scene.mask.empty()) {
     // Object discovery on the oscillator states: k-means (K = objects + background) of the final
     // state per position, against the scene's mask; the same on the stimulus as a baseline.
     const Index hw = scene.height * scene.width;
@@ -1055,10 +1015,10 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     const auto labels = analysis::kmeans(final_states, k, krng);
     results.emplace_back("ari", analysis::adjusted_rand_index(scene.mask, labels));
     results.emplace_back("fg_ari", analysis::adjusted_rand_index(scene.mask, labels, true));
-    const auto& conv = std::get<ConvAkorn>(this->model);
-    const auto base = analysis::kmeans(conv.spec().stimulus, k, krng);
+    const auto base = analysis::kmeans(model.spec().stimulus, k, krng);
     results.emplace_back("ari_stimulus", analysis::adjusted_rand_index(scene.mask, base));
     results.emplace_back("fg_ari_stimulus", analysis::adjusted_rand_index(scene.mask, base, true));
+    }
   }
   trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so, results);
   return rep;
@@ -1066,17 +1026,19 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
 
 int exit_status(const RunReport& r) {
   if (r.signal) return 128 + r.signal;
-  switch (r.summary.end_reason) {
+  if (r.summary.end_reason == EndReason::Interrupted) return 130;
+  return run_failed(r.summary.end_reason, r.guarantee.guaranteed, r.audit.monotone()) ? 1 : 0;
+}
+
+bool run_failed(EndReason reason, bool guaranteed, bool monotone) {
+  switch (reason) {
     case EndReason::MaxSteps:
     case EndReason::StepCollapse:
     case EndReason::NonFinite:
-      return 1;
-    case EndReason::Interrupted:
-      return 130;
+      return true;
     default:
-      break;
+      return guaranteed && !monotone;
   }
-  return r.guarantee.guaranteed && !r.audit.monotone() ? 1 : 0;
 }
 
 }  // namespace hkam::run

@@ -65,4 +65,9 @@ class Experiment {
 /// guaranteed model, 128 + signal when interrupted.
 int exit_status(const RunReport& report);
 
+/// Whether a run that ended with `reason` counts as failed (exit status 1): it did not finish its
+/// integration (max_steps, step_collapse, non_finite), or its energy rose although guaranteed not
+/// to. Shared by `hkam run` and the sweep manifest.
+bool run_failed(EndReason reason, bool guaranteed, bool monotone);
+
 }  // namespace hkam::run

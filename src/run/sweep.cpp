@@ -21,6 +21,7 @@
 #include "hkam/random.hpp"
 #include "io/trace.hpp"
 #include "run/experiment.hpp"
+#include "run/signals.hpp"
 
 extern char** environ;
 
@@ -78,46 +79,48 @@ std::string origin_of(const Document& doc, Section& sec, const std::string& key,
                                       : where(doc, v, sec.dotted(key));
 }
 
-// Reads the keys of `sec` (config prefix `prefix`) as lists of values to sweep, one axis each; a
-// table recurses (so `[sweep.grid] patterns.count = [...]` works as TOML dotted keys).
-void read_lists(Document& doc, Section sec, const std::string& prefix, std::vector<Axis>& out) {
+// Calls fn(section, key, config key, value) for every non-table value below `sec`, recursing
+// into tables, so `[sweep.grid] patterns.count = [...]` (TOML dotted keys) reaches
+// `patterns.count`.
+template <class Fn>
+void for_each_leaf(Section sec, const std::string& prefix, Fn&& fn) {
   for (const auto& key : sec.keys()) {
     const toml::node* n = sec.raw(key);
     const std::string config_key = prefix.empty() ? key : prefix + "." + key;
-    if (n->is_table()) {
-      read_lists(doc, sec.section(key), config_key, out);
-      continue;
-    }
-    const toml::array* arr = n->as_array();
-    if (!arr)
-      sec.fail(key, "expected an array of the values to sweep " + config_key + " over, got one " +
-                        "value (write " + key + " = [a, b, ...])");
-    if (arr->empty()) sec.fail(key, "expected at least one value, got an empty array");
-    Axis axis;
-    for (const auto& v : *arr)
-      axis.values.push_back(
-          {{config_key, toml_text(v), toml_label(v), origin_of(doc, sec, key, v)}});
-    out.push_back(std::move(axis));
+    if (n->is_table())
+      for_each_leaf(sec.section(key), config_key, fn);
+    else
+      fn(sec, key, config_key, *n);
   }
 }
 
-// Reads one case table: every (nested) key is a setting; `name` names the case.
-void read_case(Document& doc, Section sec, const std::string& prefix, std::vector<Setting>& out,
-               std::string& name) {
-  for (const auto& key : sec.keys()) {
-    const toml::node* n = sec.raw(key);
-    if (prefix.empty() && key == "name") {
-      if (!n->is_string()) sec.fail(key, "expected a string (the case's name in run names)");
-      name = *n->value<std::string>();
-      continue;
+// Reads the values below `sec` as lists of values to sweep, one axis each.
+void read_lists(Document& doc, Section sec, std::vector<Axis>& out) {
+  for_each_leaf(sec, "", [&](Section& s, const std::string& key, const std::string& config_key,
+                             const toml::node& n) {
+    const toml::array* arr = n.as_array();
+    if (!arr)
+      s.fail(key, "expected an array of the values to sweep " + config_key + " over, got one " +
+                      "value (write " + key + " = [a, b, ...])");
+    if (arr->empty()) s.fail(key, "expected at least one value, got an empty array");
+    Axis axis;
+    for (const auto& v : *arr)
+      axis.values.push_back({{config_key, toml_text(v), toml_label(v), origin_of(doc, s, key, v)}});
+    out.push_back(std::move(axis));
+  });
+}
+
+// Reads one case table: every (nested) key is a setting; a top-level `name` names the case.
+void read_case(Document& doc, Section sec, std::vector<Setting>& out, std::string& name) {
+  for_each_leaf(sec, "", [&](Section& s, const std::string& key, const std::string& config_key,
+                             const toml::node& n) {
+    if (config_key == "name") {
+      if (!n.is_string()) s.fail(key, "expected a string (the case's name in run names)");
+      name = *n.value<std::string>();
+      return;
     }
-    const std::string config_key = prefix.empty() ? key : prefix + "." + key;
-    if (n->is_table()) {
-      read_case(doc, sec.section(key), config_key, out, name);
-      continue;
-    }
-    out.push_back({config_key, toml_text(*n), toml_label(*n), origin_of(doc, sec, key, *n)});
-  }
+    out.push_back({config_key, toml_text(n), toml_label(n), origin_of(doc, s, key, n)});
+  });
 }
 
 std::string sanitize(const std::string& s) {
@@ -128,11 +131,6 @@ std::string sanitize(const std::string& s) {
              ? c
              : '_';
   return r;
-}
-
-volatile std::sig_atomic_t g_sweep_signal = 0;
-extern "C" void on_sweep_signal(int sig) {
-  g_sweep_signal = sig;
 }
 
 // The resolved config without `output` (a sweep may be resumed from another working directory).
@@ -187,15 +185,14 @@ std::string read_text(const fs::path& path) {
 // Status of a finished run from its record, by the rules of `hkam run`'s exit status.
 std::string status_of(const io::RunRecord& r) {
   if (!r.finished) return "interrupted";
-  if (r.end_reason == "max_steps" || r.end_reason == "step_collapse" ||
-      r.end_reason == "non_finite")
-    return "failed";
   double monotone = 1, guaranteed = 0;
   for (const auto& [k, v] : r.numbers) {
     if (k == "monotone") monotone = v;
     if (k == "guaranteed") guaranteed = v;
   }
-  return guaranteed != 0 && monotone == 0 ? "failed" : "done";
+  const bool rose = guaranteed != 0 && monotone == 0;
+  const auto reason = end_reason_from_name(r.end_reason);
+  return (reason ? run_failed(*reason, guaranteed != 0, monotone != 0) : rose) ? "failed" : "done";
 }
 
 struct RunState {
@@ -285,10 +282,10 @@ SweepPlan expand_sweep(Document& doc) {
                       "a single config)");
   Section sw = root.section("sweep");
   std::vector<Axis> axes;
-  read_lists(doc, sw.section("grid"), "", axes);
+  read_lists(doc, sw.section("grid"), axes);
   if (sw.has("zip")) {
     std::vector<Axis> lists;
-    read_lists(doc, sw.section("zip"), "", lists);
+    read_lists(doc, sw.section("zip"), lists);
     if (lists.empty()) sw.fail("zip", "expected at least one key with a list of values");
     Axis zip = lists.front();
     for (std::size_t k = 1; k < lists.size(); ++k) {
@@ -326,7 +323,7 @@ SweepPlan expand_sweep(Document& doc) {
       Section c(&doc, arr->get(k)->as_table(), {"sweep", fmt::format("cases[{}]", k)});
       std::vector<Setting> settings;
       std::string name;
-      read_case(doc, c, "", settings, name);
+      read_case(doc, c, settings, name);
       if (settings.empty()) sw.fail("cases", fmt::format("case {} sets nothing", k));
       axis.values.push_back(std::move(settings));
       axis.names.push_back(name);  // empty: named by its settings
@@ -671,13 +668,7 @@ int sweep(const SweepArgs& args) {
   if (session.early_exit() >= 0) return session.early_exit();
   const auto& pending = session.pending();
 
-  struct sigaction sa {};
-  struct sigaction old_int {}, old_term{};
-  sa.sa_handler = on_sweep_signal;
-  sigemptyset(&sa.sa_mask);
-  g_sweep_signal = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  std::optional<SignalGuard> signals(std::in_place);
 
   std::map<pid_t, std::size_t> running;
   std::size_t next = 0;
@@ -690,7 +681,7 @@ int sweep(const SweepArgs& args) {
   int error = 0;
   try {
     while (next < pending.size() || !running.empty()) {
-      if (g_sweep_signal) stop_all();
+      if (SignalGuard::received()) stop_all();
       while (!stopping && running.size() < static_cast<std::size_t>(std::max(args.jobs, 1)) &&
              next < pending.size()) {
         const std::size_t k = pending[next++];
@@ -716,9 +707,9 @@ int sweep(const SweepArgs& args) {
     fmt::print(stderr, "hkam sweep: {}\n", e.what());
     error = 2;
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  const int code = session.finish(g_sweep_signal);
+  const int signal = SignalGuard::received();
+  signals.reset();
+  const int code = session.finish(signal);
   return error ? error : code;
 }
 

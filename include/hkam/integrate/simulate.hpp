@@ -28,6 +28,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string_view>
 
 #include "hkam/core.hpp"
@@ -50,6 +51,8 @@ enum class EndReason {
 StepperKind stepper_from_name(std::string_view name);
 std::string_view stepper_name(StepperKind kind);
 std::string_view end_reason_name(EndReason reason);
+/// The reason named by end_reason_name, or nothing for an unknown name.
+std::optional<EndReason> end_reason_from_name(std::string_view name);
 /// True for the steppers with error control (dopri5, rkf78).
 inline bool is_adaptive(StepperKind kind) {
   return kind == StepperKind::Dopri5 || kind == StepperKind::Rkf78;

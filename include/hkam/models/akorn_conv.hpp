@@ -37,6 +37,10 @@ struct ConvAkornSpec {
   bool project = true;
 };
 
+/// The kernel averaged with its transpose: W'[o][i][Δ] = ½ (W[o][i][Δ] + W[i][o][−Δ]), which makes
+/// the convolution a symmetric operator (weight layout as ConvAkornSpec::weight).
+Eigen::MatrixXd symmetrized_kernel(const Eigen::MatrixXd& weight, Index channels, Index kernel);
+
 class ConvAkorn {
  public:
   ConvAkorn() = default;
