@@ -171,9 +171,9 @@ void BM_ConvAkornStep(benchmark::State& state) {
     renormalize(lay, x);
     benchmark::DoNotOptimize(x.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * static_cast<double>(c * c * k * k * h * w), benchmark::Counter::kIsIterationInvariantRate,
-      benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(c * c * k * k * h * w),
+                                                 benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
 }
 
 BENCHMARK(BM_HopfieldRhs)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);

@@ -73,7 +73,8 @@ TEST_P(ConvLayer, RightHandSideIsTangentAndEnergiesMatchTheirDefinitions) {
     EXPECT_NEAR(f.segment(o * n, n).dot(x.segment(o * n, n)), 0.0, 1e-13);
   const Eigen::VectorXd wx = direct_conv(s, x);
   Eigen::VectorXd drive(x.size());
-  for (Index p = 0; p < 24; ++p) drive.segment(p * s.channels, s.channels) = s.stimulus.col(p) + s.bias;
+  for (Index p = 0; p < 24; ++p)
+    drive.segment(p * s.channels, s.channels) = s.stimulus.col(p) + s.bias;
   EXPECT_TRUE(near_rel(layer.energy(x), -0.5 * x.dot(wx) - drive.dot(x), 1e-13));
   EXPECT_TRUE(near_rel(layer.proxy_energy(x), -x.dot(wx + drive), 1e-13));
 }
@@ -89,8 +90,8 @@ TEST_P(ConvLayer, SymmetricKernelDissipatesAtTheRateOfTheProjectedDrive) {
   const Eigen::VectorXd x = test::random_sphere_state(rng, layer.layout().n_osc, n);
   Eigen::VectorXd f(x.size());
   layer(x, f, 0.0);
-  const double rate = test::directional_derivative(
-      [&](const Eigen::VectorXd& y) { return layer.energy(y); }, x, f);
+  const double rate =
+      test::directional_derivative([&](const Eigen::VectorXd& y) { return layer.energy(y); }, x, f);
   EXPECT_TRUE(near_rel(rate, -f.squaredNorm(), 1e-6));
   EXPECT_LT(-f.squaredNorm(), 0.0);
 }

@@ -258,7 +258,8 @@ TEST(Sweep, RejectsBadTablesWithTheirLines) {
             "got 1");
   EXPECT_EQ(message("[sweep]\nseeds = [1]\n[sweep.grid]\nseed = [1, 2]\n"),
             "s.toml:2:10 (sweep.seeds): seed is already swept at s.toml:4:9 (sweep.grid.seed)");
-  EXPECT_NE(message("[sweep]\nreplicate = 3\n").find("did you mean 'replicates'"), std::string::npos);
+  EXPECT_NE(message("[sweep]\nreplicate = 3\n").find("did you mean 'replicates'"),
+            std::string::npos);
   EXPECT_NE(message("[sweep]\n").find("nothing to sweep"), std::string::npos);
   EXPECT_NE(message("a = 1\n").find("no [sweep] table"), std::string::npos);
 }
@@ -397,11 +398,11 @@ atol = 1e-12
   EXPECT_EQ(summary_value(r.output, "clusters"), 1.0);
   EXPECT_GT(summary_value(r.output, "speed"), 0.1);             // still rotating
   EXPECT_LT(summary_value(r.output, "similarity_rate"), 1e-9);  // every s_ij frozen
-  const run::RunReport ring = run(cfg,
-                                  {"kuramoto.oscillators=20", "kuramoto.graph=\"ring\"",
-                                   "kuramoto.degree=2", "kuramoto.a=1.0", "kuramoto.omega_scale=0.0",
-                                   "integrator.t_end=200.0"},
-                                  true);
+  const run::RunReport ring =
+      run(cfg,
+          {"kuramoto.oscillators=20", "kuramoto.graph=\"ring\"", "kuramoto.degree=2",
+           "kuramoto.a=1.0", "kuramoto.omega_scale=0.0", "integrator.t_end=200.0"},
+          true);
   EXPECT_EQ(summary_value(ring.output, "clusters"), 2.0);
   EXPECT_NEAR(ring.energy_last, -20.0, 1e-8);  // every ring edge antipodal: A * M * (-1)
 }

@@ -15,9 +15,8 @@ Scene make_shapes(Index height, Index width, int objects, double noise, Rng& rng
   s.rgb = Eigen::MatrixXd::Constant(3, height * width, 0.5);
   s.mask.assign(static_cast<std::size_t>(height * width), 0);
   // Well-separated colours, in a random order.
-  std::vector<std::array<double, 3>> palette = {{0.9, 0.1, 0.1}, {0.1, 0.8, 0.1},
-                                               {0.1, 0.2, 0.9}, {0.9, 0.9, 0.1},
-                                               {0.8, 0.1, 0.8}, {0.1, 0.8, 0.8}};
+  std::vector<std::array<double, 3>> palette = {{0.9, 0.1, 0.1}, {0.1, 0.8, 0.1}, {0.1, 0.2, 0.9},
+                                                {0.9, 0.9, 0.1}, {0.8, 0.1, 0.8}, {0.1, 0.8, 0.8}};
   for (std::size_t i = palette.size(); i > 1; --i)
     std::swap(palette[i - 1], palette[static_cast<std::size_t>(rng.below(i))]);
   for (int o = 0; o < objects; ++o) {
@@ -74,7 +73,8 @@ std::vector<int> kmeans(const Eigen::MatrixXd& points, int k, Rng& rng, int rest
       inertia = 0;
       for (Index i = 0; i < n; ++i) {
         Index arg = 0;
-        const double dmin = (centres.colwise() - points.col(i)).colwise().squaredNorm().minCoeff(&arg);
+        const double dmin =
+            (centres.colwise() - points.col(i)).colwise().squaredNorm().minCoeff(&arg);
         inertia += dmin;
         if (labels[static_cast<std::size_t>(i)] != static_cast<int>(arg)) changed = true;
         labels[static_cast<std::size_t>(i)] = static_cast<int>(arg);

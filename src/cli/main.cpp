@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
-#include "run/sweep.hpp"
 #include "hkam/version.hpp"
+#include "run/sweep.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("-o,--out", sw.out_dir, "Folder of the sweep (default: out/CONFIG_STEM/)");
   sweep_cmd->add_option("-j,--jobs", sw.jobs, "Runs at a time (default 1)")
       ->check(CLI::PositiveNumber);
-  sweep_cmd->add_option("--threads", sw.threads,
-                        "OpenMP threads per run (default: 1 when -j > 1, else OpenMP's default)")
+  sweep_cmd
+      ->add_option("--threads", sw.threads,
+                   "OpenMP threads per run (default: 1 when -j > 1, else OpenMP's default)")
       ->check(CLI::PositiveNumber);
   sweep_cmd->add_option("--set", sw.sets, "Override a config value (repeatable)");
   sweep_cmd->add_flag("--force", sw.force,

@@ -5,10 +5,10 @@
 // `hkam resume ...`, like the local loop), reports its exit status and asks again, so long and
 // short runs balance. Rank 0 also runs `-j` runs of its own between answering requests. Each run
 // writes its own trace; only rank 0 writes the manifest.
+#include <fmt/format.h>
+
 #include "cli/commands.hpp"
 #include "run/signals.hpp"
-
-#include <fmt/format.h>
 
 #ifdef HKAM_HAVE_MPI
 #include <mpi.h>

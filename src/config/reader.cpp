@@ -132,9 +132,9 @@ std::vector<std::string> Section::keys() const {
   std::vector<std::pair<std::pair<long, long>, std::string>> v;
   if (table_)
     for (const auto& [k, node] : *table_)
-      v.push_back({{static_cast<long>(k.source().begin.line),
-                    static_cast<long>(k.source().begin.column)},
-                   std::string(k.str())});
+      v.push_back(
+          {{static_cast<long>(k.source().begin.line), static_cast<long>(k.source().begin.column)},
+           std::string(k.str())});
   std::stable_sort(v.begin(), v.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
@@ -348,8 +348,7 @@ void Document::set(const std::string& assignment, const std::string& origin) {
   toml::table* t = &table_;
   for (const auto& k : parent) {
     toml::node* n = t->get(k);
-    if (n && !n->is_table())
-      throw ConfigError(label + ": '" + k + "' is not a table in " + name_);
+    if (n && !n->is_table()) throw ConfigError(label + ": '" + k + "' is not a table in " + name_);
     if (!n) t->insert_or_assign(k, toml::table{});
     t = t->get_as<toml::table>(k);
   }

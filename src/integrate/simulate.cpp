@@ -78,9 +78,9 @@ void hermite(double theta, double h, const Eigen::VectorXd& x0, const Eigen::Vec
 }
 
 std::optional<EndReason> end_reason_from_name(std::string_view name) {
-  for (EndReason r : {EndReason::TEnd, EndReason::Converged, EndReason::EnergyPlateau,
-                      EndReason::OrderParameter, EndReason::MaxSteps, EndReason::StepCollapse,
-                      EndReason::NonFinite, EndReason::Interrupted})
+  for (EndReason r :
+       {EndReason::TEnd, EndReason::Converged, EndReason::EnergyPlateau, EndReason::OrderParameter,
+        EndReason::MaxSteps, EndReason::StepCollapse, EndReason::NonFinite, EndReason::Interrupted})
     if (end_reason_name(r) == name) return r;
   return std::nullopt;
 }

@@ -1,6 +1,6 @@
 #include "io/h5.hpp"
-#include <fmt/format.h>
 
+#include <fmt/format.h>
 #include <hdf5_hl.h>
 
 #include <cstring>
@@ -248,8 +248,7 @@ std::vector<double> read_rows(hid_t parent, const std::string& path, hsize_t row
 }
 
 void copy_object(hid_t from, const std::string& name, hid_t to) {
-  check(H5Ocopy(from, name.c_str(), to, name.c_str(), H5P_DEFAULT, H5P_DEFAULT), "copy " + name,
-        0);
+  check(H5Ocopy(from, name.c_str(), to, name.c_str(), H5P_DEFAULT, H5P_DEFAULT), "copy " + name, 0);
 }
 
 void copy_attributes(hid_t from, hid_t to) {
@@ -260,8 +259,8 @@ void copy_attributes(hid_t from, hid_t to) {
     std::vector<unsigned char> buf(H5Aget_storage_size(a.get()) + 1);
     check(H5Aread(a.get(), type.get(), buf.data()), "read attribute " + name, 0);
     if (H5Aexists(to, name.c_str()) > 0) H5Adelete(to, name.c_str());
-    Id b(H5Acreate2(to, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-         H5Aclose, "create attribute " + name);
+    Id b(H5Acreate2(to, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+         "create attribute " + name);
     check(H5Awrite(b.get(), type.get(), buf.data()), "write attribute " + name, 0);
   }
 }

@@ -122,8 +122,9 @@ namespace {
 // The checkpoint slot of an open trace that a run can continue from; throws when there is none.
 std::string checkpoint_slot(hid_t f, const std::string& path) {
   if (!exists(f, "checkpoint"))
-    throw H5Error(path + ": no checkpoint to continue from (runs write one at an interrupt and "
-                         "every record.checkpoint_seconds)");
+    throw H5Error(path +
+                  ": no checkpoint to continue from (runs write one at an interrupt and "
+                  "every record.checkpoint_seconds)");
   Id top = open_group(f, "checkpoint");
   const std::string slot = get_attr_string(top.get(), "current").value_or("");
   if ((slot != "a" && slot != "b") || !exists(top.get(), slot) ||
@@ -230,11 +231,13 @@ void TraceWriter::checkpoint(Checkpoint& c) {
   const hsize_t n = static_cast<hsize_t>(c.x.size());
   put_array(g.get(), "x", c.x.data(), {n});
   put_array(g.get(), "derivative", c.derivative.data(), {n});
-  if (!c.window.empty()) put_array(g.get(), "window", c.window.data(), {c.window.size()});
+  if (!c.window.empty())
+    put_array(g.get(), "window", c.window.data(), {c.window.size()});
   else if (exists(g.get(), "window") && H5Ldelete(g.get(), "window", H5P_DEFAULT) < 0)
     throw H5Error("HDF5: cannot remove /checkpoint/window");
-  checkpoint_scalars(
-      c, [&](const char* name, auto& value) { set_attr(g.get(), name, static_cast<double>(value)); });
+  checkpoint_scalars(c, [&](const char* name, auto& value) {
+    set_attr(g.get(), name, static_cast<double>(value));
+  });
   set_attr(g.get(), "valid", 1.0);
   if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
   set_attr(top.get(), "current", slot);

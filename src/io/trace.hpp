@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "analysis/segmentation.hpp"
 #include "hkam/core.hpp"
 #include "hkam/integrate/simulate.hpp"
-#include "analysis/segmentation.hpp"
 #include "hkam/models/akorn_conv.hpp"
 #include "hkam/models/akorn_kuramoto.hpp"
 #include "hkam/models/hopfield_kuramoto.hpp"
@@ -147,7 +147,7 @@ struct RunRecord {
   bool finished = false;   ///< has /summary and did not end `interrupted`
   std::string end_reason;  ///< "" when there is no /summary
   std::string config_resolved;
-  std::string config_file;  ///< where the config came from (relative paths in it start there)
+  std::string config_file;      ///< where the config came from (relative paths in it start there)
   bool has_checkpoint = false;  ///< a complete /checkpoint: `hkam resume` can continue it
   /// Numeric /summary attributes (t, steps, energy_final, overlaps, ...) and the audit's
   /// monotone / violations / guaranteed, in file order.

@@ -27,8 +27,9 @@ ConvAkorn::ConvAkorn(ConvAkornSpec spec) : s_(std::move(spec)) {
   if (k < 1 || k % 2 == 0)
     throw std::invalid_argument(fmt::format("ConvAkorn: kernel must be odd, got {}", k));
   if (s_.weight.rows() != c || s_.weight.cols() != c * k * k)
-    throw std::invalid_argument(fmt::format("ConvAkorn: weight must be {} x {} (C x C*k*k), got {} x {}",
-                                            c, c * k * k, s_.weight.rows(), s_.weight.cols()));
+    throw std::invalid_argument(
+        fmt::format("ConvAkorn: weight must be {} x {} (C x C*k*k), got {} x {}", c, c * k * k,
+                    s_.weight.rows(), s_.weight.cols()));
   if (s_.bias.size() == 0) s_.bias = Eigen::VectorXd::Zero(c);
   if (s_.bias.size() != c) throw std::invalid_argument("ConvAkorn: bias must have C entries");
   if (s_.stimulus.size() == 0) s_.stimulus = Eigen::MatrixXd::Zero(c, hw);
@@ -60,8 +61,7 @@ void ConvAkorn::convolve(const Eigen::VectorXd& x, Eigen::VectorXd& out) const {
         const Index qy = py + ky - r, qx = px + kx - r;
         const bool inside = qy >= 0 && qy < h && qx >= 0 && qx < w;
         const Index q = qy * w + qx;
-        for (Index i = 0; i < c; ++i)
-          cols_((i * k + ky) * k + kx, p) = inside ? xm(i, q) : 0.0;
+        for (Index i = 0; i < c; ++i) cols_((i * k + ky) * k + kx, p) = inside ? xm(i, q) : 0.0;
       }
   }
   Eigen::Map<Eigen::MatrixXd> ym(out.data(), c, h * w);
@@ -130,9 +130,10 @@ double ConvAkorn::kernel_asymmetry() const {
 Guarantee ConvAkorn::lyapunov() const {
   Guarantee g;
   if (const double a = kernel_asymmetry(); a > 1e-12)
-    g.fail(fmt::format("the convolution kernel is not symmetric (W[o][i][d] != W[i][o][-d], "
-                       "relative defect {:.3g})",
-                       a));
+    g.fail(
+        fmt::format("the convolution kernel is not symmetric (W[o][i][d] != W[i][o][-d], "
+                    "relative defect {:.3g})",
+                    a));
   if (!s_.project) g.fail("the tangent projection is off: not a gradient flow on the spheres");
   if (s_.omega.size() && s_.omega.cwiseAbs().maxCoeff() > 0)
     g.fail("a rotation Omega is on (the guarantee needs Omega to commute with J and Omega c = 0)");

@@ -1,9 +1,9 @@
 #include "run/experiment.hpp"
 
-#include <Eigen/Eigenvalues>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <Eigen/Eigenvalues>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -434,7 +434,8 @@ long pattern_index(Section& s, const std::string& key, std::optional<long> def,
                    const Eigen::MatrixXd& patterns) {
   const long mu = s.integer(key, def, config::at_least(0));
   if (mu >= patterns.rows())
-    s.fail(key, fmt::format("there are {} patterns (0 to {})", patterns.rows(), patterns.rows() - 1));
+    s.fail(key,
+           fmt::format("there are {} patterns (0 to {})", patterns.rows(), patterns.rows() - 1));
   return mu;
 }
 
@@ -590,8 +591,8 @@ double binding(const StateLayout& lay, const Eigen::VectorXd& z) {
     s_total += si;
   }
   const double nn = static_cast<double>(n);
-  const double all = sum.squaredNorm() - nn;              // Σ_{i≠j} σ_i·σ_j
-  const double agree = signed_sum.squaredNorm() - nn;     // Σ_{i≠j} s_i s_j σ_i·σ_j
+  const double all = sum.squaredNorm() - nn;           // Σ_{i≠j} σ_i·σ_j
+  const double agree = signed_sum.squaredNorm() - nn;  // Σ_{i≠j} s_i s_j σ_i·σ_j
   const double n_same = 0.5 * ((nn * nn - nn) + (s_total * s_total - nn));
   const double n_diff = (nn * nn - nn) - n_same;
   if (n_same <= 0 || n_diff <= 0) return std::numeric_limits<double>::quiet_NaN();
@@ -629,9 +630,9 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   const std::string stem = fs::path(x.doc.name()).stem().string();
   x.output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
   Section model = root.section("model");
-  x.kind = model.choice("kind", std::nullopt,
-                        {"hopfield", "kuramoto", "akorn_kuramoto", "hopfield_kuramoto",
-                         "akorn_conv"});
+  x.kind =
+      model.choice("kind", std::nullopt,
+                   {"hopfield", "kuramoto", "akorn_kuramoto", "hopfield_kuramoto", "akorn_conv"});
   model.done();
   const bool uses_hopfield = x.kind == "hopfield" || x.kind == "hopfield_kuramoto";
   const bool uses_kuramoto = x.kind == "kuramoto" || x.kind == "hopfield_kuramoto";
@@ -1006,18 +1007,19 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   }
   if constexpr (std::is_same_v<Model, ConvAkorn>) {
     if (!scene.mask.empty()) {
-    // Object discovery on the oscillator states: k-means (K = objects + background) of the final
-    // state per position, against the scene's mask; the same on the stimulus as a baseline.
-    const Index hw = scene.height * scene.width;
-    const int k = *std::max_element(scene.mask.begin(), scene.mask.end()) + 1;
-    const Eigen::Map<const Eigen::MatrixXd> final_states(z.data(), z.size() / hw, hw);
-    Rng krng(Rng::derive(seed, kClustering));
-    const auto labels = analysis::kmeans(final_states, k, krng);
-    results.emplace_back("ari", analysis::adjusted_rand_index(scene.mask, labels));
-    results.emplace_back("fg_ari", analysis::adjusted_rand_index(scene.mask, labels, true));
-    const auto base = analysis::kmeans(model.spec().stimulus, k, krng);
-    results.emplace_back("ari_stimulus", analysis::adjusted_rand_index(scene.mask, base));
-    results.emplace_back("fg_ari_stimulus", analysis::adjusted_rand_index(scene.mask, base, true));
+      // Object discovery on the oscillator states: k-means (K = objects + background) of the final
+      // state per position, against the scene's mask; the same on the stimulus as a baseline.
+      const Index hw = scene.height * scene.width;
+      const int k = *std::max_element(scene.mask.begin(), scene.mask.end()) + 1;
+      const Eigen::Map<const Eigen::MatrixXd> final_states(z.data(), z.size() / hw, hw);
+      Rng krng(Rng::derive(seed, kClustering));
+      const auto labels = analysis::kmeans(final_states, k, krng);
+      results.emplace_back("ari", analysis::adjusted_rand_index(scene.mask, labels));
+      results.emplace_back("fg_ari", analysis::adjusted_rand_index(scene.mask, labels, true));
+      const auto base = analysis::kmeans(model.spec().stimulus, k, krng);
+      results.emplace_back("ari_stimulus", analysis::adjusted_rand_index(scene.mask, base));
+      results.emplace_back("fg_ari_stimulus",
+                           analysis::adjusted_rand_index(scene.mask, base, true));
     }
   }
   trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so, results);

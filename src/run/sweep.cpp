@@ -96,38 +96,41 @@ void for_each_leaf(Section sec, const std::string& prefix, Fn&& fn) {
 
 // Reads the values below `sec` as lists of values to sweep, one axis each.
 void read_lists(Document& doc, Section sec, std::vector<Axis>& out) {
-  for_each_leaf(sec, "", [&](Section& s, const std::string& key, const std::string& config_key,
-                             const toml::node& n) {
-    const toml::array* arr = n.as_array();
-    if (!arr)
-      s.fail(key, "expected an array of the values to sweep " + config_key + " over, got one " +
-                      "value (write " + key + " = [a, b, ...])");
-    if (arr->empty()) s.fail(key, "expected at least one value, got an empty array");
-    Axis axis;
-    for (const auto& v : *arr)
-      axis.values.push_back({{config_key, toml_text(v), toml_label(v), origin_of(doc, s, key, v)}});
-    out.push_back(std::move(axis));
-  });
+  for_each_leaf(
+      sec, "",
+      [&](Section& s, const std::string& key, const std::string& config_key, const toml::node& n) {
+        const toml::array* arr = n.as_array();
+        if (!arr)
+          s.fail(key, "expected an array of the values to sweep " + config_key + " over, got one " +
+                          "value (write " + key + " = [a, b, ...])");
+        if (arr->empty()) s.fail(key, "expected at least one value, got an empty array");
+        Axis axis;
+        for (const auto& v : *arr)
+          axis.values.push_back(
+              {{config_key, toml_text(v), toml_label(v), origin_of(doc, s, key, v)}});
+        out.push_back(std::move(axis));
+      });
 }
 
 // Reads one case table: every (nested) key is a setting; a top-level `name` names the case.
 void read_case(Document& doc, Section sec, std::vector<Setting>& out, std::string& name) {
-  for_each_leaf(sec, "", [&](Section& s, const std::string& key, const std::string& config_key,
-                             const toml::node& n) {
-    if (config_key == "name") {
-      if (!n.is_string()) s.fail(key, "expected a string (the case's name in run names)");
-      name = *n.value<std::string>();
-      return;
-    }
-    out.push_back({config_key, toml_text(n), toml_label(n), origin_of(doc, s, key, n)});
-  });
+  for_each_leaf(
+      sec, "",
+      [&](Section& s, const std::string& key, const std::string& config_key, const toml::node& n) {
+        if (config_key == "name") {
+          if (!n.is_string()) s.fail(key, "expected a string (the case's name in run names)");
+          name = *n.value<std::string>();
+          return;
+        }
+        out.push_back({config_key, toml_text(n), toml_label(n), origin_of(doc, s, key, n)});
+      });
 }
 
 std::string sanitize(const std::string& s) {
   std::string r;
   for (char c : s)
-    r += (std::isalnum(static_cast<unsigned char>(c)) || std::string("._+-=,").find(c) !=
-                                                             std::string::npos)
+    r += (std::isalnum(static_cast<unsigned char>(c)) ||
+          std::string("._+-=,").find(c) != std::string::npos)
              ? c
              : '_';
   return r;
@@ -291,9 +294,9 @@ SweepPlan expand_sweep(Document& doc) {
     for (std::size_t k = 1; k < lists.size(); ++k) {
       const Axis& a = lists[k];
       if (a.size() != zip.size())
-        throw ConfigError(fmt::format(
-            "{}: expected {} values like {} (zip varies its keys together), got {}",
-            a.values[0][0].origin, zip.size(), zip.values[0][0].key, a.size()));
+        throw ConfigError(
+            fmt::format("{}: expected {} values like {} (zip varies its keys together), got {}",
+                        a.values[0][0].origin, zip.size(), zip.values[0][0].key, a.size()));
       for (std::size_t v = 0; v < zip.size(); ++v) zip.values[v].push_back(a.values[v][0]);
     }
     axes.push_back(std::move(zip));
@@ -392,8 +395,8 @@ SweepPlan expand_sweep(Document& doc) {
         p.values.emplace_back(s.key, s.label);
         p.sets.push_back(s.key + "=" + s.text);
         p.origins.push_back(s.origin);
-        part += (part.empty() ? "" : "-") +
-                (last_count[last(s.key)] > 1 ? s.key : last(s.key)) + "=" + s.label;
+        part += (part.empty() ? "" : "-") + (last_count[last(s.key)] > 1 ? s.key : last(s.key)) +
+                "=" + s.label;
         if (s.key == "seed") p.seed = std::stoull(s.text);
       }
       if (named) part = axes[a].names[pick[a]];
@@ -604,9 +607,8 @@ pid_t SweepSession::start(std::size_t k) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   const std::string log = (x.runs / (p.name + ".log")).string();
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(),
-                                   O_WRONLY | O_CREAT | (x.continue_run[k] ? O_APPEND : O_TRUNC),
-                                   0644);
+  posix_spawn_file_actions_addopen(
+      &fa, 1, log.c_str(), O_WRONLY | O_CREAT | (x.continue_run[k] ? O_APPEND : O_TRUNC), 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   pid_t pid = 0;
   const int rc =

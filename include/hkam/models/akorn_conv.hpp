@@ -8,10 +8,10 @@
 /// p·C + c is channel c at position p = h·W + w, so oscillator o = p·G + g owns the n contiguous
 /// entries of channels g·n … g·n + n − 1 at p (the layout every hkam model uses).
 ///
-///   y      = W ⋆ x + b + c̃            (PyTorch Conv2d C→C, kernel k, padding k/2, cross-correlation)
-///   dx/dt  = Ω x + P_x(y)             (P_x(y) = y − (x·y) x per oscillator; switchable off)
-///   E(x)   = −½ xᵀ(W ⋆ x) − (b + c̃)ᵀx (true energy)
-///   e(x)   = −x·y                     (the reference's logged proxy: no ½)
+///   y      = W ⋆ x + b + c̃            (PyTorch Conv2d C→C, kernel k, padding k/2,
+///   cross-correlation) dx/dt  = Ω x + P_x(y)             (P_x(y) = y − (x·y) x per oscillator;
+///   switchable off) E(x)   = −½ xᵀ(W ⋆ x) − (b + c̃)ᵀx (true energy) e(x)   = −x·y (the reference's
+///   logged proxy: no ½)
 ///
 /// Ω rotates each consecutive channel pair (a, b) of an oscillator into (ω_p b, −ω_p a), with one
 /// ω_p per channel pair or one global ω (the reference's OmegaLayer). `omega_identity` reproduces
@@ -30,10 +30,10 @@ struct ConvAkornSpec {
   Index channels = 0, osc_dim = 4, height = 0, width = 0, kernel = 3;
   /// C × (C·k·k): entry (o, (i·k + ky)·k + kx) is PyTorch's weight[o][i][ky][kx].
   Eigen::MatrixXd weight;
-  Eigen::VectorXd bias;          ///< C (empty: 0)
-  Eigen::MatrixXd stimulus;      ///< c̃, C × (H·W), already normalised (empty: 0)
-  Eigen::VectorXd omega;         ///< ω per channel pair (C/2 values), one value (global), or empty
-  bool omega_identity = false;   ///< the reference's use_omega=False quirk (see above)
+  Eigen::VectorXd bias;         ///< C (empty: 0)
+  Eigen::MatrixXd stimulus;     ///< c̃, C × (H·W), already normalised (empty: 0)
+  Eigen::VectorXd omega;        ///< ω per channel pair (C/2 values), one value (global), or empty
+  bool omega_identity = false;  ///< the reference's use_omega=False quirk (see above)
   bool project = true;
 };
 
@@ -65,7 +65,7 @@ class ConvAkorn {
 
  private:
   ConvAkornSpec s_;
-  Eigen::MatrixXd drive_;  // b + c̃, C × HW
+  Eigen::MatrixXd drive_;         // b + c̃, C × HW
   mutable Eigen::MatrixXd cols_;  // im2col buffer, C·k·k × HW
   mutable Eigen::VectorXd y_;
 };
