@@ -1,10 +1,12 @@
 #include "analysis/segmentation.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <stdexcept>
 
 namespace hkam::analysis {
 
@@ -118,6 +120,118 @@ double adjusted_rand_index(const std::vector<int>& truth, const std::vector<int>
   const double max_index = 0.5 * (sum_a + sum_b);
   if (max_index == expected) return 1.0;  // both labellings trivial: identical partitions
   return (sum_joint - expected) / (max_index - expected);
+}
+
+Eigen::MatrixXd pca_reduce(const Eigen::MatrixXd& points, Index dims) {
+  if (points.rows() <= dims) return points;
+  const Eigen::MatrixXd centred = points.colwise() - points.rowwise().mean();
+  const Eigen::MatrixXd cov =
+      centred * centred.transpose() / static_cast<double>(std::max<Index>(points.cols() - 1, 1));
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
+  // eigenvalues ascending: the last `dims` eigenvectors, largest first
+  const Eigen::MatrixXd top = es.eigenvectors().rightCols(dims).rowwise().reverse();
+  return top.transpose() * centred;
+}
+
+std::vector<int> average_linkage(const Eigen::MatrixXd& points, int k) {
+  const Index n = points.cols();
+  std::vector<int> labels(static_cast<std::size_t>(n));
+  if (n == 0) return labels;
+  if (k < 1) throw std::invalid_argument("average_linkage: k must be at least 1");
+  // Pairwise distances, updated in place by the Lance-Williams rule for average linkage.
+  const Eigen::VectorXd sq = points.colwise().squaredNorm().transpose();
+  Eigen::MatrixXd d = (-2.0 * points.transpose() * points).colwise() + sq;
+  d.rowwise() += sq.transpose();
+  d = d.cwiseMax(0.0).cwiseSqrt();
+  std::vector<double> size(static_cast<std::size_t>(n), 1.0);
+  std::vector<char> active(static_cast<std::size_t>(n), 1);
+  struct Merge {
+    Index a, b;
+    double h;
+  };
+  std::vector<Merge> merges;
+  std::vector<Index> chain;
+  Index left = n;
+  while (left > 1) {
+    if (chain.empty())
+      for (Index i = 0; i < n; ++i)
+        if (active[static_cast<std::size_t>(i)]) {
+          chain.push_back(i);
+          break;
+        }
+    const Index a = chain.back();
+    const Index prev = chain.size() >= 2 ? chain[chain.size() - 2] : -1;
+    Index best = prev;
+    double best_d = prev >= 0 ? d(a, prev) : std::numeric_limits<double>::infinity();
+    for (Index j = 0; j < n; ++j)
+      if (j != a && active[static_cast<std::size_t>(j)] && d(a, j) < best_d) {
+        best_d = d(a, j);
+        best = j;
+      }
+    if (best == prev) {  // reciprocal nearest neighbours: merge b into a
+      chain.pop_back();
+      chain.pop_back();
+      const Index b = prev;
+      const double sa = size[static_cast<std::size_t>(a)], sb = size[static_cast<std::size_t>(b)];
+      for (Index j = 0; j < n; ++j)
+        if (active[static_cast<std::size_t>(j)] && j != a && j != b) {
+          const double v = (sa * d(a, j) + sb * d(b, j)) / (sa + sb);
+          d(a, j) = d(j, a) = v;
+        }
+      size[static_cast<std::size_t>(a)] = sa + sb;
+      active[static_cast<std::size_t>(b)] = 0;
+      merges.push_back({a, b, best_d});
+      --left;
+    } else {
+      chain.push_back(best);
+    }
+  }
+  std::stable_sort(merges.begin(), merges.end(),
+                   [](const Merge& x, const Merge& y) { return x.h < y.h; });
+  std::vector<Index> parent(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) parent[static_cast<std::size_t>(i)] = i;
+  const auto find = [&](Index i) {
+    while (parent[static_cast<std::size_t>(i)] != i)
+      i = parent[static_cast<std::size_t>(i)] = parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(i)])];
+    return i;
+  };
+  const Index apply = std::max<Index>(0, n - k);
+  for (Index m = 0; m < apply && m < static_cast<Index>(merges.size()); ++m)
+    parent[static_cast<std::size_t>(find(merges[static_cast<std::size_t>(m)].b))] =
+        find(merges[static_cast<std::size_t>(m)].a);
+  std::map<Index, int> ids;
+  for (Index i = 0; i < n; ++i) {
+    const Index r = find(i);
+    const auto it = ids.emplace(r, static_cast<int>(ids.size())).first;
+    labels[static_cast<std::size_t>(i)] = it->second;
+  }
+  return labels;
+}
+
+double mean_best_overlap(const std::vector<int>& truth, const std::vector<int>& labels) {
+  std::map<int, double> area_t, area_p;
+  std::map<std::pair<int, int>, double> inter;
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    const int t = truth[i], p = t == -1 ? -1 : labels[i];
+    area_t[t] += 1;
+    area_p[p] += 1;
+    inter[{t, p}] += 1;
+  }
+  double sum = 0;
+  int objects = 0;
+  for (const auto& [t, at] : area_t) {
+    if (t == 0 || t == -1) continue;
+    double best = 0;
+    for (const auto& [p, ap] : area_p) {
+      if (p == -1) continue;
+      const auto it = inter.find({t, p});
+      const double in = it == inter.end() ? 0.0 : it->second;
+      best = std::max(best, in / (at + ap - in));
+    }
+    sum += best;
+    ++objects;
+  }
+  return objects ? sum / objects : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace hkam::analysis

@@ -29,4 +29,19 @@ std::vector<int> kmeans(const Eigen::MatrixXd& points, int k, Rng& rng, int rest
 double adjusted_rand_index(const std::vector<int>& truth, const std::vector<int>& labels,
                            bool foreground_only = false);
 
+/// The columns of `points` (d × N) projected on their top `dims` principal components (centred,
+/// covariance / (N − 1), as the reference's apply_pca_torch); unchanged when d <= dims.
+Eigen::MatrixXd pca_reduce(const Eigen::MatrixXd& points, Index dims);
+
+/// Average-linkage agglomerative clustering on Euclidean distances of the columns of `points`,
+/// cut into `k` clusters (scipy/fastcluster `average` + `fcluster(maxclust=k)`; with tied merge
+/// heights the cut keeps exactly k clusters). O(N²) time and memory (nearest-neighbour chain).
+/// Labels 0 … k − 1 numbered by first appearance.
+std::vector<int> average_linkage(const Eigen::MatrixXd& points, int k);
+
+/// Mean best overlap: for every object of `truth` (labels other than 0 and −1) the best IoU with
+/// any predicted segment, after setting the prediction to −1 wherever truth is −1; the mean over
+/// objects (NaN without objects).
+double mean_best_overlap(const std::vector<int>& truth, const std::vector<int>& labels);
+
 }  // namespace hkam::analysis

@@ -12,6 +12,7 @@
 #include "config/reader.hpp"
 #include "io/trace.hpp"
 #include "run/experiment.hpp"
+#include "run/network_run.hpp"
 
 namespace hkam::cli {
 
@@ -25,6 +26,19 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
   try {
     for (const auto& s : args.sets) doc.set(s);
     if (args.ignore_sweep) doc.erase("sweep");
+    if (run::is_network_config(doc)) {
+      if (continue_trace) {
+        fmt::print(stderr, "hkam {}: network runs have no checkpoints to resume from\n", who);
+        return 2;
+      }
+      run::RunOptions o;
+      o.output = args.output;
+      o.force = args.force;
+      o.quiet = args.quiet;
+      o.verbose = args.verbose;
+      o.command_line = args.command_line;
+      return run::run_network(std::move(doc), o, who);
+    }
     exp.emplace(std::move(doc));
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "hkam {}: config error: {}\n", who, e.what());

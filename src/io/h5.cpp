@@ -154,18 +154,34 @@ std::vector<std::string> attr_names(hid_t obj) {
   return names;
 }
 
-void write_array(hid_t parent, const std::string& name, const double* data,
-                 const std::vector<hsize_t>& dims) {
+namespace {
+void write_typed(hid_t parent, const std::string& name, const void* data,
+                 const std::vector<hsize_t>& dims, hid_t file_type, hid_t mem_type) {
   Id space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
            "dataspace for " + name);
-  Id ds(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+  Id ds(H5Dcreate2(parent, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
                    H5P_DEFAULT),
         H5Dclose, "create dataset " + name);
   hsize_t total = 1;
   for (hsize_t d : dims) total *= d;
   if (total)
-    check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
-          "write " + name, 0);
+    check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "write " + name, 0);
+}
+}  // namespace
+
+void write_array(hid_t parent, const std::string& name, const double* data,
+                 const std::vector<hsize_t>& dims) {
+  write_typed(parent, name, data, dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
+}
+
+void write_int_array(hid_t parent, const std::string& name, const std::vector<long long>& v,
+                     const std::vector<hsize_t>& dims) {
+  write_typed(parent, name, v.data(), dims, H5T_STD_I64LE, H5T_NATIVE_LLONG);
+}
+
+void write_floats(hid_t parent, const std::string& name, const float* data,
+                  const std::vector<hsize_t>& dims) {
+  write_typed(parent, name, data, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT);
 }
 
 void put_array(hid_t parent, const std::string& name, const double* data,

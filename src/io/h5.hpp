@@ -56,6 +56,12 @@ std::vector<std::string> attr_names(hid_t obj);
 /// Writes a fixed dataset of any rank from row-major `data`.
 void write_array(hid_t parent, const std::string& name, const double* data,
                  const std::vector<hsize_t>& dims);
+/// An int64 dataset of any rank from row-major `v`.
+void write_int_array(hid_t parent, const std::string& name, const std::vector<long long>& v,
+                     const std::vector<hsize_t>& dims);
+/// The same, stored as float32.
+void write_floats(hid_t parent, const std::string& name, const float* data,
+                  const std::vector<hsize_t>& dims);
 /// Writes a fixed dataset, overwriting it in place when it exists with the same shape.
 void put_array(hid_t parent, const std::string& name, const double* data,
                const std::vector<hsize_t>& dims);

@@ -1,0 +1,112 @@
+#pragma once
+/// The AKOrN networks of the reference (docs/akorn.md): the object-discovery model
+/// (source/models/objs/knet.py::AKOrN) and the Sudoku model
+/// (source/models/sudoku/knet.py::SudokuAKOrN), with the reference's state_dict names.
+
+#include <Eigen/Core>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hkam/akorn/layers.hpp"
+
+namespace hkam::akorn {
+
+/// Called with (block, step t, x_t) for t = 0 … T of every K-layer.
+template <class T>
+using StateObserver = std::function<void(int, int, const Mat<T>&)>;
+
+template <class T>
+struct NetworkOutput {
+  std::vector<LayerEnergies> energies;  ///< one per block
+  Mat<T> x;                             ///< final oscillator states, C × B·P
+  Mat<T> features;  ///< objects: the final readout map c (what object discovery clusters);
+                    ///< Sudoku: the logits, 9 × B·81 (row d = digit d + 1)
+  Mat<T> head;      ///< objects: the pooled MLP head output, C × B; Sudoku: empty
+  Grid grid;        ///< the K-layers' grid
+};
+
+struct ObjectNetConfig {
+  Index osc_dim = 4, channels = 256, blocks = 1, psize = 4, imsize = 128;
+  std::vector<int> steps{8};  ///< T per block (one value: all blocks)
+  Connectivity connectivity = Connectivity::Attention;
+  Index kernel = 1, heads = 8;
+  bool gta = true;
+  StimulusNorm c_norm = StimulusNorm::GroupNorm;
+  double gamma = 1.0;
+  bool use_omega = false, global_omega = false, project = true, maxpool = true;
+  double init_omega = 1.0;
+};
+
+/// Object discovery: c = Conv2d(3, C, psize, stride psize)(2·image − 1), x = noise (+ learned
+/// positional encodings without GTA), then per block x ← KLayer(x, c), c ← ReadOutConv(x).
+template <class T>
+class ObjectNet {
+ public:
+  explicit ObjectNet(ObjectNetConfig c);
+  const ObjectNetConfig& config() const { return c_; }
+  std::vector<ParamSpec> specs() const;
+  void load(const ParamStore& p);
+  Grid grid(Index batch) const { return {c_.imsize / c_.psize, c_.imsize / c_.psize, batch}; }
+  /// images: 3 × B·imsize², values in [0, 1]; noise: C × B·P (the initial x before
+  /// normalisation, the reference's randn_like(c)). `gamma` overrides the parameter if > 0.
+  NetworkOutput<T> forward(const Mat<T>& images, const Mat<T>& noise, Index batch,
+                           const StateObserver<T>& observe = {}, bool final_energy = true) const;
+  const KLayer<T>& layer(int l) const { return layers_[static_cast<std::size_t>(l)]; }
+  T gamma() const { return gamma_; }
+
+ private:
+  ObjectNetConfig c_;
+  Conv2d<T> patch_;
+  std::vector<KLayer<T>> layers_;
+  std::vector<ReadOutConv<T>> readouts_;
+  Mat<T> pemb_x_, pemb_c_;  // C × P (without GTA)
+  Mat<T> w1_, w2_;
+  Vec<T> b1_, b2_;
+  T gamma_ = 1;
+};
+
+struct SudokuNetConfig {
+  Index osc_dim = 4, channels = 512, blocks = 1, heads = 8;
+  int steps = 16;
+  double gamma = 1.0, init_omega = 0.1;
+  bool use_omega = true, global_omega = true;
+};
+
+/// Sudoku: c = Embedding(10, C)(board), x = is_given·c + (1 − is_given)·noise, per block
+/// x ← KLayer(attention + GTA, global Ω, no c_norm), c ← ReadOutConv → ResBlock(FF) →
+/// ReLU·Conv1x1; logits = Conv1x1(C → 9)(ReLU(c)).
+template <class T>
+class SudokuNet {
+ public:
+  explicit SudokuNet(SudokuNetConfig c);
+  const SudokuNetConfig& config() const { return c_; }
+  std::vector<ParamSpec> specs() const;
+  void load(const ParamStore& p);
+  Grid grid(Index batch) const { return {9, 9, batch}; }
+  /// boards: B × 81 digits (0 blank, 1–9 given), row-major cells r·9 + c; noise C × B·81.
+  /// `steps` overrides T when > 0 (the reference's test-time T).
+  NetworkOutput<T> forward(const Eigen::MatrixXi& boards, const Mat<T>& noise, int steps = 0,
+                           const StateObserver<T>& observe = {}, bool final_energy = true) const;
+  const KLayer<T>& layer(int l) const { return layers_[static_cast<std::size_t>(l)]; }
+  T gamma() const { return gamma_; }
+
+ private:
+  SudokuNetConfig c_;
+  Mat<T> embed_;  // C × 10
+  std::vector<KLayer<T>> layers_;
+  std::vector<ReadOutConv<T>> readouts_;
+  std::vector<Conv2d<T>> ff1_, ff2_, post_;
+  Conv2d<T> out_;
+  T gamma_ = 1;
+};
+
+/// The sin/cos 2-D positional encoding the reference initialises pemb_x / pemb_c with
+/// (common_fns.positionalencoding2d): [C][H][W], row-major.
+std::vector<double> positional_encoding_2d(Index channels, Index height, Index width);
+
+/// Predicted digits (1–9) per cell from Sudoku logits (9 × B·81) → B × 81.
+template <class T>
+Eigen::MatrixXi sudoku_predictions(const Mat<T>& logits, Index batch);
+
+}  // namespace hkam::akorn

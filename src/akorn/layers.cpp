@@ -1,0 +1,514 @@
+#include "hkam/akorn/layers.hpp"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace hkam::akorn {
+
+namespace {
+
+/// A torch tensor stored row-major as an Eigen matrix rows × cols (rows = first dimension).
+template <class T>
+Mat<T> as_matrix(const Param& p, Index rows, Index cols) {
+  Mat<T> m(rows, cols);
+  for (Index r = 0; r < rows; ++r)
+    for (Index c = 0; c < cols; ++c) m(r, c) = static_cast<T>(p.values[r * cols + c]);
+  return m;
+}
+
+template <class T>
+Vec<T> as_vector(const Param& p) {
+  Vec<T> v(static_cast<Index>(p.values.size()));
+  for (Index i = 0; i < v.size(); ++i) v[i] = static_cast<T>(p.values[i]);
+  return v;
+}
+
+double fan_in_bound(Index fan_in) { return 1.0 / std::sqrt(static_cast<double>(fan_in)); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Conv2d
+
+template <class T>
+Conv2d<T>::Conv2d(Index in_, Index out_, Index kernel_, Index stride_, Index padding_, bool bias_)
+    : in(in_), out(out_), kernel(kernel_), stride(stride_), padding(padding_), has_bias(bias_) {
+  if (in < 1 || out < 1 || kernel < 1 || stride < 1 || padding < 0)
+    throw std::invalid_argument(fmt::format("Conv2d({}, {}, k={}, s={}, p={}): bad sizes", in,
+                                            out, kernel, stride, padding));
+  weight = Mat<T>::Zero(out, in * kernel * kernel);
+  bias = Vec<T>::Zero(out);
+}
+
+template <class T>
+void Conv2d<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) const {
+  const double a = fan_in_bound(in * kernel * kernel);
+  o.push_back({prefix + "weight", {out, in, kernel, kernel}, Init::Uniform, a, {}});
+  if (has_bias) o.push_back({prefix + "bias", {out}, Init::Uniform, a, {}});
+}
+
+template <class T>
+void Conv2d<T>::load(const ParamStore& p, const std::string& prefix) {
+  weight = as_matrix<T>(p.get(prefix + "weight", {out, in, kernel, kernel}), out,
+                        in * kernel * kernel);
+  bias = has_bias ? as_vector<T>(p.get(prefix + "bias", {out})) : Vec<T>::Zero(out);
+}
+
+template <class T>
+Grid Conv2d<T>::output_grid(const Grid& g) const {
+  Grid o = g;
+  o.height = (g.height + 2 * padding - kernel) / stride + 1;
+  o.width = (g.width + 2 * padding - kernel) / stride + 1;
+  if (o.height < 1 || o.width < 1 || g.height + 2 * padding < kernel ||
+      g.width + 2 * padding < kernel)
+    throw std::invalid_argument(fmt::format("Conv2d: a {}x{} grid is smaller than the kernel {}",
+                                            g.height, g.width, kernel));
+  return o;
+}
+
+template <class T>
+void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
+  if (x.rows() != in || x.cols() != g.columns())
+    throw std::invalid_argument(fmt::format("Conv2d: input is {} x {}, expected {} x {}",
+                                            x.rows(), x.cols(), in, g.columns()));
+  const Grid og = output_grid(g);
+  if (kernel == 1 && stride == 1 && padding == 0) {
+    y.noalias() = weight * x;
+  } else {
+    const Index k = kernel, h = g.height, w = g.width, ow = og.width;
+    const Index P = g.positions(), oP = og.positions();
+    cols_.resize(in * k * k, og.columns());
+#pragma omp parallel for schedule(static) if (cols_.size() > 100000)
+    for (Index col = 0; col < og.columns(); ++col) {
+      const Index b = col / oP, op = col % oP, oy = op / ow, ox = op % ow;
+      for (Index ky = 0; ky < k; ++ky)
+        for (Index kx = 0; kx < k; ++kx) {
+          const Index iy = oy * stride + ky - padding, ix = ox * stride + kx - padding;
+          const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+          const Index src = b * P + iy * w + ix;
+          for (Index i = 0; i < in; ++i)
+            cols_((i * k + ky) * k + kx, col) = inside ? x(i, src) : T(0);
+        }
+    }
+    y.noalias() = weight * cols_;
+  }
+  if (has_bias) y.colwise() += bias;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GTA
+
+std::vector<double> gta_rotations(Index height, Index width, Index head_dim) {
+  const Index F = head_dim / 4 + (head_dim % 4 != 0 ? 1 : 0), pairs = head_dim / 2;
+  std::vector<double> m(static_cast<std::size_t>(height * width * pairs * 4));
+  for (Index r = 0; r < height; ++r)
+    for (Index c = 0; c < width; ++c)
+      for (Index p = 0; p < pairs; ++p) {
+        const Index f = p / 2;
+        const double freq = std::exp(static_cast<double>(2 * f) * -(std::log(10000.0) / (2 * F)));
+        const double th = static_cast<double>(p % 2 == 0 ? r : c) * freq;
+        double* e = &m[static_cast<std::size_t>(((r * width + c) * pairs + p) * 4)];
+        e[0] = std::cos(th);
+        e[1] = -std::sin(th);
+        e[2] = std::sin(th);
+        e[3] = std::cos(th);
+      }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention
+
+template <class T>
+Attention<T>::Attention(Index channels_, Index heads_, bool gta_, Index height_, Index width_)
+    : channels(channels_), heads(heads_), gta(gta_), height(height_), width(width_) {
+  if (heads < 1 || channels % heads != 0)
+    throw std::invalid_argument(fmt::format(
+        "attention: channels ({}) must be a multiple of the heads ({})", channels, heads));
+  head_dim = channels / heads;
+  if (gta && head_dim % 2 != 0)
+    throw std::invalid_argument(
+        fmt::format("attention with GTA needs an even head dimension, got {}", head_dim));
+}
+
+template <class T>
+void Attention<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) const {
+  const double a = fan_in_bound(channels);
+  o.push_back({prefix + "W_qkv.weight", {3 * channels, channels, 1, 1}, Init::Uniform, a, {}});
+  o.push_back({prefix + "W_qkv.bias", {3 * channels}, Init::Uniform, a, {}});
+  o.push_back({prefix + "W_o.weight", {channels, channels, 1, 1}, Init::Uniform, a, {}});
+  o.push_back({prefix + "W_o.bias", {channels}, Init::Uniform, a, {}});
+  if (gta) {
+    const Index P = height * width, pairs = head_dim / 2;
+    const auto r = gta_rotations(height, width, head_dim);
+    auto rt = r;
+    for (std::size_t i = 0; i + 3 < rt.size(); i += 4) std::swap(rt[i + 1], rt[i + 2]);
+    for (const char* m : {"mat_q", "mat_k", "mat_v"})
+      o.push_back({prefix + m, {P, pairs, 2, 2}, Init::Given, 0, r});
+    o.push_back({prefix + "mat_o", {P, pairs, 2, 2}, Init::Given, 0, rt});
+  }
+}
+
+template <class T>
+void Attention<T>::load(const ParamStore& p, const std::string& prefix) {
+  const Index C = channels, d = head_dim;
+  const Mat<T> wqkv = as_matrix<T>(p.get(prefix + "W_qkv.weight", {3 * C, C, 1, 1}), 3 * C, C);
+  const Vec<T> bqkv = as_vector<T>(p.get(prefix + "W_qkv.bias", {3 * C}));
+  const Mat<T> wo = as_matrix<T>(p.get(prefix + "W_o.weight", {C, C, 1, 1}), C, C);
+  bo_ = as_vector<T>(p.get(prefix + "W_o.bias", {C}));
+  wqkv_.resize(3 * C, C);
+  bqkv_.resize(3 * C);
+  wo_.resize(C, C);
+  // torch channel c·heads + h of q/k/v (and of the merged output) is row h·d + c here.
+  for (Index part = 0; part < 3; ++part)
+    for (Index h = 0; h < heads; ++h)
+      for (Index c = 0; c < d; ++c) {
+        wqkv_.row(part * C + h * d + c) = wqkv.row(part * C + c * heads + h);
+        bqkv_[part * C + h * d + c] = bqkv[part * C + c * heads + h];
+      }
+  for (Index h = 0; h < heads; ++h)
+    for (Index c = 0; c < d; ++c) wo_.col(h * d + c) = wo.col(c * heads + h);
+  if (gta) {
+    const Index P = height * width, pairs = d / 2;
+    const char* names[4] = {"mat_q", "mat_k", "mat_v", "mat_o"};
+    for (int i = 0; i < 4; ++i) {
+      const auto& m = p.get(prefix + names[i], {P, pairs, 2, 2});
+      mat_[i].assign(m.values.begin(), m.values.end());
+    }
+  }
+}
+
+template <class T>
+void Attention<T>::rotate(Mat<T>& m, const std::vector<T>& mats, Index row0, Index col0,
+                          Index positions) const {
+  const Index pairs = head_dim / 2;
+  for (Index t = 0; t < positions; ++t) {
+    const T* mt = &mats[static_cast<std::size_t>(t * pairs * 4)];
+    for (Index h = 0; h < heads; ++h) {
+      T* v = &m(row0 + h * head_dim, col0 + t);
+      for (Index p = 0; p < pairs; ++p) {
+        const T* e = mt + p * 4;
+        const T a = v[2 * p], b = v[2 * p + 1];
+        v[2 * p] = e[0] * a + e[1] * b;
+        v[2 * p + 1] = e[2] * a + e[3] * b;
+      }
+    }
+  }
+}
+
+template <class T>
+void Attention<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
+  const Index C = channels, d = head_dim, P = g.positions(), B = g.batch;
+  if (x.rows() != C || x.cols() != g.columns())
+    throw std::invalid_argument("attention: input of the wrong size");
+  if (gta && (g.height != height || g.width != width))
+    throw std::invalid_argument(fmt::format(
+        "attention: GTA matrices are for a {}x{} grid, the input is {}x{} (rescaling the "
+        "matrices is not supported)",
+        height, width, g.height, g.width));
+  qkv_.noalias() = wqkv_ * x;
+  qkv_.colwise() += bqkv_;
+  o_.resize(C, g.columns());
+  const int threads = omp_get_max_threads();
+  if (static_cast<int>(scores_.size()) < threads) scores_.resize(static_cast<std::size_t>(threads));
+  const T scale = T(1) / std::sqrt(static_cast<T>(d));
+#pragma omp parallel
+  {
+    Mat<T>& s = scores_[static_cast<std::size_t>(omp_get_thread_num())];
+    s.resize(P, P);
+    if (gta) {
+#pragma omp for schedule(static)
+      for (Index b = 0; b < B; ++b)
+        for (int part = 0; part < 3; ++part)
+          rotate(qkv_, mat_[part], part * C, b * P, P);
+    }
+#pragma omp for schedule(dynamic)
+    for (Index job = 0; job < B * heads; ++job) {
+      const Index b = job / heads, h = job % heads;
+      const auto q = qkv_.block(h * d, b * P, d, P);
+      const auto k = qkv_.block(C + h * d, b * P, d, P);
+      const auto v = qkv_.block(2 * C + h * d, b * P, d, P);
+      s.noalias() = k.transpose() * q;  // s(key, query)
+      for (Index t = 0; t < P; ++t) {
+        auto col = s.col(t);
+        const T mx = col.maxCoeff();
+        col = ((col.array() - mx) * scale).exp();
+        col /= col.sum();
+      }
+      o_.block(h * d, b * P, d, P).noalias() = v * s;
+    }
+    if (gta) {
+#pragma omp for schedule(static)
+      for (Index b = 0; b < B; ++b) rotate(o_, mat_[3], 0, b * P, P);
+    }
+  }
+  y.noalias() = wo_ * o_;
+  y.colwise() += bo_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// KLayer
+
+template <class T>
+KLayer<T>::KLayer(const KLayerConfig& c) : c_(c) {
+  if (c.osc_dim < 1 || c.channels < c.osc_dim || c.channels % c.osc_dim != 0)
+    throw std::invalid_argument(fmt::format(
+        "K-layer: channels ({}) must be a positive multiple of the oscillator dimension n ({})",
+        c.channels, c.osc_dim));
+  if (c.use_omega && c.osc_dim % 2 != 0)
+    throw std::invalid_argument(fmt::format(
+        "K-layer: the natural frequency Omega rotates channel pairs and needs an even n, got "
+        "n = {} (the reference raises NotImplementedError)",
+        c.osc_dim));
+  if (c.connectivity == Connectivity::Conv) {
+    if (c.kernel < 1 || c.kernel % 2 == 0)
+      throw std::invalid_argument(fmt::format("K-layer: conv kernel must be odd, got {}", c.kernel));
+    conv_ = Conv2d<T>(c.channels, c.channels, c.kernel, 1, c.kernel / 2, true);
+  } else {
+    attn_ = Attention<T>(c.channels, c.heads, c.gta, c.height, c.width);
+  }
+  if (c.use_omega) omega_ = Vec<T>::Constant(c.channels / 2, static_cast<T>(c.init_omega));
+  norm_w_ = Vec<T>::Ones(c.channels);
+  norm_b_ = Vec<T>::Zero(c.channels);
+}
+
+template <class T>
+void KLayer<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) const {
+  const Index C = c_.channels;
+  if (c_.use_omega) {
+    const double v = c_.init_omega / std::sqrt(2.0);
+    if (c_.global_omega)
+      o.push_back({prefix + "omg.omg_param", {2}, Init::Constant, v, {}});
+    else
+      o.push_back({prefix + "omg.omg_param", {C / 2, 2}, Init::Constant, v, {}});
+  }
+  if (c_.connectivity == Connectivity::Conv)
+    conv_.specs(o, prefix + "connectivity.");
+  else
+    attn_.specs(o, prefix + "connectivity.");
+  if (c_.c_norm == StimulusNorm::GroupNorm) {
+    o.push_back({prefix + "c_norm.weight", {C}, Init::Constant, 1.0, {}});
+    o.push_back({prefix + "c_norm.bias", {C}, Init::Constant, 0.0, {}});
+  } else if (c_.c_norm == StimulusNorm::ScaleAndBias) {
+    o.push_back({prefix + "c_norm.scale", {C}, Init::Constant, 1.0, {}});
+    o.push_back({prefix + "c_norm.bias", {C}, Init::Constant, 0.0, {}});
+  }
+}
+
+template <class T>
+void KLayer<T>::load(const ParamStore& p, const std::string& prefix) {
+  const Index C = c_.channels;
+  if (c_.use_omega) {
+    if (c_.global_omega) {
+      const auto& w = p.get(prefix + "omg.omg_param", {2});
+      omega_ = Vec<T>::Constant(C / 2, static_cast<T>(std::hypot(w.values[0], w.values[1])));
+    } else {
+      const auto& w = p.get(prefix + "omg.omg_param", {C / 2, 2});
+      omega_.resize(C / 2);
+      for (Index q = 0; q < C / 2; ++q)
+        omega_[q] = static_cast<T>(std::hypot(w.values[2 * q], w.values[2 * q + 1]));
+    }
+  }
+  if (c_.connectivity == Connectivity::Conv)
+    conv_.load(p, prefix + "connectivity.");
+  else
+    attn_.load(p, prefix + "connectivity.");
+  if (c_.c_norm == StimulusNorm::GroupNorm) {
+    norm_w_ = as_vector<T>(p.get(prefix + "c_norm.weight", {C}));
+    norm_b_ = as_vector<T>(p.get(prefix + "c_norm.bias", {C}));
+  } else if (c_.c_norm == StimulusNorm::ScaleAndBias) {
+    norm_w_ = as_vector<T>(p.get(prefix + "c_norm.scale", {C}));
+    norm_b_ = as_vector<T>(p.get(prefix + "c_norm.bias", {C}));
+  }
+}
+
+template <class T>
+const Vec<T>& KLayer<T>::coupling_bias() const {
+  return c_.connectivity == Connectivity::Conv ? conv_.bias : attn_.output_bias();
+}
+
+template <class T>
+void KLayer<T>::normalize_stimulus(const Mat<T>& c, const Grid& g, Mat<T>& out) const {
+  out = c;
+  if (c_.c_norm == StimulusNorm::None) return;
+  if (c_.c_norm == StimulusNorm::ScaleAndBias) {
+    out.array().colwise() *= norm_w_.array();
+    out.colwise() += norm_b_;
+    return;
+  }
+  // GroupNorm(C/n groups): each group is one oscillator's n channels, normalised jointly over
+  // n × H × W per sample with the biased variance, eps 1e-5, then the per-channel affine.
+  const Index n = c_.osc_dim, G = c_.channels / n, P = g.positions();
+#pragma omp parallel for collapse(2) schedule(static) if (c.size() > 50000)
+  for (Index b = 0; b < g.batch; ++b)
+    for (Index gi = 0; gi < G; ++gi) {
+      const auto blk = c.block(gi * n, b * P, n, P);
+      const double cnt = static_cast<double>(n * P);
+      double mean = 0;
+      for (Index j = 0; j < P; ++j)
+        for (Index i = 0; i < n; ++i) mean += static_cast<double>(blk(i, j));
+      mean /= cnt;
+      double var = 0;
+      for (Index j = 0; j < P; ++j)
+        for (Index i = 0; i < n; ++i) {
+          const double e = static_cast<double>(blk(i, j)) - mean;
+          var += e * e;
+        }
+      var /= cnt;
+      const double inv = 1.0 / std::sqrt(var + 1e-5);
+      for (Index j = 0; j < P; ++j)
+        for (Index i = 0; i < n; ++i) {
+          const Index ch = gi * n + i;
+          out(ch, b * P + j) = static_cast<T>((static_cast<double>(blk(i, j)) - mean) * inv) *
+                                   norm_w_[ch] +
+                               norm_b_[ch];
+        }
+    }
+}
+
+template <class T>
+void KLayer<T>::coupling(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
+  if (c_.connectivity == Connectivity::Conv)
+    conv_.forward(x, g, y);
+  else
+    attn_.forward(x, g, y);
+}
+
+template <class T>
+void KLayer<T>::velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx) const {
+  const Index n = c_.osc_dim, G = c_.channels / n, cols = x.cols();
+  dx.resize(x.rows(), cols);
+#pragma omp parallel for schedule(static) if (x.size() > 50000)
+  for (Index j = 0; j < cols; ++j)
+    for (Index gi = 0; gi < G; ++gi) {
+      const Index r = gi * n;
+      const auto xo = x.col(j).segment(r, n);
+      const auto yo = y.col(j).segment(r, n);
+      auto d = dx.col(j).segment(r, n);
+      if (c_.project)
+        d = yo - yo.dot(xo) * xo;
+      else
+        d = yo;
+      if (c_.use_omega) {
+        for (Index q = 0; q < n / 2; ++q) {
+          const T om = omega_[(r >> 1) + q];
+          d[2 * q] += om * xo[2 * q + 1];
+          d[2 * q + 1] += -om * xo[2 * q];
+        }
+      } else {
+        d += xo;  // the reference's nn.Identity() "Ω term"
+      }
+    }
+}
+
+template <class T>
+void KLayer<T>::normalize(Mat<T>& x) const {
+  const Index n = c_.osc_dim, G = c_.channels / n, cols = x.cols();
+#pragma omp parallel for schedule(static) if (x.size() > 50000)
+  for (Index j = 0; j < cols; ++j)
+    for (Index gi = 0; gi < G; ++gi) {
+      auto xo = x.col(j).segment(gi * n, n);
+      xo /= std::max(xo.norm(), static_cast<T>(1e-12));
+    }
+}
+
+template <class T>
+LayerEnergies KLayer<T>::forward(Mat<T>& x, const Mat<T>& c, const Grid& g, int steps, T gamma,
+                                 const std::function<void(int, const Mat<T>&)>& observe,
+                                 bool final_energy) const {
+  if (x.rows() != c_.channels || x.cols() != g.columns() || c.rows() != x.rows() ||
+      c.cols() != x.cols())
+    throw std::invalid_argument(fmt::format(
+        "K-layer: state and stimulus must be {} x {}, got {} x {} and {} x {}", c_.channels,
+        g.columns(), x.rows(), x.cols(), c.rows(), c.cols()));
+  const Index P = g.positions(), B = g.batch;
+  LayerEnergies e;
+  e.proxy = Eigen::MatrixXd::Zero(steps + 1, B);
+  e.energy = Eigen::MatrixXd::Zero(steps + 1, B);
+  normalize_stimulus(c, g, ct_);
+  normalize(x);
+  const Vec<T>& bias = coupling_bias();
+  // y = J(x) + c̃ of the current x; its energies go to row t (true) and t + 1 (proxy).
+  const auto energies = [&](int t) {
+    for (Index b = 0; b < B; ++b) {
+      double s = 0, sb = 0;
+      for (Index j = b * P; j < (b + 1) * P; ++j) {
+        s += static_cast<double>(x.col(j).dot(y_.col(j)));
+        sb += static_cast<double>(x.col(j).dot(ct_.col(j) + bias));
+      }
+      if (t < steps) e.proxy(t + 1, b) = -s;
+      e.energy(t, b) = -0.5 * s - 0.5 * sb;
+    }
+  };
+  for (int t = 0; t < steps; ++t) {
+    if (observe) observe(t, x);
+    coupling(x, g, y_);
+    y_ += ct_;
+    energies(t);
+    velocity(x, y_, dx_);
+    x += gamma * dx_;
+    normalize(x);
+  }
+  if (observe) observe(steps, x);
+  if (final_energy) {
+    coupling(x, g, y_);
+    y_ += ct_;
+    energies(steps);
+  } else {
+    e.energy.row(steps).setConstant(std::numeric_limits<double>::quiet_NaN());
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReadOutConv
+
+template <class T>
+ReadOutConv<T>::ReadOutConv(Index in, Index out_, Index group_, Index kernel, Index stride,
+                            Index padding)
+    : conv(in, out_ * group_, kernel, stride, padding, true), out(out_), group(group_) {
+  bias = Vec<T>::Zero(out);
+}
+
+template <class T>
+void ReadOutConv<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) const {
+  conv.specs(o, prefix + "invconv.");
+  o.push_back({prefix + "bias", {out}, Init::Constant, 0.0, {}});
+}
+
+template <class T>
+void ReadOutConv<T>::load(const ParamStore& p, const std::string& prefix) {
+  conv.load(p, prefix + "invconv.");
+  bias = as_vector<T>(p.get(prefix + "bias", {out}));
+}
+
+template <class T>
+void ReadOutConv<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
+  conv.forward(x, g, z_);
+  y.resize(out, z_.cols());
+#pragma omp parallel for schedule(static) if (z_.size() > 50000)
+  for (Index j = 0; j < z_.cols(); ++j)
+    for (Index o = 0; o < out; ++o) y(o, j) = z_.col(j).segment(o * group, group).norm() + bias[o];
+}
+
+template <class T>
+void relu(Mat<T>& m) {
+  m = m.cwiseMax(T(0));
+}
+
+template class Conv2d<float>;
+template class Conv2d<double>;
+template class Attention<float>;
+template class Attention<double>;
+template class KLayer<float>;
+template class KLayer<double>;
+template class ReadOutConv<float>;
+template class ReadOutConv<double>;
+template void relu<float>(Mat<float>&);
+template void relu<double>(Mat<double>&);
+
+}  // namespace hkam::akorn

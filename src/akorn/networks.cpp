@@ -1,0 +1,306 @@
+#include "hkam/akorn/networks.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace hkam::akorn {
+
+namespace {
+
+template <class T>
+Mat<T> param_matrix(const ParamStore& p, const std::string& name, Index rows, Index cols,
+                    const std::vector<Index>& shape) {
+  const auto& v = p.get(name, shape).values;
+  Mat<T> m(rows, cols);
+  for (Index r = 0; r < rows; ++r)
+    for (Index c = 0; c < cols; ++c) m(r, c) = static_cast<T>(v[r * cols + c]);
+  return m;
+}
+
+template <class T>
+Vec<T> param_vector(const ParamStore& p, const std::string& name, Index n) {
+  const auto& v = p.get(name, {n}).values;
+  Vec<T> out(n);
+  for (Index i = 0; i < n; ++i) out[i] = static_cast<T>(v[i]);
+  return out;
+}
+
+void linear_specs(std::vector<ParamSpec>& o, const std::string& prefix, Index in, Index out) {
+  const double a = 1.0 / std::sqrt(static_cast<double>(in));
+  o.push_back({prefix + "weight", {out, in}, Init::Uniform, a, {}});
+  o.push_back({prefix + "bias", {out}, Init::Uniform, a, {}});
+}
+
+std::string block(int l, int part) { return fmt::format("layers.{}.{}.", l, part); }
+
+}  // namespace
+
+std::vector<double> positional_encoding_2d(Index channels, Index height, Index width) {
+  std::vector<double> pe(static_cast<std::size_t>(channels * height * width), 0.0);
+  const Index half = channels / 2;
+  const auto at = [&](Index c, Index y, Index x) -> double& {
+    return pe[static_cast<std::size_t>((c * height + y) * width + x)];
+  };
+  for (Index i = 0; 2 * i < half; ++i) {
+    const double div = std::exp(static_cast<double>(2 * i) * -(std::log(10000.0) / half));
+    for (Index y = 0; y < height; ++y)
+      for (Index x = 0; x < width; ++x) {
+        if (2 * i < half) at(2 * i, y, x) = std::sin(x * div);
+        if (2 * i + 1 < half) at(2 * i + 1, y, x) = std::cos(x * div);
+        if (half + 2 * i < channels) at(half + 2 * i, y, x) = std::sin(y * div);
+        if (half + 2 * i + 1 < channels) at(half + 2 * i + 1, y, x) = std::cos(y * div);
+      }
+  }
+  return pe;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ObjectNet
+
+template <class T>
+ObjectNet<T>::ObjectNet(ObjectNetConfig c) : c_(std::move(c)) {
+  if (c_.blocks < 1) throw std::invalid_argument("object network: needs at least one block");
+  if (c_.psize < 1 || c_.imsize % c_.psize != 0)
+    throw std::invalid_argument(fmt::format(
+        "object network: the image size {} must be a multiple of the patch size {}", c_.imsize,
+        c_.psize));
+  if (c_.steps.size() == 1) c_.steps.assign(static_cast<std::size_t>(c_.blocks), c_.steps[0]);
+  if (static_cast<Index>(c_.steps.size()) != c_.blocks)
+    throw std::invalid_argument("object network: give one T or one per block");
+  const Index h = c_.imsize / c_.psize, C = c_.channels;
+  patch_ = Conv2d<T>(3, C, c_.psize, c_.psize, 0, true);
+  KLayerConfig k;
+  k.channels = C;
+  k.osc_dim = c_.osc_dim;
+  k.height = k.width = h;
+  k.connectivity = c_.connectivity;
+  k.kernel = c_.kernel;
+  k.heads = c_.heads;
+  k.gta = c_.gta;
+  k.c_norm = c_.c_norm;
+  k.use_omega = c_.use_omega;
+  k.global_omega = c_.global_omega;
+  k.init_omega = c_.init_omega;
+  k.project = c_.project;
+  for (Index l = 0; l < c_.blocks; ++l) {
+    layers_.emplace_back(k);
+    readouts_.emplace_back(C, C, c_.osc_dim, 1, 1, 0);
+  }
+  gamma_ = static_cast<T>(c_.gamma);
+}
+
+template <class T>
+std::vector<ParamSpec> ObjectNet<T>::specs() const {
+  std::vector<ParamSpec> o;
+  const Index h = c_.imsize / c_.psize, C = c_.channels;
+  o.push_back({"gamma", {1}, Init::Constant, c_.gamma, {}});
+  patch_.specs(o, "patchfy.1.");
+  if (!c_.gta) {
+    const auto pe = positional_encoding_2d(C, h, h);
+    o.push_back({"pemb_x", {C, h, h}, Init::Given, 0, pe});
+    o.push_back({"pemb_c", {C, h, h}, Init::Given, 0, pe});
+  }
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    layers_[static_cast<std::size_t>(l)].specs(o, block(l, 0));
+    readouts_[static_cast<std::size_t>(l)].specs(o, block(l, 1));
+  }
+  linear_specs(o, "out.3.", C, 4 * C);
+  linear_specs(o, "out.5.", 4 * C, C);
+  return o;
+}
+
+template <class T>
+void ObjectNet<T>::load(const ParamStore& p) {
+  const Index h = c_.imsize / c_.psize, C = c_.channels, P = h * h;
+  gamma_ = static_cast<T>(p.get("gamma", {1}).values[0]);
+  patch_.load(p, "patchfy.1.");
+  if (!c_.gta) {  // [C][h][w] → C × P
+    pemb_x_ = param_matrix<T>(p, "pemb_x", C, P, {C, h, h});
+    pemb_c_ = param_matrix<T>(p, "pemb_c", C, P, {C, h, h});
+  }
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    layers_[static_cast<std::size_t>(l)].load(p, block(l, 0));
+    readouts_[static_cast<std::size_t>(l)].load(p, block(l, 1));
+  }
+  w1_ = param_matrix<T>(p, "out.3.weight", 4 * C, C, {4 * C, C});
+  b1_ = param_vector<T>(p, "out.3.bias", 4 * C);
+  w2_ = param_matrix<T>(p, "out.5.weight", C, 4 * C, {C, 4 * C});
+  b2_ = param_vector<T>(p, "out.5.bias", C);
+}
+
+template <class T>
+NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise, Index batch,
+                                       const StateObserver<T>& observe, bool final_energy) const {
+  const Grid img{c_.imsize, c_.imsize, batch};
+  if (images.rows() != 3 || images.cols() != img.columns())
+    throw std::invalid_argument(fmt::format(
+        "object network: images must be 3 x {} ({} images of {}x{}), got {} x {}",
+        img.columns(), batch, c_.imsize, c_.imsize, images.rows(), images.cols()));
+  NetworkOutput<T> r;
+  r.grid = grid(batch);
+  const Index P = r.grid.positions(), C = c_.channels;
+  if (noise.rows() != C || noise.cols() != r.grid.columns())
+    throw std::invalid_argument(fmt::format("object network: noise must be {} x {}", C,
+                                            r.grid.columns()));
+  Mat<T> normalized = (images.array() - T(0.5)) / T(0.5);  // RGBNormalize(0.5, 0.5)
+  Mat<T> c;
+  patch_.forward(normalized, img, c);
+  r.x = noise;
+  if (!c_.gta)
+    for (Index b = 0; b < batch; ++b) {
+      c.middleCols(b * P, P) += pemb_c_;
+      r.x.middleCols(b * P, P) += pemb_x_;
+    }
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const auto& k = layers_[static_cast<std::size_t>(l)];
+    std::function<void(int, const Mat<T>&)> obs;
+    if (observe) obs = [&](int t, const Mat<T>& x) { observe(l, t, x); };
+    r.energies.push_back(k.forward(r.x, c, r.grid, c_.steps[static_cast<std::size_t>(l)],
+                                   gamma_, obs, final_energy));
+    readouts_[static_cast<std::size_t>(l)].forward(r.x, r.grid, c);
+  }
+  r.features = c;
+  Mat<T> pooled(C, batch);
+  for (Index b = 0; b < batch; ++b)
+    pooled.col(b) = c_.maxpool ? Vec<T>(c.middleCols(b * P, P).rowwise().maxCoeff())
+                               : Vec<T>(c.middleCols(b * P, P).rowwise().mean());
+  Mat<T> hidden = (w1_ * pooled).colwise() + b1_;
+  relu(hidden);
+  r.head = (w2_ * hidden).colwise() + b2_;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SudokuNet
+
+template <class T>
+SudokuNet<T>::SudokuNet(SudokuNetConfig c) : c_(std::move(c)) {
+  if (c_.blocks < 1) throw std::invalid_argument("Sudoku network: needs at least one block");
+  const Index C = c_.channels;
+  KLayerConfig k;
+  k.channels = C;
+  k.osc_dim = c_.osc_dim;
+  k.height = k.width = 9;
+  k.connectivity = Connectivity::Attention;
+  k.heads = c_.heads;
+  k.gta = true;
+  k.c_norm = StimulusNorm::None;
+  k.use_omega = c_.use_omega;
+  k.global_omega = c_.global_omega;
+  k.init_omega = c_.init_omega;
+  for (Index l = 0; l < c_.blocks; ++l) {
+    layers_.emplace_back(k);
+    readouts_.emplace_back(C, C, c_.osc_dim, 1, 1, 0);
+    ff1_.emplace_back(C, C, 1);
+    ff2_.emplace_back(C, C, 1);
+    post_.emplace_back(C, C, 1);
+  }
+  out_ = Conv2d<T>(C, 9, 1);
+  embed_ = Mat<T>::Zero(C, 10);
+  gamma_ = static_cast<T>(c_.gamma);
+}
+
+template <class T>
+std::vector<ParamSpec> SudokuNet<T>::specs() const {
+  std::vector<ParamSpec> o;
+  const Index C = c_.channels;
+  o.push_back({"embedding.weight", {10, C}, Init::Normal, 1.0, {}});
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const auto s = static_cast<std::size_t>(l);
+    layers_[s].specs(o, block(l, 0));
+    readouts_[s].specs(o, block(l, 1) + "0.");
+    ff1_[s].specs(o, block(l, 1) + "1.fn.fn.0.fn.2.");
+    ff2_[s].specs(o, block(l, 1) + "1.fn.fn.1.fn.2.");
+    post_[s].specs(o, block(l, 1) + "2.fn.2.");
+  }
+  out_.specs(o, "out.1.");
+  o.push_back({"gamma", {1}, Init::Constant, c_.gamma, {}});
+  o.push_back({"x0", {1, C, 9, 9}, Init::Normal, 1.0, {}});  // in the state_dict, never used
+  return o;
+}
+
+template <class T>
+void SudokuNet<T>::load(const ParamStore& p) {
+  const Index C = c_.channels;
+  embed_ = param_matrix<T>(p, "embedding.weight", 10, C, {10, C}).transpose();
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const auto s = static_cast<std::size_t>(l);
+    layers_[s].load(p, block(l, 0));
+    readouts_[s].load(p, block(l, 1) + "0.");
+    ff1_[s].load(p, block(l, 1) + "1.fn.fn.0.fn.2.");
+    ff2_[s].load(p, block(l, 1) + "1.fn.fn.1.fn.2.");
+    post_[s].load(p, block(l, 1) + "2.fn.2.");
+  }
+  out_.load(p, "out.1.");
+  gamma_ = static_cast<T>(p.get("gamma", {1}).values[0]);
+}
+
+template <class T>
+NetworkOutput<T> SudokuNet<T>::forward(const Eigen::MatrixXi& boards, const Mat<T>& noise,
+                                       int steps, const StateObserver<T>& observe,
+                                       bool final_energy) const {
+  const Index B = boards.rows(), C = c_.channels;
+  if (boards.cols() != 81)
+    throw std::invalid_argument("Sudoku network: boards must have 81 cells per row");
+  if (boards.size() && (boards.minCoeff() < 0 || boards.maxCoeff() > 9))
+    throw std::invalid_argument("Sudoku network: cells must hold 0 (blank) to 9");
+  NetworkOutput<T> r;
+  r.grid = grid(B);
+  if (noise.rows() != C || noise.cols() != r.grid.columns())
+    throw std::invalid_argument(
+        fmt::format("Sudoku network: noise must be {} x {}", C, r.grid.columns()));
+  Mat<T> c(C, r.grid.columns());
+  r.x.resize(C, r.grid.columns());
+  for (Index b = 0; b < B; ++b)
+    for (Index p = 0; p < 81; ++p) {
+      const int d = boards(b, p);
+      c.col(b * 81 + p) = embed_.col(d);
+      r.x.col(b * 81 + p) = d > 0 ? Vec<T>(embed_.col(d)) : Vec<T>(noise.col(b * 81 + p));
+    }
+  const int T_steps = steps > 0 ? steps : c_.steps;
+  Mat<T> h1, h2;
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const auto s = static_cast<std::size_t>(l);
+    std::function<void(int, const Mat<T>&)> obs;
+    if (observe) obs = [&](int t, const Mat<T>& x) { observe(l, t, x); };
+    r.energies.push_back(layers_[s].forward(r.x, c, r.grid, T_steps, gamma_, obs, final_energy));
+    readouts_[s].forward(r.x, r.grid, c);
+    // ResBlock(FF): c + Conv(ReLU(Conv(ReLU(c)))), then ReLU → Conv.
+    h1 = c;
+    relu(h1);
+    ff1_[s].forward(h1, r.grid, h2);
+    relu(h2);
+    ff2_[s].forward(h2, r.grid, h1);
+    c += h1;
+    h1 = c;
+    relu(h1);
+    post_[s].forward(h1, r.grid, c);
+  }
+  h1 = c;
+  relu(h1);
+  out_.forward(h1, r.grid, r.features);
+  return r;
+}
+
+template <class T>
+Eigen::MatrixXi sudoku_predictions(const Mat<T>& logits, Index batch) {
+  Eigen::MatrixXi out(batch, 81);
+  for (Index b = 0; b < batch; ++b)
+    for (Index p = 0; p < 81; ++p) {
+      Index best = 0;
+      logits.col(b * 81 + p).maxCoeff(&best);
+      out(b, p) = static_cast<int>(best) + 1;
+    }
+  return out;
+}
+
+template class ObjectNet<float>;
+template class ObjectNet<double>;
+template class SudokuNet<float>;
+template class SudokuNet<double>;
+template Eigen::MatrixXi sudoku_predictions<float>(const Mat<float>&, Index);
+template Eigen::MatrixXi sudoku_predictions<double>(const Mat<double>&, Index);
+
+}  // namespace hkam::akorn

@@ -1,0 +1,723 @@
+#include "run/network_run.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+
+#include "analysis/segmentation.hpp"
+#include "hkam/akorn/networks.hpp"
+#include "hkam/random.hpp"
+#include "hkam/version.hpp"
+#include "io/h5.hpp"
+
+namespace hkam::run {
+
+namespace fs = std::filesystem;
+using config::Section;
+using namespace hkam::akorn;
+
+namespace {
+
+// Random streams of a network run (derived from the config's seed).
+enum : std::uint64_t { kWeights = 20, kInputs = 21, kNoise = 22 };
+
+struct NetSpec {
+  std::string kind, precision = "float32", weights;
+  ObjectNetConfig obj;
+  SudokuNetConfig sud;
+  bool gamma_given = false;
+  // input
+  std::string input_kind;
+  Index batch = 1;
+  int objects = 3;
+  double pixel_noise = 0;
+  int blanks = 40;
+  std::string input_file, noise_file;
+  // evaluation
+  int clusters = 0;
+  std::string cluster_on = "readout";
+  int votes = 1;
+  std::string vote_score = "last";
+  int test_steps = 0;
+  // recording
+  int state_interval = 1;
+  bool store_states = true, store_weights = false;
+};
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+StimulusNorm read_norm(Section& s) {
+  const auto v = s.choice("c_norm", "gn", {"gn", "sandb", "none"});
+  return v == "gn" ? StimulusNorm::GroupNorm
+                   : v == "sandb" ? StimulusNorm::ScaleAndBias : StimulusNorm::None;
+}
+
+NetSpec read_spec(Section& root, const fs::path& base) {
+  NetSpec n;
+  Section s = root.section("network");
+  n.kind = s.choice("kind", std::nullopt, {"objects", "sudoku"});
+  n.precision = s.choice("precision", "float32", {"float32", "float64"});
+  n.weights = s.string("weights", "");
+  if (!n.weights.empty() && fs::path(n.weights).is_relative()) n.weights = (base / n.weights).string();
+  n.gamma_given = s.has("gamma");
+  const auto pos = config::at_least(1);
+  if (n.kind == "objects") {
+    auto& o = n.obj;
+    o.osc_dim = s.integer("osc_dim", 4, pos);
+    o.channels = s.integer("channels", 256, pos);
+    o.blocks = s.integer("blocks", 1, pos);
+    const Eigen::VectorXd steps = s.numbers("steps", 8, config::at_least(0));
+    o.steps.clear();
+    for (Index i = 0; i < steps.size(); ++i) o.steps.push_back(static_cast<int>(steps[i]));
+    if (o.steps.size() != 1 && static_cast<Index>(o.steps.size()) != o.blocks)
+      s.fail("steps", fmt::format("expected one T or one per block ({}), got {}", o.blocks,
+                                  o.steps.size()));
+    o.psize = s.integer("psize", 4, pos);
+    o.imsize = s.integer("imsize", 32, pos);
+    if (o.imsize % o.psize != 0)
+      s.fail("imsize", fmt::format("expected a multiple of psize = {}, got {}", o.psize, o.imsize));
+    const auto J = s.choice("connectivity", "attn", {"attn", "conv"});
+    o.connectivity = J == "attn" ? Connectivity::Attention : Connectivity::Conv;
+    if (J == "conv") {
+      o.kernel = s.integer("kernel", 1, pos);
+      if (o.kernel % 2 == 0) s.fail("kernel", fmt::format("expected an odd size, got {}", o.kernel));
+      s.irrelevant("heads", "connectivity = \"conv\" has no heads");
+      s.irrelevant("gta", "connectivity = \"conv\" has no GTA");
+    } else {
+      o.heads = s.integer("heads", 8, pos);
+      o.gta = s.boolean("gta", true);
+      if (o.channels % o.heads != 0)
+        s.fail("heads", fmt::format("expected a divisor of channels = {}, got {}", o.channels,
+                                    o.heads));
+      s.irrelevant("kernel", "connectivity = \"attn\" has no kernel");
+    }
+    o.c_norm = read_norm(s);
+    o.gamma = s.number("gamma", 1.0, config::positive());
+    o.use_omega = s.boolean("use_omega", false);
+    o.global_omega = s.boolean("global_omega", false);
+    o.init_omega = s.number("init_omega", 1.0, config::non_negative());
+    o.project = s.boolean("project", true);
+    o.maxpool = s.boolean("maxpool", true);
+    if (o.channels % o.osc_dim != 0)
+      s.fail("channels", fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim,
+                                     o.channels));
+    if (o.use_omega && o.osc_dim % 2 != 0)
+      s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim (Omega rotates channel "
+                                    "pairs), got {}",
+                                    o.osc_dim));
+  } else {
+    auto& o = n.sud;
+    o.osc_dim = s.integer("osc_dim", 4, pos);
+    o.channels = s.integer("channels", 512, pos);
+    o.blocks = s.integer("blocks", 1, pos);
+    o.heads = s.integer("heads", 8, pos);
+    o.steps = static_cast<int>(s.integer("steps", 16, pos));
+    o.gamma = s.number("gamma", 1.0, config::positive());
+    o.use_omega = s.boolean("use_omega", true);
+    o.global_omega = s.boolean("global_omega", true);
+    o.init_omega = s.number("init_omega", 0.1, config::non_negative());
+    if (o.channels % o.osc_dim != 0)
+      s.fail("channels", fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim,
+                                     o.channels));
+    if (o.channels % o.heads != 0 || (o.channels / o.heads) % 2 != 0)
+      s.fail("heads", fmt::format("expected a divisor of channels = {} leaving an even head "
+                                  "dimension (GTA rotates pairs), got {}",
+                                  o.channels, o.heads));
+    if (o.use_omega && o.osc_dim % 2 != 0)
+      s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim, got {}", o.osc_dim));
+  }
+  s.done();
+
+  Section in = root.section("input");
+  if (n.kind == "objects") {
+    n.input_kind = in.choice("kind", "shapes", {"shapes", "file"});
+    if (n.input_kind == "shapes") {
+      n.batch = in.integer("batch", 4, pos);
+      n.objects = static_cast<int>(in.integer("objects", 3, config::at_least(1)));
+      n.pixel_noise = in.number("pixel_noise", 0.02, config::non_negative());
+      in.irrelevant("file", "input.kind = \"shapes\" reads no file");
+    } else {
+      n.input_file = in.string("file", std::nullopt);
+      in.irrelevant("batch", "the batch is the file's number of images");
+    }
+    in.irrelevant("blanks", "blanks are for Sudoku inputs");
+  } else {
+    n.input_kind = in.choice("kind", "puzzles", {"puzzles", "file"});
+    if (n.input_kind == "puzzles") {
+      n.batch = in.integer("batch", 4, pos);
+      n.blanks = static_cast<int>(in.integer("blanks", 40, config::Range{0, 81}));
+      in.irrelevant("file", "input.kind = \"puzzles\" reads no file");
+    } else {
+      n.input_file = in.string("file", std::nullopt);
+    }
+    in.irrelevant("objects", "objects are for image inputs");
+    in.irrelevant("pixel_noise", "pixel_noise is for image inputs");
+  }
+  if (!n.input_file.empty() && fs::path(n.input_file).is_relative())
+    n.input_file = (base / n.input_file).string();
+  in.done();
+
+  Section ini = root.section("initial");
+  n.noise_file = ini.string("noise_file", "");
+  if (!n.noise_file.empty() && fs::path(n.noise_file).is_relative())
+    n.noise_file = (base / n.noise_file).string();
+  ini.done();
+
+  Section ev = root.section("evaluate");
+  if (n.kind == "objects") {
+    n.clusters = static_cast<int>(ev.integer("clusters", 0, config::at_least(0)));
+    n.cluster_on = ev.choice("features", "readout", {"readout", "oscillators"});
+    ev.irrelevant("votes", "E-vote is for Sudoku");
+    ev.irrelevant("vote_score", "E-vote is for Sudoku");
+    ev.irrelevant("steps", "test-time T is for Sudoku (set network.steps)");
+  } else {
+    n.votes = static_cast<int>(ev.integer("votes", 1, pos));
+    n.vote_score = ev.choice("vote_score", "last", {"last", "sum"});
+    n.test_steps = static_cast<int>(ev.integer("steps", 0, config::at_least(0)));
+    ev.irrelevant("clusters", "object clustering is for image inputs");
+    ev.irrelevant("features", "object clustering is for image inputs");
+  }
+  ev.done();
+
+  Section rec = root.section("record");
+  n.store_states = rec.boolean("states", true);
+  n.state_interval = static_cast<int>(rec.integer("state_interval", 1, pos));
+  n.store_weights = rec.boolean("weights", false);
+  rec.done();
+  return n;
+}
+
+/// A valid solved Sudoku grid shuffled by digit, row-in-band, band, column-in-stack and stack
+/// permutations of the pattern (3·(r mod 3) + r div 3 + c) mod 9.
+std::array<int, 81> random_solution(Rng& rng) {
+  const auto perm = [&](int n) {
+    std::vector<int> p(static_cast<std::size_t>(n));
+    std::iota(p.begin(), p.end(), 0);
+    for (int i = n - 1; i > 0; --i)
+      std::swap(p[static_cast<std::size_t>(i)],
+                p[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i + 1)))]);
+    return p;
+  };
+  const auto digits = perm(9), bands = perm(3), stacks = perm(3);
+  std::array<int, 9> rows{}, cols{};
+  for (int b = 0; b < 3; ++b) {
+    const auto r = perm(3), c = perm(3);
+    for (int i = 0; i < 3; ++i) {
+      rows[static_cast<std::size_t>(b * 3 + i)] = bands[static_cast<std::size_t>(b)] * 3 + r[static_cast<std::size_t>(i)];
+      cols[static_cast<std::size_t>(b * 3 + i)] = stacks[static_cast<std::size_t>(b)] * 3 + c[static_cast<std::size_t>(i)];
+    }
+  }
+  std::array<int, 81> g{};
+  for (int r = 0; r < 9; ++r)
+    for (int c = 0; c < 9; ++c) {
+      const int rr = rows[static_cast<std::size_t>(r)], cc = cols[static_cast<std::size_t>(c)];
+      g[static_cast<std::size_t>(r * 9 + c)] =
+          digits[static_cast<std::size_t>((3 * (rr % 3) + rr / 3 + cc) % 9)] + 1;
+    }
+  return g;
+}
+
+struct Inputs {
+  Index batch = 0;
+  Eigen::MatrixXd images;            // 3 × B·S² (objects)
+  std::vector<std::vector<int>> masks;  // per image, S² labels (objects; may be empty)
+  Eigen::MatrixXi boards, solutions;    // B × 81 (Sudoku; solutions may be empty)
+};
+
+Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
+  Inputs in;
+  Rng rng(Rng::derive(seed, kInputs));
+  if (n.kind == "objects") {
+    const Index S = n.obj.imsize, P = S * S;
+    if (n.input_kind == "shapes") {
+      in.batch = n.batch;
+      in.images.resize(3, in.batch * P);
+      for (Index b = 0; b < in.batch; ++b) {
+        auto sc = analysis::make_shapes(S, S, n.objects, n.pixel_noise, rng);
+        in.images.middleCols(b * P, P) = sc.rgb.cwiseMax(0.0).cwiseMin(1.0);
+        in.masks.push_back(sc.mask);
+      }
+      return in;
+    }
+    const io::Id f = io::open_file_read(n.input_file);
+    std::vector<hsize_t> d;
+    const auto v = io::read_doubles(f.get(), "images", &d);
+    if (d.size() != 4 || d[1] != 3 || static_cast<Index>(d[2]) != S ||
+        static_cast<Index>(d[3]) != S)
+      throw std::runtime_error(fmt::format(
+          "{}: 'images' must be [B, 3, {}, {}] (network.imsize), got [{}]", n.input_file, S, S,
+          fmt::join(d, ", ")));
+    in.batch = static_cast<Index>(d[0]);
+    in.images.resize(3, in.batch * P);
+    for (Index b = 0; b < in.batch; ++b)
+      for (Index c = 0; c < 3; ++c)
+        for (Index p = 0; p < P; ++p)
+          in.images(c, b * P + p) = v[static_cast<std::size_t>((b * 3 + c) * P + p)];
+    if (io::exists(f.get(), "masks")) {
+      std::vector<hsize_t> md;
+      const auto m = io::read_doubles(f.get(), "masks", &md);
+      if (md.size() != 3 || static_cast<Index>(md[0]) != in.batch ||
+          static_cast<Index>(md[1]) != S || static_cast<Index>(md[2]) != S)
+        throw std::runtime_error(fmt::format("{}: 'masks' must be [{}, {}, {}], got [{}]",
+                                             n.input_file, in.batch, S, S, fmt::join(md, ", ")));
+      for (Index b = 0; b < in.batch; ++b) {
+        std::vector<int> mk(static_cast<std::size_t>(P));
+        for (Index p = 0; p < P; ++p)
+          mk[static_cast<std::size_t>(p)] = static_cast<int>(m[static_cast<std::size_t>(b * P + p)]);
+        in.masks.push_back(std::move(mk));
+      }
+    }
+    return in;
+  }
+  if (n.input_kind == "puzzles") {
+    in.batch = n.batch;
+    in.boards.resize(in.batch, 81);
+    in.solutions.resize(in.batch, 81);
+    for (Index b = 0; b < in.batch; ++b) {
+      const auto sol = random_solution(rng);
+      std::vector<int> cells(81);
+      std::iota(cells.begin(), cells.end(), 0);
+      for (int i = 80; i > 0; --i)
+        std::swap(cells[static_cast<std::size_t>(i)],
+                  cells[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i + 1)))]);
+      for (int p = 0; p < 81; ++p) in.solutions(b, p) = in.boards(b, p) = sol[static_cast<std::size_t>(p)];
+      for (int i = 0; i < n.blanks; ++i) in.boards(b, cells[static_cast<std::size_t>(i)]) = 0;
+    }
+    return in;
+  }
+  const io::Id f = io::open_file_read(n.input_file);
+  const auto load = [&](const std::string& name, Eigen::MatrixXi& out) {
+    std::vector<hsize_t> d;
+    const auto v = io::read_doubles(f.get(), name, &d);
+    const hsize_t cells = d.size() == 3 ? d[1] * d[2] : d.size() == 2 ? d[1] : 0;
+    if (cells != 81 || (d.size() == 3 && d[1] != 9))
+      throw std::runtime_error(fmt::format("{}: '{}' must be [B, 9, 9] or [B, 81], got [{}]",
+                                           n.input_file, name, fmt::join(d, ", ")));
+    out.resize(static_cast<Index>(d[0]), 81);
+    for (Index b = 0; b < out.rows(); ++b)
+      for (Index p = 0; p < 81; ++p) {
+        const double x = v[static_cast<std::size_t>(b * 81 + p)];
+        if (!(x >= 0 && x <= 9 && x == std::floor(x)))
+          throw std::runtime_error(fmt::format("{}: '{}'[{}][{}] = {}: expected a digit 0-9",
+                                               n.input_file, name, b, p, x));
+        out(b, p) = static_cast<int>(x);
+      }
+  };
+  load("boards", in.boards);
+  in.batch = in.boards.rows();
+  if (io::exists(f.get(), "solutions")) {
+    load("solutions", in.solutions);
+    if (in.solutions.rows() != in.batch)
+      throw std::runtime_error(n.input_file + ": 'solutions' and 'boards' differ in length");
+  }
+  return in;
+}
+
+template <class T>
+void put(hid_t g, const std::string& name, const Mat<T>& m, std::vector<hsize_t> dims) {
+  // m is stored column-major; callers give dims whose row-major order matches it.
+  if constexpr (std::is_same_v<T, float>)
+    io::write_floats(g, name, m.data(), dims);
+  else
+    io::write_array(g, name, m.data(), dims);
+}
+
+/// C × B·P (channels-last) → a [B][C][P] row-major buffer.
+template <class T>
+Mat<T> channels_first(const Mat<T>& x, Index batch) {
+  const Index C = x.rows(), P = x.cols() / batch;
+  Mat<T> out(P, C * batch);  // column-major P × (B·C): element (p, b·C + c) at (b·C + c)·P + p
+  for (Index b = 0; b < batch; ++b)
+    for (Index c = 0; c < C; ++c)
+      for (Index p = 0; p < P; ++p) out(p, b * C + c) = x(c, b * P + p);
+  return out;
+}
+
+template <class T>
+Mat<T> noise_for(const NetSpec& n, Index C, Index cols, Index batch, Index positions,
+                 std::uint64_t seed) {
+  Mat<T> x(C, cols);
+  if (n.noise_file.empty()) {
+    Rng rng(Rng::derive(seed, kNoise));
+    for (Index j = 0; j < cols; ++j)  // sample by sample, channel-first order as randn_like
+      for (Index c = 0; c < C; ++c) x(c, j) = static_cast<T>(rng.normal());
+    return x;
+  }
+  const io::Id f = io::open_file_read(n.noise_file);
+  std::vector<hsize_t> d;
+  const auto v = io::read_doubles(f.get(), "noise", &d);
+  const Index h = static_cast<Index>(std::lround(std::sqrt(static_cast<double>(positions))));
+  if (d.size() != 4 || static_cast<Index>(d[0]) != batch || static_cast<Index>(d[1]) != C ||
+      static_cast<Index>(d[2] * d[3]) != positions)
+    throw std::runtime_error(fmt::format("{}: 'noise' must be [{}, {}, {}, {}], got [{}]",
+                                         n.noise_file, batch, C, h, positions / h,
+                                         fmt::join(d, ", ")));
+  for (Index b = 0; b < batch; ++b)
+    for (Index c = 0; c < C; ++c)
+      for (Index p = 0; p < positions; ++p)
+        x(c, b * positions + p) = static_cast<T>(v[static_cast<std::size_t>((b * C + c) * positions + p)]);
+  return x;
+}
+
+template <class T>
+int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const std::string& title,
+              const RunOptions& opt, const std::string& output, const char* who) {
+  // ---- network and weights (everything checked before a file is touched)
+  std::optional<ObjectNet<T>> obj;
+  std::optional<SudokuNet<T>> sud;
+  std::vector<ParamSpec> specs;
+  if (n.kind == "objects") {
+    obj.emplace(n.obj);
+    specs = obj->specs();
+  } else {
+    sud.emplace(n.sud);
+    specs = sud->specs();
+  }
+  ParamStore params;
+  if (n.weights.empty()) {
+    params = ParamStore::initialise(specs, Rng::derive(seed, kWeights));
+  } else {
+    params = ParamStore::load(n.weights);
+    const auto problems = params.check(specs);
+    if (!problems.empty()) {
+      std::string msg = fmt::format(
+          "the weight file {} does not fit the network of the config ({} problem{}):", n.weights,
+          problems.size(), problems.size() == 1 ? "" : "s");
+      for (std::size_t i = 0; i < problems.size() && i < 20; ++i) msg += "\n  " + problems[i];
+      if (problems.size() > 20) msg += fmt::format("\n  ... and {} more", problems.size() - 20);
+      throw std::runtime_error(msg);
+    }
+  }
+  // the config's gamma overrides the file's only when written in the config
+  if (n.gamma_given) {
+    const double g = n.kind == "objects" ? n.obj.gamma : n.sud.gamma;
+    params.set("gamma", {1}, {g});
+  }
+  if (obj) obj->load(params); else sud->load(params);
+
+  const Inputs in = read_inputs(n, seed);
+  const Index C = obj ? n.obj.channels : n.sud.channels;
+  const int votes = obj ? 1 : n.votes;
+  const Index chains = in.batch * votes;  // Sudoku: board b, vote k → chain b·votes + k
+  const Grid grid = obj ? obj->grid(chains) : sud->grid(chains);
+  const Index P = grid.positions();
+  const Mat<T> noise = noise_for<T>(n, C, grid.columns(), chains, P, seed);
+
+  if (fs::exists(output) && !opt.force)
+    throw std::runtime_error(fmt::format("{} exists (use --force)", output));
+  const std::string partial = output + ".partial";
+  std::error_code ec;
+  fs::remove(partial, ec);
+  if (const auto dir = fs::path(output).parent_path(); !dir.empty()) fs::create_directories(dir);
+  io::quiet_hdf5_errors();
+  io::Id file = io::create_file(partial);
+  const hid_t f = file.get();
+  io::set_attr(f, "format", std::string("hkam-akorn-network"));
+  io::set_attr(f, "hkam_version", std::string(version()));
+  io::set_attr(f, "git_revision", std::string(git_revision()));
+  io::set_attr(f, "created_utc", utc_now());
+  io::set_attr(f, "command_line", opt.command_line);
+  io::set_attr(f, "seed", static_cast<long long>(seed));
+  io::set_attr(f, "title", title);
+  io::set_attr(f, "network", n.kind);
+  io::set_attr(f, "precision", n.precision);
+  io::set_attr(f, "weights", n.weights.empty() ? std::string("random (seed)") : n.weights);
+  io::set_attr(f, "config_file", doc.name());
+  io::set_attr(f, "config_toml", doc.text());
+  io::set_attr(f, "config_resolved", doc.resolved_text());
+  io::set_attr(f, "end_reason", std::string("running"));
+
+  {
+    io::Id g = io::create_group(f, "input");
+    if (obj) {
+      const Index S = n.obj.imsize;
+      const Mat<double> img = channels_first<double>(in.images, in.batch);
+      io::write_array(g.get(), "images", img.data(),
+                      {static_cast<hsize_t>(in.batch), 3, static_cast<hsize_t>(S),
+                       static_cast<hsize_t>(S)});
+      if (!in.masks.empty()) {
+        std::vector<long long> m;
+        for (const auto& mk : in.masks) m.insert(m.end(), mk.begin(), mk.end());
+        io::write_int_array(g.get(), "masks", m,
+                            {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(S),
+                             static_cast<hsize_t>(S)});
+      }
+    } else {
+      const auto ints = [](const Eigen::MatrixXi& b) {
+        std::vector<long long> v;
+        for (Index r = 0; r < b.rows(); ++r)
+          for (Index c = 0; c < 81; ++c) v.push_back(b(r, c));
+        return v;
+      };
+      const std::vector<hsize_t> bd{static_cast<hsize_t>(in.batch), 9, 9};
+      io::write_int_array(g.get(), "boards", ints(in.boards), bd);
+      if (in.solutions.size()) io::write_int_array(g.get(), "solutions", ints(in.solutions), bd);
+    }
+    io::Id ini = io::create_group(f, "initial");
+    put<T>(ini.get(), "noise", channels_first<T>(noise, chains),
+           {static_cast<hsize_t>(chains), static_cast<hsize_t>(C),
+            static_cast<hsize_t>(grid.height), static_cast<hsize_t>(grid.width)});
+  }
+  if (n.store_weights) {
+    io::Id g = io::create_group(f, "weights");
+    for (const auto& [name, p] : params.all()) {
+      std::vector<hsize_t> dims(p.shape.begin(), p.shape.end());
+      io::write_array(g.get(), name, p.values.data(), dims);
+    }
+  }
+  H5Fflush(f, H5F_SCOPE_GLOBAL);
+
+  // ---- run, keeping every state_interval-th state (and the last) per block
+  const int blocks = static_cast<int>(obj ? n.obj.blocks : n.sud.blocks);
+  std::vector<std::vector<int>> kept_steps(static_cast<std::size_t>(blocks));
+  std::vector<std::vector<Mat<T>>> kept(static_cast<std::size_t>(blocks));
+  std::vector<int> steps_of(static_cast<std::size_t>(blocks));
+  for (int l = 0; l < blocks; ++l)
+    steps_of[static_cast<std::size_t>(l)] =
+        obj ? n.obj.steps[n.obj.steps.size() == 1 ? 0 : static_cast<std::size_t>(l)]
+            : (n.test_steps > 0 ? n.test_steps : n.sud.steps);
+  StateObserver<T> observe;
+  if (n.store_states)
+    observe = [&](int l, int t, const Mat<T>& x) {
+      const auto s = static_cast<std::size_t>(l);
+      if (t % n.state_interval == 0 || t == steps_of[s]) {
+        kept_steps[s].push_back(t);
+        kept[s].push_back(channels_first<T>(x, chains));
+      }
+    };
+  Eigen::MatrixXi chain_boards;
+  if (sud) {
+    chain_boards.resize(chains, 81);
+    for (Index b = 0; b < in.batch; ++b)
+      for (int k = 0; k < votes; ++k) chain_boards.row(b * votes + k) = in.boards.row(b);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const NetworkOutput<T> out =
+      obj ? obj->forward(in.images.cast<T>(), noise, in.batch, observe)
+          : sud->forward(chain_boards, noise, n.test_steps, observe);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // ---- per block: energies (chains × (T + 1)) and kept states
+  bool finite = out.features.allFinite() && out.x.allFinite();
+  long proxy_rises = 0, energy_rises = 0;
+  {
+    io::Id layers = io::create_group(f, "layers");
+    for (int l = 0; l < blocks; ++l) {
+      const auto s = static_cast<std::size_t>(l);
+      const LayerEnergies& e = out.energies[s];
+      io::Id g = io::create_group(layers.get(), std::to_string(l));
+      const Eigen::MatrixXd pe = e.proxy.transpose(), te = e.energy.transpose();
+      const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> per = pe,
+                                                                                   ter = te;
+      const std::vector<hsize_t> ed{static_cast<hsize_t>(chains), static_cast<hsize_t>(pe.cols())};
+      io::write_array(g.get(), "proxy_energy", per.data(), ed);
+      io::write_array(g.get(), "energy", ter.data(), ed);
+      io::set_attr(g.get(), "steps", static_cast<long long>(steps_of[s]));
+      finite = finite && pe.allFinite() && te.allFinite();
+      for (Index b = 0; b < chains; ++b)
+        for (Index t = 0; t + 1 < pe.cols(); ++t) {
+          if (t >= 1 && pe(b, t + 1) > pe(b, t) + 1e-9 * std::max(1.0, std::abs(pe(b, t))))
+            ++proxy_rises;
+          if (te(b, t + 1) > te(b, t) + 1e-9 * std::max(1.0, std::abs(te(b, t)))) ++energy_rises;
+        }
+      if (n.store_states && !kept[s].empty()) {
+        Mat<T> all(kept[s][0].rows(), kept[s][0].cols() * static_cast<Index>(kept[s].size()));
+        for (std::size_t k = 0; k < kept[s].size(); ++k)
+          all.middleCols(static_cast<Index>(k) * kept[s][0].cols(), kept[s][0].cols()) =
+              kept[s][k];
+        put<T>(g.get(), "states", all,
+               {static_cast<hsize_t>(kept[s].size()), static_cast<hsize_t>(chains),
+                static_cast<hsize_t>(C), static_cast<hsize_t>(grid.height),
+                static_cast<hsize_t>(grid.width)});
+        std::vector<long long> st(kept_steps[s].begin(), kept_steps[s].end());
+        io::write_int_array(g.get(), "state_steps", st, {st.size()});
+      }
+    }
+  }
+
+  // ---- outputs and evaluation
+  io::Id og = io::create_group(f, "output");
+  io::Id sg = io::create_group(f, "summary");
+  std::vector<std::pair<std::string, double>> results;
+  const std::vector<hsize_t> map_dims{static_cast<hsize_t>(chains), static_cast<hsize_t>(C),
+                                      static_cast<hsize_t>(grid.height),
+                                      static_cast<hsize_t>(grid.width)};
+  put<T>(og.get(), "x", channels_first<T>(out.x, chains), map_dims);
+  if (obj) {
+    put<T>(og.get(), "features", channels_first<T>(out.features, chains), map_dims);
+    put<T>(og.get(), "head", out.head, {static_cast<hsize_t>(chains), static_cast<hsize_t>(C)});
+    if (n.clusters > 0 && finite) {
+      const Index S = n.obj.imsize, ps = n.obj.psize;
+      std::vector<long long> all_labels;
+      Eigen::VectorXd ari(in.batch), mbo(in.batch);
+      for (Index b = 0; b < in.batch; ++b) {
+        Eigen::MatrixXd feat = n.cluster_on == "readout"
+                                   ? out.features.middleCols(b * P, P).template cast<double>()
+                                   : out.x.middleCols(b * P, P).template cast<double>();
+        if (n.cluster_on == "readout")  // the reference L2-normalises c over channels
+          for (Index p = 0; p < P; ++p) feat.col(p) /= std::max(feat.col(p).norm(), 1e-12);
+        const auto patch = analysis::average_linkage(analysis::pca_reduce(feat, 128), n.clusters);
+        std::vector<int> pix(static_cast<std::size_t>(S * S));
+        for (Index y = 0; y < S; ++y)
+          for (Index x = 0; x < S; ++x)
+            pix[static_cast<std::size_t>(y * S + x)] =
+                patch[static_cast<std::size_t>((y / ps) * grid.width + x / ps)];
+        all_labels.insert(all_labels.end(), pix.begin(), pix.end());
+        if (!in.masks.empty()) {
+          const auto& mk = in.masks[static_cast<std::size_t>(b)];
+          const bool any_fg = std::any_of(mk.begin(), mk.end(), [](int v) { return v > 0; });
+          ari[b] = any_fg ? analysis::adjusted_rand_index(mk, pix, true)
+                          : std::numeric_limits<double>::quiet_NaN();
+          mbo[b] = analysis::mean_best_overlap(mk, pix);
+        }
+      }
+      io::write_int_array(og.get(), "labels", all_labels,
+                          {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(S),
+                           static_cast<hsize_t>(S)});
+      if (!in.masks.empty()) {
+        io::write_array(og.get(), "fg_ari", ari.data(), {static_cast<hsize_t>(in.batch)});
+        io::write_array(og.get(), "mbo", mbo.data(), {static_cast<hsize_t>(in.batch)});
+        const auto nanmean = [](const Eigen::VectorXd& v) {
+          double s = 0;
+          int k = 0;
+          for (Index i = 0; i < v.size(); ++i)
+            if (std::isfinite(v[i])) s += v[i], ++k;
+          return k ? s / k : std::numeric_limits<double>::quiet_NaN();
+        };
+        results.emplace_back("fg_ari", nanmean(ari));
+        results.emplace_back("mbo", nanmean(mbo));
+      }
+    }
+  } else {
+    put<T>(og.get(), "logits", out.features,
+           {static_cast<hsize_t>(chains), 9, 9, 9});  // [chain][row][col][digit]
+    const Eigen::MatrixXi pred = sudoku_predictions<T>(out.features, chains);
+    // E-vote: per board the chain with the lowest score of the last block's logged energies
+    const Eigen::MatrixXd& last = out.energies.back().proxy;  // (T + 1) × chains
+    Eigen::MatrixXd scores(in.batch, votes);
+    Eigen::MatrixXi chosen(in.batch, 81);
+    std::vector<long long> choice;
+    for (Index b = 0; b < in.batch; ++b) {
+      Index best = 0;
+      for (int k = 0; k < votes; ++k) {
+        const Index ch = b * votes + k;
+        scores(b, k) = n.vote_score == "last" ? last(last.rows() - 1, ch) : last.col(ch).sum();
+        if (scores(b, k) < scores(b, best)) best = k;
+      }
+      choice.push_back(best);
+      chosen.row(b) = pred.row(b * votes + best);
+    }
+    std::vector<long long> pv, cv;
+    for (Index r = 0; r < chains; ++r)
+      for (Index c = 0; c < 81; ++c) pv.push_back(pred(r, c));
+    for (Index r = 0; r < in.batch; ++r)
+      for (Index c = 0; c < 81; ++c) cv.push_back(chosen(r, c));
+    io::write_int_array(og.get(), "chain_prediction", pv, {static_cast<hsize_t>(chains), 9, 9});
+    io::write_int_array(og.get(), "prediction", cv, {static_cast<hsize_t>(in.batch), 9, 9});
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> sr = scores;
+    io::write_array(og.get(), "vote_scores", sr.data(),
+                    {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(votes)});
+    io::write_int_array(og.get(), "vote_choice", choice, {choice.size()});
+    if (in.solutions.size()) {
+      long solved = 0, blanks = 0, right = 0;
+      for (Index b = 0; b < in.batch; ++b) {
+        bool all = true;
+        for (Index p = 0; p < 81; ++p)
+          if (in.boards(b, p) == 0) {
+            ++blanks;
+            const bool ok = chosen(b, p) == in.solutions(b, p);
+            right += ok;
+            all = all && ok;
+          }
+        solved += all;
+      }
+      results.emplace_back("board_accuracy", static_cast<double>(solved) / in.batch);
+      results.emplace_back("cell_accuracy", blanks ? static_cast<double>(right) / blanks : 1.0);
+    }
+  }
+  results.emplace_back("energy_rises", static_cast<double>(energy_rises));
+  results.emplace_back("proxy_rises", static_cast<double>(proxy_rises));
+  results.emplace_back("wall_seconds", wall);
+  for (const auto& [k, v] : results) io::set_attr(sg.get(), k, v);
+  const std::string end = finite ? "finished" : "non_finite";
+  io::set_attr(f, "end_reason", end);
+  og = io::Id();
+  sg = io::Id();
+  file = io::Id();
+  fs::rename(partial, output);
+
+  if (!opt.quiet) {
+    fmt::print("hkam {}: {}AKOrN {} network, {} ({} parameters, {})\n", who,
+               title.empty() ? "" : title + " - ", n.kind, n.precision, params.count(),
+               n.weights.empty() ? "random weights from the seed" : n.weights);
+    fmt::print("  input        {} {} x {} blocks, grid {}x{}, C = {}, n = {}\n", chains,
+               obj ? "images" : "boards", blocks, grid.height, grid.width, C,
+               obj ? n.obj.osc_dim : n.sud.osc_dim);
+    for (int l = 0; l < blocks; ++l) {
+      const auto& e = out.energies[static_cast<std::size_t>(l)];
+      fmt::print("  block {}      T = {}: energy {:.6g} -> {:.6g}, logged proxy {:.6g} -> {:.6g} "
+                 "(mean over the batch)\n",
+                 l, steps_of[static_cast<std::size_t>(l)], e.energy.row(0).mean(),
+                 e.energy.row(e.energy.rows() - 1).mean(), e.proxy.row(1).mean(),
+                 e.proxy.row(e.proxy.rows() - 1).mean());
+    }
+    for (const auto& [k, v] : results) fmt::print("  {:<16} {:.6g}\n", k, v);
+    fmt::print("output: {}\n", output);
+  }
+  if (!finite) {
+    fmt::print(stderr, "hkam {}: non-finite values in the network's states or outputs\n", who);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool is_network_config(config::Document& doc) { return doc.root().has("network"); }
+
+int run_network(config::Document doc, const RunOptions& opt, const char* who) {
+  NetSpec spec;
+  std::uint64_t seed = 1;
+  std::string title, output;
+  try {
+    Section root = doc.root();
+    const fs::path base = fs::path(doc.name()).parent_path();
+    seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::at_least(0)));
+    title = root.string("title", "");
+    const std::string stem = fs::path(doc.name()).stem().string();
+    output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
+    spec = read_spec(root, base);
+    root.irrelevant("sweep",
+                    "this is a sweep: run it with `hkam sweep`, or its base point with "
+                    "`hkam run --ignore-sweep`");
+    root.done();
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "hkam {}: config error: {}\n", who, e.what());
+    return 2;
+  }
+  if (!opt.output.empty()) output = opt.output;
+  try {
+    return spec.precision == "float64" ? run_typed<double>(spec, doc, seed, title, opt, output, who)
+                                       : run_typed<float>(spec, doc, seed, title, opt, output, who);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hkam {}: {}\n", who, e.what());
+    return 2;
+  }
+}
+
+}  // namespace hkam::run

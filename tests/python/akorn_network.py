@@ -1,0 +1,265 @@
+"""hkam's AKOrN networks against the independent numpy reference (akorn_reference.py).
+
+usage: akorn_network.py HKAM OUT_DIR
+
+Every case is an `hkam run` of a small network with random weights (stored in the trace with
+record.weights); the reference recomputes the whole forward pass from the trace's weights,
+inputs and initial noise, and must agree on every recorded state, both energies per step, the
+outputs and the head: 1e-10 relative (to the largest magnitude) in float64, 1e-5 in float32.
+Then: a weight file round trip (the same run from a weight file and the stored noise is
+identical), shape errors naming the parameter, and the evaluation metrics of the trace
+recomputed.
+"""
+
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import akorn_reference as ref  # noqa: E402
+
+HKAM, OUT = sys.argv[1], sys.argv[2]
+os.makedirs(OUT, exist_ok=True)
+failures = []
+
+
+def run(name, toml, expect=0):
+    cfg = os.path.join(OUT, name + ".toml")
+    out = os.path.join(OUT, name + ".h5")
+    with open(cfg, "w") as f:
+        f.write(f'output = "{out}"\nseed = 7\n' + toml)
+    p = subprocess.run([HKAM, "run", cfg, "--force", "--quiet"], capture_output=True, text=True)
+    if p.returncode != expect:
+        raise SystemExit(f"{name}: exit {p.returncode}, expected {expect}\n{p.stdout}{p.stderr}")
+    return out, p
+
+
+def weights(f):
+    return {k: np.array(v, dtype=np.float64) for k, v in f["weights"].items()}
+
+
+def rel(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return np.inf
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+def check(name, what, got, want, tol):
+    e = rel(got, want)
+    status = "ok" if e <= tol else "FAIL"
+    print(f"  {name:28s} {what:22s} rel. error {e:.2e} (tol {tol:g}) {status}")
+    if not e <= tol:
+        failures.append(f"{name}: {what} {e:.3g} > {tol:g}")
+
+
+def compare_layers(name, f, layers, tol):
+    for l, (xs, es, en) in enumerate(layers):
+        g = f[f"layers/{l}"]
+        check(name, f"block {l} proxy energy", g["proxy_energy"][()], es.T, tol)
+        check(name, f"block {l} true energy", g["energy"][()], en.T, tol)
+        steps = g["state_steps"][()]
+        check(name, f"block {l} states", g["states"][()], np.stack([xs[t] for t in steps]), tol)
+
+
+OBJECT_CASES = {
+    # name: (network table, precision)
+    "attn_gta_gn_quirk_L2": 'connectivity = "attn"\nheads = 4\nblocks = 2\nsteps = [3, 2]\n',
+    "attn_nogta_sandb_omega": 'connectivity = "attn"\nheads = 2\ngta = false\nc_norm = "sandb"\n'
+                              'use_omega = true\ninit_omega = 0.7\nmaxpool = false\n',
+    "conv3_none_globalomega_noproj": 'connectivity = "conv"\nkernel = 3\nc_norm = "none"\n'
+                                     'use_omega = true\nglobal_omega = true\nproject = false\n',
+    "conv5_gn_gamma": 'connectivity = "conv"\nkernel = 5\ngamma = 0.3\n',
+}
+
+
+def object_case(name, table, precision):
+    tol = 1e-10 if precision == "float64" else 1e-5
+    out, _ = run(f"obj_{name}_{precision}", f"""
+[network]
+kind = "objects"
+precision = "{precision}"
+channels = 16
+osc_dim = 4
+imsize = 12
+psize = 2
+{"" if "steps" in table else "steps = 3"}
+{table}
+[input]
+batch = 2
+[evaluate]
+clusters = 3
+[record]
+weights = true
+""")
+    with h5py.File(out, "r") as f:
+        W = weights(f)
+        blocks = len(f["layers"])
+        T = [int(f[f"layers/{l}"].attrs["steps"]) for l in range(blocks)]
+        cfg = dict(n=4, psize=2, L=blocks, T=T,
+                   J="conv" if "conv" in name else "attn",
+                   kernel=5 if "conv5" in name else 3,
+                   heads=int(table.split("heads = ")[1].split()[0]) if "heads" in table else 8,
+                   gta="gta = false" not in table,
+                   c_norm="sandb" if "sandb" in table else "none" if '"none"' in table else "gn",
+                   use_omega="use_omega = true" in table,
+                   global_omg="global_omega = true" in table,
+                   project="project = false" not in table,
+                   maxpool="maxpool = false" not in table)
+        c, x, layers, head = ref.object_net(f["input/images"][()], f["initial/noise"][()], W, cfg)
+        name = f"{name} {precision}"
+        compare_layers(name, f, layers, tol)
+        check(name, "readout features", f["output/features"][()], c, tol)
+        check(name, "final states", f["output/x"][()], x, tol)
+        check(name, "pooled MLP head", f["output/head"][()], head, tol)
+
+
+def sudoku_case(precision, votes):
+    tol = 1e-10 if precision == "float64" else 1e-5
+    out, _ = run(f"sudoku_{precision}", f"""
+[network]
+kind = "sudoku"
+precision = "{precision}"
+channels = 32
+heads = 4
+steps = 3
+init_omega = 0.4
+[input]
+batch = 2
+blanks = 30
+[evaluate]
+votes = {votes}
+vote_score = "sum"
+[record]
+weights = true
+""")
+    with h5py.File(out, "r") as f:
+        W = weights(f)
+        boards = f["input/boards"][()]
+        chains = np.repeat(boards, votes, axis=0)
+        cfg = dict(n=4, L=1, J="attn", heads=4, gta=True, c_norm="none", use_omega=True,
+                   global_omg=True, project=True)
+        logits, layers = ref.sudoku_net(chains, f["initial/noise"][()], W, cfg, 3)
+        name = f"sudoku {precision}"
+        compare_layers(name, f, layers, tol)
+        check(name, "logits", f["output/logits"][()], logits, tol)
+        # E-vote: the chain with the lowest summed logged energy of the last block
+        es = layers[-1][1].T.reshape(len(boards), votes, -1).sum(-1)
+        choice = es.argmin(1)
+        pred = logits.argmax(-1) + 1
+        want = np.stack([pred[b * votes + choice[b]] for b in range(len(boards))])
+        if not (np.array_equal(f["output/vote_choice"][()], choice)
+                and np.array_equal(f["output/prediction"][()], want)):
+            failures.append(f"{name}: E-vote choice or prediction differs")
+        print(f"  {name:28s} E-vote choices {list(choice)} "
+              f"{'ok' if np.array_equal(f['output/vote_choice'][()], choice) else 'FAIL'}")
+        # the generated puzzles are valid Sudoku solutions with the givens kept
+        sol = f["input/solutions"][()]
+        for s in sol:
+            for grp in list(s) + list(s.T) + [s[r:r + 3, c:c + 3].ravel()
+                                              for r in (0, 3, 6) for c in (0, 3, 6)]:
+                if sorted(grp) != list(range(1, 10)):
+                    failures.append("a generated solution is not a valid Sudoku")
+        if not np.all((boards == 0) | (boards == sol)) or (boards == 0).sum() != 2 * 30:
+            failures.append("generated boards do not keep the givens / blank count")
+
+
+for precision in ("float64", "float32"):
+    for name, table in OBJECT_CASES.items():
+        object_case(name, table, precision)
+    sudoku_case(precision, 3 if precision == "float64" else 1)
+
+# ---- weight file round trip: the stored weights and noise reproduce the run exactly
+print("weight file round trip")
+src = os.path.join(OUT, "obj_attn_gta_gn_quirk_L2_float64.h5")
+wfile = os.path.join(OUT, "weights.h5")
+nfile = os.path.join(OUT, "noise.h5")
+with h5py.File(src, "r") as f, h5py.File(wfile, "w") as w, h5py.File(nfile, "w") as nz:
+    for k, v in f["weights"].items():
+        w[k] = v[()].astype(np.float32)
+    nz["noise"] = f["initial/noise"][()]
+    images = f["input/images"][()]
+base = """
+[network]
+kind = "objects"
+precision = "float64"
+channels = 16
+osc_dim = 4
+imsize = 12
+psize = 2
+connectivity = "attn"
+heads = 4
+blocks = 2
+steps = [3, 2]
+weights = "{w}"
+[initial]
+noise_file = "{n}"
+[input]
+kind = "file"
+file = "{i}"
+"""
+ifile = os.path.join(OUT, "images.h5")
+with h5py.File(ifile, "w") as f:
+    f["images"] = images
+out, _ = run("roundtrip", base.format(w=wfile, n=nfile, i=ifile))
+with h5py.File(out, "r") as f, h5py.File(src, "r") as g:
+    W32 = {k: v[()].astype(np.float32).astype(np.float64) for k, v in g["weights"].items()}
+    cfg = dict(n=4, psize=2, L=2, T=[3, 2], J="attn", heads=4, gta=True, c_norm="gn",
+               use_omega=False, global_omg=False, project=True)
+    c, x, layers, head = ref.object_net(images, g["initial/noise"][()], W32, cfg)
+    check("weights from a file", "readout features", f["output/features"][()], c, 1e-10)
+    named = f.attrs["weights"]
+    if (named.decode() if isinstance(named, bytes) else named) != wfile:
+        failures.append("the trace does not name its weight file")
+
+# ---- a weight file of the wrong shape: the parameter is named, exit 2, nothing written
+with h5py.File(wfile, "a") as w:
+    del w["layers.0.0.connectivity.W_o.weight"]
+    w["layers.0.0.connectivity.W_o.weight"] = np.zeros((16, 8, 1, 1), np.float32)
+    w["extra.thing"] = np.zeros(3)
+    del w["layers.1.1.bias"]
+bad_out = os.path.join(OUT, "bad.h5")
+if os.path.exists(bad_out):
+    os.remove(bad_out)
+_, p = run("bad", base.format(w=wfile, n=nfile, i=ifile), expect=2)
+if os.path.exists(os.path.join(OUT, "bad.h5")):
+    failures.append("a run with a bad weight file wrote its output")
+for needle in ("'layers.0.0.connectivity.W_o.weight' has shape [16, 8, 1, 1], expected "
+               "[16, 16, 1, 1]", "missing 'layers.1.1.bias' [16]", "unexpected 'extra.thing' [3]"):
+    if needle not in p.stderr:
+        failures.append(f"weight shape error does not say: {needle}\n{p.stderr}")
+print("  shape errors:", p.stderr.strip().splitlines()[0])
+
+# ---- the recorded evaluation: recompute FG-ARI / mBO from the stored labels and masks
+with h5py.File(os.path.join(OUT, "obj_conv5_gn_gamma_float64.h5"), "r") as f:
+    labels, masks = f["output/labels"][()], f["input/masks"][()]
+    for b in range(len(labels)):
+        t, pl = masks[b].ravel(), labels[b].ravel()
+        fg = t > 0
+        from collections import Counter
+
+        def comb(n):
+            return n * (n - 1) / 2
+        tt, pp = t[fg], pl[fg]
+        nij = Counter(zip(tt, pp))
+        a, bb = Counter(tt), Counter(pp)
+        sij = sum(comb(v) for v in nij.values())
+        sa, sb = sum(comb(v) for v in a.values()), sum(comb(v) for v in bb.values())
+        exp = sa * sb / comb(len(tt))
+        ari = 1.0 if 0.5 * (sa + sb) == exp else (sij - exp) / (0.5 * (sa + sb) - exp)
+        check("evaluation", f"FG-ARI image {b}", f["output/fg_ari"][b], ari, 1e-12)
+        ious = []
+        for o in np.unique(t):
+            if o in (0, -1):
+                continue
+            m = t == o
+            ious.append(max(((m & (pl == s)).sum() / (m | (pl == s)).sum()) for s in np.unique(pl)))
+        check("evaluation", f"mBO image {b}", f["output/mbo"][b], np.mean(ious), 1e-12)
+
+if failures:
+    print("\n".join(["FAILED:"] + failures))
+    sys.exit(1)
+print("all AKOrN network checks passed")
