@@ -1,0 +1,275 @@
+// The AKOrN layer stack (hkam::akorn): invariants and identities of the K-layer, weights by name,
+// and the object-discovery metrics on hand-made cases. Equivalence with an independent
+// reference is tested in tests/python/akorn_network.py.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "analysis/segmentation.hpp"
+#include "hkam/akorn/networks.hpp"
+
+namespace hkam::akorn {
+namespace {
+
+template <class T>
+Mat<T> random_map(Rng& rng, Index rows, Index cols, double scale = 1.0) {
+  return normal_matrix(rng, rows, cols, scale).cast<T>();
+}
+
+/// A conv K-layer whose kernel is symmetric (W[o][i][Δ] = W[i][o][−Δ]) with zero bias: then
+/// −½ x·Jx − c̃·x is a Lyapunov function of the projected flow.
+ParamStore symmetric_conv_params(const KLayer<double>& k, std::uint64_t seed) {
+  std::vector<ParamSpec> specs;
+  k.specs(specs, "");
+  ParamStore p = ParamStore::initialise(specs, seed);
+  const Index C = k.config().channels, kk = k.config().kernel;
+  const auto& w = p.get("connectivity.weight", {C, C, kk, kk}).values;
+  std::vector<double> s(w.size());
+  const auto at = [&](Index o, Index i, Index y, Index x) { return ((o * C + i) * kk + y) * kk + x; };
+  for (Index o = 0; o < C; ++o)
+    for (Index i = 0; i < C; ++i)
+      for (Index y = 0; y < kk; ++y)
+        for (Index x = 0; x < kk; ++x)
+          s[static_cast<std::size_t>(at(o, i, y, x))] =
+              0.5 * (w[static_cast<std::size_t>(at(o, i, y, x))] +
+                     w[static_cast<std::size_t>(at(i, o, kk - 1 - y, kk - 1 - x))]);
+  p.set("connectivity.weight", {C, C, kk, kk}, s);
+  p.set("connectivity.bias", {C}, std::vector<double>(static_cast<std::size_t>(C), 0.0));
+  return p;
+}
+
+KLayerConfig conv_config(Index kernel = 3) {
+  KLayerConfig c;
+  c.channels = 8;
+  c.osc_dim = 4;
+  c.height = 6;
+  c.width = 5;
+  c.connectivity = Connectivity::Conv;
+  c.kernel = kernel;
+  c.c_norm = StimulusNorm::GroupNorm;
+  return c;
+}
+
+TEST(AkornKLayer, NormsStayOneInBothPrecisions) {
+  for (const bool attention : {false, true}) {
+    KLayerConfig c = conv_config();
+    c.use_omega = true;
+    if (attention) {
+      c.connectivity = Connectivity::Attention;
+      c.heads = 2;
+    }
+    Rng rng(5);
+    const Grid g{c.height, c.width, 3};
+    std::vector<ParamSpec> specs;
+    KLayer<float> kf(c);
+    KLayer<double> kd(c);
+    kf.specs(specs, "");
+    const ParamStore p = ParamStore::initialise(specs, 11);
+    kf.load(p, "");
+    kd.load(p, "");
+    const Eigen::MatrixXd x0 = normal_matrix(rng, c.channels, g.columns()) * 3.0;
+    const Eigen::MatrixXd stim = normal_matrix(rng, c.channels, g.columns());
+    Mat<float> xf = x0.cast<float>();
+    Mat<double> xd = x0;
+    kf.forward(xf, stim.cast<float>(), g, 7, 1.0f);
+    kd.forward(xd, stim, g, 7, 1.0);
+    for (Index j = 0; j < g.columns(); ++j)
+      for (Index o = 0; o < 2; ++o) {
+        EXPECT_NEAR(xd.col(j).segment(4 * o, 4).norm(), 1.0, 1e-14);
+        EXPECT_NEAR(xf.col(j).segment(4 * o, 4).norm(), 1.0f, 1e-6f);
+      }
+    EXPECT_LT((xf.cast<double>() - xd).cwiseAbs().maxCoeff(), 1e-4) << "float vs double";
+  }
+}
+
+TEST(AkornKLayer, SymmetricConvEnergyNeverIncreasesAndAsymmetricCanRise) {
+  KLayerConfig c = conv_config();
+  c.use_omega = true;  // with ω = 0: the plain projected Euler step
+  c.init_omega = 0.0;
+  KLayer<double> k(c);
+  k.load(symmetric_conv_params(k, 3), "");
+  Rng rng(9);
+  const Grid g{c.height, c.width, 4};
+  Mat<double> x = normal_matrix(rng, c.channels, g.columns());
+  const Mat<double> stim = normal_matrix(rng, c.channels, g.columns());
+  const LayerEnergies e = k.forward(x, stim, g, 80, 0.05);
+  for (Index b = 0; b < g.batch; ++b)
+    for (Index t = 0; t < 80; ++t)
+      EXPECT_LE(e.energy(t + 1, b), e.energy(t, b) + 1e-12) << "sample " << b << " step " << t;
+  EXPECT_LT(e.energy(80, 0), e.energy(0, 0) - 0.1);
+
+  // Negative control: the same layer with its random (asymmetric) kernel and a large step.
+  KLayer<double> a(c);
+  std::vector<ParamSpec> specs;
+  a.specs(specs, "");
+  ParamStore p = ParamStore::initialise(specs, 3);
+  auto strong = p.get("connectivity.weight", {8, 8, 3, 3}).values;
+  for (auto& v : strong) v *= 6.0;
+  p.set("connectivity.weight", {8, 8, 3, 3}, strong);
+  a.load(p, "");
+  long rises = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    Mat<double> xa = normal_matrix(rng, c.channels, g.columns());
+    const LayerEnergies ea = a.forward(xa, stim, g, 30, 1.0);
+    for (Index b = 0; b < g.batch; ++b)
+      for (Index t = 0; t < 30; ++t) rises += ea.energy(t + 1, b) > ea.energy(t, b) + 1e-9;
+  }
+  EXPECT_GT(rises, 0) << "an asymmetric J with a large step should let the energy rise";
+}
+
+TEST(AkornKLayer, IdentityOmegaQuirkIsAStepOfGammaOverOnePlusGamma) {
+  KLayerConfig quirk = conv_config(1);
+  KLayerConfig plain = quirk;
+  plain.use_omega = true;
+  plain.init_omega = 0.0;
+  KLayer<double> kq(quirk), kp(plain);
+  std::vector<ParamSpec> specs;
+  kp.specs(specs, "");
+  const ParamStore p = ParamStore::initialise(specs, 4);
+  kq.load(p, "");
+  kp.load(p, "");
+  Rng rng(2);
+  const Grid g{quirk.height, quirk.width, 2};
+  Mat<double> xq = normal_matrix(rng, 8, g.columns());
+  Mat<double> xp = xq;
+  const Mat<double> stim = normal_matrix(rng, 8, g.columns());
+  const double gamma = 1.0;
+  kq.forward(xq, stim, g, 12, gamma);
+  kp.forward(xp, stim, g, 12, gamma / (1 + gamma));
+  EXPECT_LT((xq - xp).cwiseAbs().maxCoeff(), 1e-12);
+}
+
+TEST(AkornKLayer, OmegaIsTangentAndEnergyBookkeepingMatchesTheReference) {
+  KLayerConfig c = conv_config();
+  c.use_omega = true;
+  c.init_omega = 0.8;
+  KLayer<double> k(c);
+  std::vector<ParamSpec> specs;
+  k.specs(specs, "");
+  k.load(ParamStore::initialise(specs, 6), "");
+  EXPECT_NEAR(k.omega()[0], 0.8, 1e-15);  // ‖init/√2 · (1, 1)‖ = init
+  Rng rng(1);
+  const Grid g{c.height, c.width, 2};
+  Mat<double> x = normal_matrix(rng, 8, g.columns());
+  k.normalize(x);
+  Mat<double> zero = Mat<double>::Zero(8, g.columns()), dx;
+  k.velocity(x, zero, dx);  // y = 0: dx = Ωx only
+  for (Index j = 0; j < g.columns(); ++j)
+    for (Index o = 0; o < 2; ++o)
+      EXPECT_NEAR(dx.col(j).segment(4 * o, 4).dot(x.col(j).segment(4 * o, 4)), 0.0, 1e-15);
+  EXPECT_DOUBLE_EQ(dx(0, 0), 0.8 * x(1, 0));
+  EXPECT_DOUBLE_EQ(dx(1, 0), -0.8 * x(0, 0));
+  // e_0 = 0 and e_{t+1} = −Σ x_t ⊙ (J x_t + c̃) per sample
+  const Mat<double> stim = normal_matrix(rng, 8, g.columns());
+  Mat<double> x0 = x;
+  const LayerEnergies e = k.forward(x, stim, g, 3, 0.5);
+  EXPECT_EQ(e.proxy.rows(), 4);
+  EXPECT_EQ(e.proxy(0, 1), 0.0);
+  Mat<double> ct, y;
+  k.normalize_stimulus(stim, g, ct);
+  k.coupling(x0, g, y);
+  y += ct;
+  const double want = -(x0.leftCols(g.positions()).cwiseProduct(y.leftCols(g.positions()))).sum();
+  EXPECT_NEAR(e.proxy(1, 0), want, 1e-12 * std::abs(want));
+}
+
+TEST(AkornKLayer, RejectsOddOscillatorsWithOmegaAndBadSizes) {
+  KLayerConfig c = conv_config();
+  c.osc_dim = 3;
+  c.channels = 9;
+  c.use_omega = true;
+  EXPECT_THROW(KLayer<double>{c}, std::invalid_argument);
+  c = conv_config();
+  c.channels = 10;  // not a multiple of n = 4
+  EXPECT_THROW(KLayer<double>{c}, std::invalid_argument);
+  c = conv_config();
+  c.connectivity = Connectivity::Attention;
+  c.heads = 3;
+  EXPECT_THROW(KLayer<double>{c}, std::invalid_argument);
+}
+
+TEST(AkornParams, CheckNamesEveryMissingExtraAndMisshapenParameter) {
+  ObjectNetConfig oc;
+  oc.channels = 16;
+  oc.imsize = 8;
+  oc.psize = 2;
+  oc.heads = 4;
+  ObjectNet<float> net(oc);
+  const auto specs = net.specs();
+  ParamStore p = ParamStore::initialise(specs, 1);
+  EXPECT_TRUE(p.check(specs).empty());
+  p.set("layers.0.0.connectivity.W_o.bias", {8}, std::vector<double>(8, 0.0));
+  p.set("bogus", {2}, {1.0, 2.0});
+  ParamStore q;
+  for (const auto& [name, v] : p.all())
+    if (name != "gamma") q.set(name, v.shape, v.values);
+  const auto problems = q.check(specs);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_NE(std::find(problems.begin(), problems.end(), "missing 'gamma' [1]"), problems.end());
+  EXPECT_NE(std::find(problems.begin(), problems.end(), "unexpected 'bogus' [2]"), problems.end());
+  EXPECT_NE(std::find(problems.begin(), problems.end(),
+                      "'layers.0.0.connectivity.W_o.bias' has shape [8], expected [16]"),
+            problems.end());
+  EXPECT_THROW(net.load(q), std::invalid_argument);
+}
+
+TEST(AkornParams, InitialisationFollowsTheReferenceAndSaveLoadRoundTrips) {
+  SudokuNetConfig sc;
+  sc.channels = 16;
+  sc.heads = 2;
+  SudokuNet<double> net(sc);
+  const auto specs = net.specs();
+  const ParamStore a = ParamStore::initialise(specs, 5), b = ParamStore::initialise(specs, 5);
+  EXPECT_EQ(a.all().at("embedding.weight").values, b.all().at("embedding.weight").values);
+  // Conv2d default: U(±1/√fan_in); GTA at position 0 is the identity; mat_o = Rᵀ
+  const auto& w = a.get("layers.0.0.connectivity.W_qkv.weight", {48, 16, 1, 1}).values;
+  for (double v : w) EXPECT_LE(std::abs(v), 0.25);
+  const auto& mq = a.get("layers.0.0.connectivity.mat_q", {81, 4, 2, 2}).values;
+  const auto& mo = a.get("layers.0.0.connectivity.mat_o", {81, 4, 2, 2}).values;
+  EXPECT_EQ(mq[0], 1.0);
+  EXPECT_EQ(mq[1], 0.0);
+  const std::size_t t = (4 * 9 + 7) * 4 * 4;  // position (4, 7), pair 1 (column, f = 0)
+  EXPECT_NEAR(mq[t + 4 + 2], std::sin(7.0), 1e-15);
+  EXPECT_EQ(mo[t + 4 + 1], mq[t + 4 + 2]);
+  const auto tmp = std::filesystem::temp_directory_path() / "hkam_params_roundtrip.h5";
+  std::filesystem::remove(tmp);
+  a.save(tmp.string(), false);
+  EXPECT_THROW(a.save(tmp.string(), false), std::exception) << "never overwrites";
+  const ParamStore c = ParamStore::load(tmp.string());
+  EXPECT_TRUE(c.check(specs).empty());
+  EXPECT_EQ(c.all().at("x0").values, a.all().at("x0").values);
+  std::filesystem::remove(tmp);
+}
+
+TEST(AkornMetrics, AverageLinkageDiffersFromSingleLinkageAsComputedByHand) {
+  // 1-D points a … f; average linkage merges ef (0.4), ab (1.0), cd (1.2), then {cd}{ef} at 2.1
+  // (< {ab}{cd} at 2.2); single linkage would join ab and cd first (1.1).
+  Eigen::MatrixXd pts(1, 6);
+  pts << 0.0, 1.0, 2.1, 3.3, 4.6, 5.0;
+  const auto l = analysis::average_linkage(pts, 2);
+  EXPECT_EQ(l, (std::vector<int>{0, 0, 1, 1, 1, 1}));
+  EXPECT_EQ(analysis::average_linkage(pts, 6), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(analysis::average_linkage(pts, 1), (std::vector<int>(6, 0)));
+}
+
+TEST(AkornMetrics, MeanBestOverlapAndPcaByHand) {
+  const std::vector<int> truth{0, 0, 1, 1, 2, 2, -1};
+  const std::vector<int> pred{5, 5, 5, 7, 7, 7, 7};
+  // object 1 = {2, 3}: best IoU 1/4 (either segment); object 2 = {4, 5}: segment 7 minus the
+  // ignored pixel = {3, 4, 5}: 2/3
+  EXPECT_NEAR(analysis::mean_best_overlap(truth, pred), (0.25 + 2.0 / 3.0) / 2, 1e-15);
+  EXPECT_TRUE(std::isnan(analysis::mean_best_overlap({0, 0}, {1, 2})));
+  // points on a line in 3-D: one principal component carries everything
+  Eigen::MatrixXd p(3, 5);
+  for (int i = 0; i < 5; ++i) {
+    p(0, i) = (i - 2.0) / 3.0;
+    p(1, i) = p(2, i) = 2.0 * (i - 2.0) / 3.0;
+  }
+  const Eigen::MatrixXd r = analysis::pca_reduce(p, 1);
+  ASSERT_EQ(r.rows(), 1);
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(std::abs(r(0, i)), std::abs(i - 2.0), 1e-12);
+}
+
+}  // namespace
+}  // namespace hkam::akorn
