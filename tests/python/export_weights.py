@@ -1,0 +1,89 @@
+"""tools/export_akorn_weights.py: a reference-style EMA checkpoint (torch.save of
+{'model_state_dict': {'ema_model.<key>': tensor, 'online_model.<key>': ..., 'step': ...}})
+converts into a weight file that hkam runs with, giving the network of the original trace.
+
+usage: export_weights.py HKAM TOOLS_DIR OUT_DIR
+Exit 77 (reported by CTest as skipped, with the reason printed) when python3-torch is absent.
+"""
+
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+HKAM, TOOLS, OUT = sys.argv[1:4]
+try:
+    import torch
+except ImportError:
+    print("SKIPPED: python3-torch is not installed (apt-get install python3-torch)")
+    sys.exit(77)
+
+os.makedirs(OUT, exist_ok=True)
+net = """
+[network]
+kind = "sudoku"
+channels = 16
+heads = 2
+steps = 4
+[input]
+batch = 2
+"""
+
+
+def run(name, extra, expect=0, weights=None, boards=None):
+    cfg = os.path.join(OUT, name + ".toml")
+    out = os.path.join(OUT, name + ".h5")
+    text = net
+    if weights:
+        text = text.replace("[network]\n", f'[network]\nweights = "{weights}"\n')
+    if boards:
+        text = text.replace("[input]\nbatch = 2\n", f'[input]\nkind = "file"\nfile = "{boards}"\n')
+    with open(cfg, "w") as f:
+        f.write(f'output = "{out}"\nseed = 4\n' + text + extra)
+    p = subprocess.run([HKAM, "run", cfg, "--force", "--quiet"], capture_output=True, text=True)
+    if p.returncode != expect:
+        sys.exit(f"{name}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    return out
+
+
+src = run("source", "[record]\nweights = true\n")
+with h5py.File(src, "r") as f:
+    sd = {k: torch.tensor(v[()]) for k, v in f["weights"].items()}
+    noise = f["initial/noise"][()]
+    boards = f["input/boards"][()]
+    logits = f["output/logits"][()]
+ckpt = {"model_state_dict": {**{"ema_model." + k: v for k, v in sd.items()},
+                             **{"online_model." + k: v * 0 for k, v in sd.items()},
+                             "initted": torch.tensor(True), "step": torch.tensor(100)},
+        "epoch": 3}
+pth = os.path.join(OUT, "ema.pth")
+torch.save(ckpt, pth)
+wfile = os.path.join(OUT, "weights.h5")
+if os.path.exists(wfile):
+    os.remove(wfile)
+tool = [sys.executable, os.path.join(TOOLS, "export_akorn_weights.py")]
+p = subprocess.run(tool + [pth, wfile], capture_output=True, text=True)
+print(p.stdout + p.stderr)
+assert p.returncode == 0
+p = subprocess.run(tool + [pth, wfile], capture_output=True, text=True)
+assert p.returncode == 2 and "exists (use --force)" in p.stderr, p.stderr
+with h5py.File(wfile, "r") as w:
+    assert set(w.keys()) == set(sd.keys()), "exported names differ from the state_dict's"
+    assert w["embedding.weight"].dtype == np.float32
+with h5py.File(os.path.join(OUT, "noise.h5"), "w") as f:
+    f["noise"] = noise
+with h5py.File(os.path.join(OUT, "boards.h5"), "w") as f:
+    f["boards"] = boards
+# the same network from the exported file, on the stored boards and noise
+out = run("from_export", f"""
+[initial]
+noise_file = "{os.path.join(OUT, 'noise.h5')}"
+""", weights=wfile, boards=os.path.join(OUT, "boards.h5"))
+with h5py.File(out, "r") as f:
+    got = f["output/logits"][()]
+err = np.max(np.abs(got - logits)) / np.max(np.abs(logits))
+print(f"logits from the exported float32 weights vs the original run: rel. error {err:.2e}")
+assert err < 1e-5, err
+print("export round trip passed")
