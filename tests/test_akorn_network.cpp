@@ -174,6 +174,52 @@ TEST(AkornKLayer, OmegaIsTangentAndEnergyBookkeepingMatchesTheReference) {
   EXPECT_NEAR(e.proxy(1, 0), want, 1e-12 * std::abs(want));
 }
 
+TEST(AkornKLayer, DiscreteStepsConvergeToTheContinuousFlowAtFirstOrder) {
+  KLayerConfig c = conv_config();
+  c.use_omega = true;
+  c.init_omega = 0.6;
+  KLayer<double> k(c);
+  std::vector<ParamSpec> specs;
+  k.specs(specs, "");
+  k.load(ParamStore::initialise(specs, 8), "");
+  Rng rng(3);
+  const Grid g{c.height, c.width, 2};
+  const Mat<double> x0 = normal_matrix(rng, 8, g.columns());
+  const Mat<double> stim = normal_matrix(rng, 8, g.columns());
+  SimulateOptions o;
+  o.rtol = 1e-11;
+  o.atol = 1e-12;
+  Mat<double> xf = x0;
+  Summary sum;
+  const LayerEnergies ef = k.flow(xf, stim, g, 4, 0.25, o, {}, &sum);  // t = 1 in 4 samples
+  EXPECT_GT(sum.steps, 4);
+  double prev = 0;
+  for (const int steps : {40, 80, 160}) {
+    Mat<double> xd = x0;
+    k.forward(xd, stim, g, steps, 1.0 / steps);
+    const double err = (xd - xf).cwiseAbs().maxCoeff();
+    if (prev > 0) {
+      EXPECT_NEAR(prev / err, 2.0, 0.15) << "Euler + renormalisation is first order";
+    }
+    prev = err;
+  }
+  EXPECT_LT(prev, 2e-2);
+  // symmetric J without rotation: the flow dissipates the true energy at every sample
+  KLayerConfig sc = conv_config();
+  sc.use_omega = true;
+  sc.init_omega = 0.0;
+  KLayer<double> sk(sc);
+  sk.load(symmetric_conv_params(sk, 2), "");
+  Mat<double> xs = x0;
+  const LayerEnergies es = sk.flow(xs, stim, g, 20, 0.1, o);
+  for (Index b = 0; b < g.batch; ++b)
+    for (Index t = 0; t < 20; ++t) EXPECT_LT(es.energy(t + 1, b), es.energy(t, b));
+  (void)ef;
+  Mat<float> xfl = x0.cast<float>();
+  KLayer<float> kf(c);
+  EXPECT_THROW(kf.flow(xfl, stim.cast<float>(), g, 2, 0.1, o), std::invalid_argument);
+}
+
 TEST(AkornKLayer, RejectsOddOscillatorsWithOmegaAndBadSizes) {
   KLayerConfig c = conv_config();
   c.osc_dim = 3;

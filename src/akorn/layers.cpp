@@ -379,7 +379,8 @@ void KLayer<T>::coupling(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
 }
 
 template <class T>
-void KLayer<T>::velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx) const {
+void KLayer<T>::velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx,
+                         bool radial_quirk) const {
   const Index n = c_.osc_dim, G = c_.channels / n, cols = x.cols();
   dx.resize(x.rows(), cols);
 #pragma omp parallel for schedule(static) if (x.size() > 50000)
@@ -399,7 +400,7 @@ void KLayer<T>::velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx) const {
           d[2 * q] += om * xo[2 * q + 1];
           d[2 * q + 1] += -om * xo[2 * q];
         }
-      } else {
+      } else if (radial_quirk) {
         d += xo;  // the reference's nn.Identity() "Ω term"
       }
     }
@@ -417,6 +418,23 @@ void KLayer<T>::normalize(Mat<T>& x) const {
 }
 
 template <class T>
+void KLayer<T>::record_energies(const Mat<T>& x, const Grid& g, int t, int steps,
+                                LayerEnergies& e) const {
+  // y_ = J(x) + c̃ of x: its energies go to row t (true) and t + 1 (proxy)
+  const Vec<T>& bias = coupling_bias();
+  const Index P = g.positions();
+  for (Index b = 0; b < g.batch; ++b) {
+    double s = 0, sb = 0;
+    for (Index j = b * P; j < (b + 1) * P; ++j) {
+      s += static_cast<double>(x.col(j).dot(y_.col(j)));
+      sb += static_cast<double>(x.col(j).dot(ct_.col(j) + bias));
+    }
+    if (t < steps) e.proxy(t + 1, b) = -s;
+    e.energy(t, b) = -0.5 * s - 0.5 * sb;
+  }
+}
+
+template <class T>
 LayerEnergies KLayer<T>::forward(Mat<T>& x, const Mat<T>& c, const Grid& g, int steps, T gamma,
                                  const std::function<void(int, const Mat<T>&)>& observe,
                                  bool final_energy) const {
@@ -425,30 +443,17 @@ LayerEnergies KLayer<T>::forward(Mat<T>& x, const Mat<T>& c, const Grid& g, int 
     throw std::invalid_argument(fmt::format(
         "K-layer: state and stimulus must be {} x {}, got {} x {} and {} x {}", c_.channels,
         g.columns(), x.rows(), x.cols(), c.rows(), c.cols()));
-  const Index P = g.positions(), B = g.batch;
+  const Index B = g.batch;
   LayerEnergies e;
   e.proxy = Eigen::MatrixXd::Zero(steps + 1, B);
   e.energy = Eigen::MatrixXd::Zero(steps + 1, B);
   normalize_stimulus(c, g, ct_);
   normalize(x);
-  const Vec<T>& bias = coupling_bias();
-  // y = J(x) + c̃ of the current x; its energies go to row t (true) and t + 1 (proxy).
-  const auto energies = [&](int t) {
-    for (Index b = 0; b < B; ++b) {
-      double s = 0, sb = 0;
-      for (Index j = b * P; j < (b + 1) * P; ++j) {
-        s += static_cast<double>(x.col(j).dot(y_.col(j)));
-        sb += static_cast<double>(x.col(j).dot(ct_.col(j) + bias));
-      }
-      if (t < steps) e.proxy(t + 1, b) = -s;
-      e.energy(t, b) = -0.5 * s - 0.5 * sb;
-    }
-  };
   for (int t = 0; t < steps; ++t) {
     if (observe) observe(t, x);
     coupling(x, g, y_);
     y_ += ct_;
-    energies(t);
+    record_energies(x, g, t, steps, e);
     velocity(x, y_, dx_);
     x += gamma * dx_;
     normalize(x);
@@ -457,7 +462,7 @@ LayerEnergies KLayer<T>::forward(Mat<T>& x, const Mat<T>& c, const Grid& g, int 
   if (final_energy) {
     coupling(x, g, y_);
     y_ += ct_;
-    energies(steps);
+    record_energies(x, g, steps, steps, e);
   } else {
     e.energy.row(steps).setConstant(std::numeric_limits<double>::quiet_NaN());
   }

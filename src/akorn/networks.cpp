@@ -157,8 +157,10 @@ NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise
     const auto& k = layers_[static_cast<std::size_t>(l)];
     std::function<void(int, const Mat<T>&)> obs;
     if (observe) obs = [&](int t, const Mat<T>& x) { observe(l, t, x); };
-    r.energies.push_back(k.forward(r.x, c, r.grid, c_.steps[static_cast<std::size_t>(l)],
-                                   gamma_, obs, final_energy));
+    const int steps = c_.steps[static_cast<std::size_t>(l)];
+    r.energies.push_back(
+        continuous ? k.flow(r.x, c, r.grid, steps, effective_step(k.config(), gamma_), *continuous, obs)
+                   : k.forward(r.x, c, r.grid, steps, gamma_, obs, final_energy));
     readouts_[static_cast<std::size_t>(l)].forward(r.x, r.grid, c);
   }
   r.features = c;
@@ -265,7 +267,10 @@ NetworkOutput<T> SudokuNet<T>::forward(const Eigen::MatrixXi& boards, const Mat<
     const auto s = static_cast<std::size_t>(l);
     std::function<void(int, const Mat<T>&)> obs;
     if (observe) obs = [&](int t, const Mat<T>& x) { observe(l, t, x); };
-    r.energies.push_back(layers_[s].forward(r.x, c, r.grid, T_steps, gamma_, obs, final_energy));
+    r.energies.push_back(
+        continuous ? layers_[s].flow(r.x, c, r.grid, T_steps,
+                                     effective_step(layers_[s].config(), gamma_), *continuous, obs)
+                   : layers_[s].forward(r.x, c, r.grid, T_steps, gamma_, obs, final_energy));
     readouts_[s].forward(r.x, r.grid, c);
     // ResBlock(FF): c + Conv(ReLU(Conv(ReLU(c)))), then ReLU → Conv.
     h1 = c;

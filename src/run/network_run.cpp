@@ -50,6 +50,8 @@ struct NetSpec {
   // recording
   int state_interval = 1;
   bool store_states = true, store_weights = false;
+  // continuous-time K-layers
+  std::optional<SimulateOptions> continuous;
 };
 
 std::string utc_now() {
@@ -140,6 +142,24 @@ NetSpec read_spec(Section& root, const fs::path& base) {
                                   o.channels, o.heads));
     if (o.use_omega && o.osc_dim % 2 != 0)
       s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim, got {}", o.osc_dim));
+  }
+  const auto integration = s.choice("integration", "discrete", {"discrete", "continuous"});
+  if (integration == "continuous") {
+    SimulateOptions so;
+    const auto stepper = s.choice("stepper", "dopri5", {"dopri5", "rkf78", "rk4", "euler"});
+    so.stepper = stepper_from_name(stepper);
+    so.rtol = s.number("rtol", 1e-6, config::positive());
+    so.atol = s.number("atol", 1e-8, config::positive());
+    so.dt = s.number("dt", 0.01, config::positive());
+    if (n.precision != "float64")
+      s.fail("integration", "continuous-time K-layers run in float64: set precision = \"float64\"");
+    if (n.kind == "objects" && !n.obj.project)
+      s.fail("integration", "continuous-time K-layers need project = true (without the "
+                            "projection the flow leaves the spheres)");
+    n.continuous = so;
+  } else {
+    for (const char* k : {"stepper", "rtol", "atol", "dt"})
+      s.irrelevant(k, "only for integration = \"continuous\"");
   }
   s.done();
 
@@ -408,7 +428,13 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
     const double g = n.kind == "objects" ? n.obj.gamma : n.sud.gamma;
     params.set("gamma", {1}, {g});
   }
-  if (obj) obj->load(params); else sud->load(params);
+  if (obj) {
+    obj->load(params);
+    obj->continuous = n.continuous;
+  } else {
+    sud->load(params);
+    sud->continuous = n.continuous;
+  }
 
   const Inputs in = read_inputs(n, seed);
   const Index C = obj ? n.obj.channels : n.sud.channels;
@@ -436,6 +462,9 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   io::set_attr(f, "title", title);
   io::set_attr(f, "network", n.kind);
   io::set_attr(f, "precision", n.precision);
+  io::set_attr(f, "integration",
+               n.continuous ? fmt::format("continuous ({})", stepper_name(n.continuous->stepper))
+                            : std::string("discrete"));
   io::set_attr(f, "weights", n.weights.empty() ? std::string("random (seed)") : n.weights);
   io::set_attr(f, "config_file", doc.name());
   io::set_attr(f, "config_toml", doc.text());

@@ -20,6 +20,7 @@
 
 #include "hkam/akorn/params.hpp"
 #include "hkam/core.hpp"
+#include "hkam/integrate/simulate.hpp"
 
 namespace hkam::akorn {
 
@@ -132,12 +133,25 @@ class KLayer {
                         const std::function<void(int, const Mat<T>&)>& observe = {},
                         bool final_energy = true) const;
 
+  /// The continuous-time limit of the layer: integrates dx/dt = Ω(x) + P_x(J(x) + c̃) on the
+  /// spheres with hkam::simulate (`options`: stepper, tolerances, dt; t0 and t_end are set
+  /// here) from the normalised x over t ∈ [0, steps·interval], and records the energies and
+  /// observes the state at the samples t_k = k·interval like `forward` does at its steps. The
+  /// reference's Identity "Ω term" is radial and drops out of the flow on the spheres. Needs the
+  /// projection; float64 only (std::invalid_argument otherwise). `summary` receives the
+  /// integrator's counts.
+  LayerEnergies flow(Mat<T>& x, const Mat<T>& c, const Grid& g, int steps, double interval,
+                     const SimulateOptions& options,
+                     const std::function<void(int, const Mat<T>&)>& observe = {},
+                     Summary* summary = nullptr) const;
+
   // The pieces of one step, for tests and the continuous-time integration.
   void normalize_stimulus(const Mat<T>& c, const Grid& g, Mat<T>& out) const;
   /// y = J(x), biases included.
   void coupling(const Mat<T>& x, const Grid& g, Mat<T>& y) const;
-  /// dx = Ω(x) + P_x(y) (or y without projection; x itself for the Identity quirk).
-  void velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx) const;
+  /// dx = Ω(x) + P_x(y) (or y without projection; x itself for the Identity quirk, unless
+  /// `radial_quirk` is false).
+  void velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx, bool radial_quirk = true) const;
   /// Per-oscillator x / max(‖x‖, 1e-12).
   void normalize(Mat<T>& x) const;
   /// ω per channel pair (C/2 values; the norms of omg_param), empty without Ω.
@@ -146,11 +160,12 @@ class KLayer {
   const Vec<T>& coupling_bias() const;
 
  private:
+  void record_energies(const Mat<T>& x, const Grid& g, int t, int steps, LayerEnergies& e) const;
   KLayerConfig c_;
   Conv2d<T> conv_;
   Attention<T> attn_;
   Vec<T> omega_, norm_w_, norm_b_;
-  mutable Mat<T> ct_, y_, dx_;
+  mutable Mat<T> ct_, y_, dx_, xb_;
 };
 
 /// The reference's ReadOutConv(in, out, N, k, s, p): z = Conv2d(in → out·N)(x), then

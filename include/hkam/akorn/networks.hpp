@@ -8,9 +8,22 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "hkam/akorn/layers.hpp"
 
 namespace hkam::akorn {
+
+/// How the networks run their K-layers: the reference's discrete update (nothing set) or the
+/// continuous-time flow (KLayer::flow) sampled every effective step — γ, or γ/(1 + γ) for the
+/// Identity-Ω quirk — so that both cover the same time span.
+using Continuous = std::optional<SimulateOptions>;
+
+/// The time between the states of a K-layer's T steps: γ, or γ/(1 + γ) with the reference's
+/// Identity "Ω term" (use_omega = false).
+inline double effective_step(const KLayerConfig& k, double gamma) {
+  return k.use_omega ? gamma : gamma / (1 + gamma);
+}
 
 /// Called with (block, step t, x_t) for t = 0 … T of every K-layer.
 template <class T>
@@ -54,6 +67,7 @@ class ObjectNet {
                            const StateObserver<T>& observe = {}, bool final_energy = true) const;
   const KLayer<T>& layer(int l) const { return layers_[static_cast<std::size_t>(l)]; }
   T gamma() const { return gamma_; }
+  Continuous continuous;  ///< set: integrate the K-layers in continuous time
 
  private:
   ObjectNetConfig c_;
@@ -90,6 +104,7 @@ class SudokuNet {
                            const StateObserver<T>& observe = {}, bool final_energy = true) const;
   const KLayer<T>& layer(int l) const { return layers_[static_cast<std::size_t>(l)]; }
   T gamma() const { return gamma_; }
+  Continuous continuous;  ///< set: integrate the K-layers in continuous time
 
  private:
   SudokuNetConfig c_;
