@@ -260,6 +260,32 @@ TEST(AkornParams, CheckNamesEveryMissingExtraAndMisshapenParameter) {
   EXPECT_THROW(net.load(q), std::invalid_argument);
 }
 
+Index parameter_count(const std::vector<ParamSpec>& specs) {
+  Index n = 0;
+  for (const auto& s : specs) n += s.size();
+  return n;
+}
+
+TEST(AkornParams, ParameterCountsMatchTheReferenceModels) {
+  // The reference's counts (trainable, plus the frozen γ of the object model), as instantiated
+  // from its code: CLEVRTex L = 1 and 2 (C = 256, attention + GTA, GroupNorm, 16×16),
+  // Tetrominoes attention (C = 128, no c_norm, 8×8), Sudoku as released (C = 512).
+  ObjectNetConfig o;
+  o.channels = 256;
+  o.imsize = 128;
+  o.psize = 8;
+  EXPECT_EQ(parameter_count(ObjectNet<float>(o).specs()), 1167616 + 1);
+  o.blocks = 2;
+  EXPECT_EQ(parameter_count(ObjectNet<float>(o).specs()), 1760256 + 1);
+  ObjectNetConfig t;
+  t.channels = 128;
+  t.imsize = 32;
+  t.psize = 4;
+  t.c_norm = StimulusNorm::None;
+  EXPECT_EQ(parameter_count(ObjectNet<float>(t).specs()), 278400 + 1);
+  EXPECT_EQ(parameter_count(SudokuNet<float>(SudokuNetConfig{}).specs()), 2982412);
+}
+
 TEST(AkornParams, InitialisationFollowsTheReferenceAndSaveLoadRoundTrips) {
   SudokuNetConfig sc;
   sc.channels = 16;

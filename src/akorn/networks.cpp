@@ -153,6 +153,7 @@ NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise
       c.middleCols(b * P, P) += pemb_c_;
       r.x.middleCols(b * P, P) += pemb_x_;
     }
+  r.stimulus = c;
   for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
     const auto& k = layers_[static_cast<std::size_t>(l)];
     std::function<void(int, const Mat<T>&)> obs;
@@ -261,6 +262,7 @@ NetworkOutput<T> SudokuNet<T>::forward(const Eigen::MatrixXi& boards, const Mat<
       c.col(b * 81 + p) = embed_.col(d);
       r.x.col(b * 81 + p) = d > 0 ? Vec<T>(embed_.col(d)) : Vec<T>(noise.col(b * 81 + p));
     }
+  r.stimulus = c;
   const int T_steps = steps > 0 ? steps : c_.steps;
   Mat<T> h1, h2;
   for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {

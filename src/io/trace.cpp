@@ -607,7 +607,9 @@ TraceInfo read_trace_info(const std::string& path) {
 
 RunRecord read_run_record(const std::string& path) {
   Id f = open_file_read(path);
-  if (!exists(f.get(), "trace/time")) throw H5Error(path + ": not an hkam trace (no /trace/time)");
+  const bool network = get_attr_string(f.get(), "format").value_or("") == "hkam-akorn-network";
+  if (!network && !exists(f.get(), "trace/time"))
+    throw H5Error(path + ": not an hkam trace (no /trace/time)");
   RunRecord r;
   r.config_resolved = get_attr_string(f.get(), "config_resolved").value_or("");
   r.config_file = get_attr_string(f.get(), "config_file").value_or("");

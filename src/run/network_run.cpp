@@ -201,7 +201,7 @@ NetSpec read_spec(Section& root, const fs::path& base) {
   Section ev = root.section("evaluate");
   if (n.kind == "objects") {
     n.clusters = static_cast<int>(ev.integer("clusters", 0, config::at_least(0)));
-    n.cluster_on = ev.choice("features", "readout", {"readout", "oscillators"});
+    n.cluster_on = ev.choice("features", "readout", {"readout", "oscillators", "stimulus"});
     ev.irrelevant("votes", "E-vote is for Sudoku");
     ev.irrelevant("vote_score", "E-vote is for Sudoku");
     ev.irrelevant("steps", "test-time T is for Sudoku (set network.steps)");
@@ -595,9 +595,10 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
       std::vector<long long> all_labels;
       Eigen::VectorXd ari(in.batch), mbo(in.batch);
       for (Index b = 0; b < in.batch; ++b) {
-        Eigen::MatrixXd feat = n.cluster_on == "readout"
-                                   ? out.features.middleCols(b * P, P).template cast<double>()
-                                   : out.x.middleCols(b * P, P).template cast<double>();
+        const Mat<T>& src = n.cluster_on == "readout"    ? out.features
+                            : n.cluster_on == "stimulus" ? out.stimulus
+                                                         : out.x;
+        Eigen::MatrixXd feat = src.middleCols(b * P, P).template cast<double>();
         if (n.cluster_on == "readout")  // the reference L2-normalises c over channels
           for (Index p = 0; p < P; ++p) feat.col(p) /= std::max(feat.col(p).norm(), 1e-12);
         const auto patch = analysis::average_linkage(analysis::pca_reduce(feat, 128), n.clusters);
@@ -685,6 +686,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   for (const auto& [k, v] : results) io::set_attr(sg.get(), k, v);
   const std::string end = finite ? "finished" : "non_finite";
   io::set_attr(f, "end_reason", end);
+  io::set_attr(sg.get(), "end_reason", end);
   og = io::Id();
   sg = io::Id();
   file = io::Id();
@@ -719,26 +721,44 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
 
 bool is_network_config(config::Document& doc) { return doc.root().has("network"); }
 
-int run_network(config::Document doc, const RunOptions& opt, const char* who) {
+namespace {
+struct Top {
   NetSpec spec;
   std::uint64_t seed = 1;
   std::string title, output;
+};
+
+Top read_top(config::Document& doc) {
+  Top t;
+  Section root = doc.root();
+  const fs::path base = fs::path(doc.name()).parent_path();
+  t.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::at_least(0)));
+  t.title = root.string("title", "");
+  const std::string stem = fs::path(doc.name()).stem().string();
+  t.output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
+  t.spec = read_spec(root, base);
+  root.irrelevant("sweep",
+                  "this is a sweep: run it with `hkam sweep`, or its base point with "
+                  "`hkam run --ignore-sweep`");
+  root.done();
+  return t;
+}
+}  // namespace
+
+void validate_network(config::Document& doc) { read_top(doc); }
+
+int run_network(config::Document doc, const RunOptions& opt, const char* who) {
+  Top top;
   try {
-    Section root = doc.root();
-    const fs::path base = fs::path(doc.name()).parent_path();
-    seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::at_least(0)));
-    title = root.string("title", "");
-    const std::string stem = fs::path(doc.name()).stem().string();
-    output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
-    spec = read_spec(root, base);
-    root.irrelevant("sweep",
-                    "this is a sweep: run it with `hkam sweep`, or its base point with "
-                    "`hkam run --ignore-sweep`");
-    root.done();
+    top = read_top(doc);
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "hkam {}: config error: {}\n", who, e.what());
     return 2;
   }
+  const NetSpec& spec = top.spec;
+  const std::uint64_t seed = top.seed;
+  const std::string& title = top.title;
+  std::string output = top.output;
   if (!opt.output.empty()) output = opt.output;
   try {
     return spec.precision == "float64" ? run_typed<double>(spec, doc, seed, title, opt, output, who)

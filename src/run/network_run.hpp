@@ -14,6 +14,10 @@ namespace hkam::run {
 /// Whether the document describes a network run (it has a [network] table).
 bool is_network_config(config::Document& doc);
 
+/// Reads and validates the whole config (throws config::ConfigError); fills the resolved
+/// document. Touches no file.
+void validate_network(config::Document& doc);
+
 /// Validates, runs and writes; prints a summary unless quiet. Returns the exit status
 /// (0 success, 1 non-finite values, 2 bad config or input; config errors are printed with the
 /// key and place).

@@ -1,5 +1,7 @@
 #include "run/sweep.hpp"
 
+#include "run/network_run.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spawn.h>
@@ -482,8 +484,13 @@ int SweepSession::Impl::prepare() {
       for (std::size_t s = 0; s < p.sets.size(); ++s) d.set(p.sets[s], p.origins[s]);
       d.set("output=" + toml_text(toml::value<std::string>(traces[static_cast<std::size_t>(k)])),
             "(the sweep's output)");
-      Experiment e(std::move(d));
-      expected[static_cast<std::size_t>(k)] = comparable(e.document().resolved_text());
+      if (is_network_config(d)) {
+        validate_network(d);
+        expected[static_cast<std::size_t>(k)] = comparable(d.resolved_text());
+      } else {
+        Experiment e(std::move(d));
+        expected[static_cast<std::size_t>(k)] = comparable(e.document().resolved_text());
+      }
     } catch (const std::exception& e) {
       errors[static_cast<std::size_t>(k)] = e.what();
     }

@@ -36,6 +36,7 @@ struct NetworkOutput {
   Mat<T> features;  ///< objects: the final readout map c (what object discovery clusters);
                     ///< Sudoku: the logits, 9 × B·81 (row d = digit d + 1)
   Mat<T> head;      ///< objects: the pooled MLP head output, C × B; Sudoku: empty
+  Mat<T> stimulus;  ///< the first block's stimulus c (before c_norm), C × B·P
   Grid grid;        ///< the K-layers' grid
 };
 
