@@ -24,17 +24,8 @@ ParamStore symmetric_conv_params(const KLayer<double>& k, std::uint64_t seed) {
   k.specs(specs, "");
   ParamStore p = ParamStore::initialise(specs, seed);
   const Index C = k.config().channels, kk = k.config().kernel;
-  const auto& w = p.get("connectivity.weight", {C, C, kk, kk}).values;
-  std::vector<double> s(w.size());
-  const auto at = [&](Index o, Index i, Index y, Index x) { return ((o * C + i) * kk + y) * kk + x; };
-  for (Index o = 0; o < C; ++o)
-    for (Index i = 0; i < C; ++i)
-      for (Index y = 0; y < kk; ++y)
-        for (Index x = 0; x < kk; ++x)
-          s[static_cast<std::size_t>(at(o, i, y, x))] =
-              0.5 * (w[static_cast<std::size_t>(at(o, i, y, x))] +
-                     w[static_cast<std::size_t>(at(i, o, kk - 1 - y, kk - 1 - x))]);
-  p.set("connectivity.weight", {C, C, kk, kk}, s);
+  p.set("connectivity.weight", {C, C, kk, kk},
+        symmetrized_conv_weight(p.get("connectivity.weight", {C, C, kk, kk})));
   p.set("connectivity.bias", {C}, std::vector<double>(static_cast<std::size_t>(C), 0.0));
   return p;
 }

@@ -99,6 +99,23 @@ void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
   if (has_bias) y.colwise() += bias;
 }
 
+std::vector<double> symmetrized_conv_weight(const Param& w) {
+  if (w.shape.size() != 4 || w.shape[0] != w.shape[1] || w.shape[2] != w.shape[3])
+    throw std::invalid_argument("symmetrized_conv_weight: expected a [C, C, k, k] weight, got " +
+                                shape_string(w.shape));
+  const Index C = w.shape[0], k = w.shape[2];
+  const auto at = [&](Index o, Index i, Index y, Index x) {
+    return static_cast<std::size_t>(((o * C + i) * k + y) * k + x);
+  };
+  std::vector<double> s(w.values.size());
+  for (Index o = 0; o < C; ++o)
+    for (Index i = 0; i < C; ++i)
+      for (Index y = 0; y < k; ++y)
+        for (Index x = 0; x < k; ++x)
+          s[at(o, i, y, x)] = 0.5 * (w.values[at(o, i, y, x)] + w.values[at(i, o, k - 1 - y, k - 1 - x)]);
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------------
 // GTA
 
@@ -324,6 +341,35 @@ void KLayer<T>::load(const ParamStore& p, const std::string& prefix) {
     norm_w_ = as_vector<T>(p.get(prefix + "c_norm.scale", {C}));
     norm_b_ = as_vector<T>(p.get(prefix + "c_norm.bias", {C}));
   }
+}
+
+template <class T>
+Guarantee KLayer<T>::lyapunov() const {
+  Guarantee g;
+  if (c_.connectivity == Connectivity::Attention) {
+    g.fail("attention J depends on the state (softmax of x): E is not a Lyapunov function");
+  } else {
+    const Index C = c_.channels, k = c_.kernel;
+    double worst = 0, scale = 0;
+    for (Index o = 0; o < C; ++o)
+      for (Index i = 0; i < C; ++i)
+        for (Index t = 0; t < k * k; ++t) {
+          const double a = static_cast<double>(conv_.weight(o, i * k * k + t));
+          const double b = static_cast<double>(conv_.weight(i, o * k * k + (k * k - 1 - t)));
+          worst = std::max(worst, std::abs(a - b));
+          scale = std::max(scale, std::abs(a));
+        }
+    if (scale > 0 && worst > 1e-12 * scale)
+      g.fail(fmt::format("the conv kernel is not symmetric (W[o][i][d] != W[i][o][-d], relative "
+                         "defect {:.3g})",
+                         worst / scale));
+  }
+  if (!c_.project) g.fail("the tangent projection is off: not a gradient flow on the spheres");
+  if (c_.use_omega && omega_.size() && omega_.cwiseAbs().maxCoeff() > 0)
+    g.fail("a rotation Omega is on (the guarantee needs Omega = 0)");
+  if (g.guaranteed)
+    g.warnings.push_back("the discrete update keeps E non-increasing only for a small enough step");
+  return g;
 }
 
 template <class T>

@@ -28,4 +28,25 @@ void EnergyAudit::add(long step, double t, double energy) {
   prev_ = energy;
 }
 
+AuditResult audit_rows(const Eigen::MatrixXd& energies, double relative_tolerance,
+                       Eigen::Index first) {
+  AuditResult all;
+  for (Eigen::Index r = 0; r < energies.rows(); ++r) {
+    EnergyAudit a(relative_tolerance, 1.0);
+    for (Eigen::Index k = first; k < energies.cols(); ++k)
+      a.add(static_cast<long>(k), static_cast<double>(r), energies(r, k));
+    const AuditResult& x = a.result();
+    if (x.checked && (all.checked == 0 || x.max_increase > all.max_increase ||
+                      std::isnan(x.max_increase))) {
+      all.max_increase = x.max_increase;
+      all.max_increase_step = x.max_increase_step;
+      all.max_increase_t = x.max_increase_t;
+    }
+    if (x.violations && all.violations == 0) all.first_violation_step = x.first_violation_step;
+    all.checked += x.checked;
+    all.violations += x.violations;
+  }
+  return all;
+}
+
 }  // namespace hkam

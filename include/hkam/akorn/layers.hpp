@@ -154,6 +154,11 @@ class KLayer {
   void velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx, bool radial_quirk = true) const;
   /// Per-oscillator x / max(‖x‖, 1e-12).
   void normalize(Mat<T>& x) const;
+  /// Whether the true energy cannot increase along the flow: conv J whose kernel is symmetric
+  /// under flip and channel transpose (W[o][i][Δ] = W[i][o][−Δ]; its bias acts as a stimulus),
+  /// the projection on, and no rotation (ω = 0, or the Identity quirk). The discrete update
+  /// needs a small enough γ on top (a warning says so).
+  Guarantee lyapunov() const;
   /// ω per channel pair (C/2 values; the norms of omg_param), empty without Ω.
   const Vec<T>& omega() const { return omega_; }
   /// The output bias of J per channel (conv bias or W_o bias).
@@ -192,6 +197,10 @@ class ReadOutConv {
 /// In-place ReLU.
 template <class T>
 void relu(Mat<T>& m);
+
+/// A conv weight [C, C, k, k] (torch layout) averaged with its flipped transpose:
+/// ½ (W[o][i][Δ] + W[i][o][−Δ]), which makes the convolution a symmetric operator.
+std::vector<double> symmetrized_conv_weight(const Param& weight);
 
 /// GTA rotation matrices as the reference initialises them (gta.make_SO2mats on the 2-D grid):
 /// [H·W][d_h/2][2][2], pair p of a head uses frequency f = p div 2 and coordinate p mod 2

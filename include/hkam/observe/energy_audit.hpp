@@ -11,6 +11,7 @@
 /// fixed-step runs pass the step's own error scale as `rtol` (e.g. dt^order).
 
 #include <cstddef>
+#include <Eigen/Core>
 #include <limits>
 
 namespace hkam {
@@ -56,5 +57,12 @@ class EnergyAudit {
   double prev_ = 0.0;
   AuditResult result_;
 };
+
+/// Audits several energy sequences at once, one per row of `energies` (e.g. the chains of a
+/// network batch), each with EnergyAudit(relative_tolerance, 1) from column `first` on; the
+/// results are merged: counts add up, the largest increase wins (its step is the column, its
+/// "time" the row), the first violation is the one of the lowest row.
+AuditResult audit_rows(const Eigen::MatrixXd& energies, double relative_tolerance,
+                       Eigen::Index first = 0);
 
 }  // namespace hkam
