@@ -392,6 +392,76 @@ def sweep_table(sw, x, y, by=None, success=None):
     return "\n".join(lines)
 
 
+def is_network(path):
+    """Whether the file is a network run (docs/trace-format.md#network-runs)."""
+    with h5py.File(path, "r") as f:
+        return _text(f.attrs.get("format", "")) == "hkam-akorn-network"
+
+
+def network_energies(path):
+    """{block: (true energy [B, T+1], logged proxy [B, T+1])} of a network run."""
+    with h5py.File(path, "r") as f:
+        return {int(l): (f["layers"][l]["energy"][()], f["layers"][l]["proxy_energy"][()])
+                for l in f["layers"]}
+
+
+def network_summary(path):
+    with h5py.File(path, "r") as f:
+        attrs = {k: _text(v) for k, v in f["summary"].attrs.items()} if "summary" in f else {}
+        head = f"{path}: {_text(f.attrs.get('network', '?'))} network, " \
+               f"{_text(f.attrs.get('precision', '?'))}, {_text(f.attrs.get('end_reason', '?'))}"
+    return head + "".join(f"\n  {k:<16} {v}" for k, v in attrs.items())
+
+
+def plot_network(path, outdir):
+    """Per block: true energy and logged proxy per step (mean and every chain); objects with a
+    segmentation: image, mask and predicted segments of the first images."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    os.makedirs(outdir, exist_ok=True)
+    written = []
+    en = network_energies(path)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), squeeze=False)
+    for l, (e, p) in sorted(en.items()):
+        for ax, v, name in ((axes[0, 0], e, "true energy E(x_t)"),
+                            (axes[0, 1], p[:, 1:], "logged proxy (reference)")):
+            steps = np.arange(v.shape[1]) + (1 if v is not e else 0)
+            ax.plot(steps, v.T, color=f"C{l}", alpha=0.25, lw=0.8)
+            ax.plot(steps, v.mean(0), color=f"C{l}", lw=2, label=f"block {l}")
+            ax.set_title(name)
+            ax.set_xlabel("step t")
+    axes[0, 0].legend()
+    fig.tight_layout()
+    out = os.path.join(outdir, "network_energy.png")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    written.append(out)
+    with h5py.File(path, "r") as f:
+        if "output/labels" in f and "input/images" in f:
+            imgs, labels = f["input/images"][()], f["output/labels"][()]
+            masks = f["input/masks"][()] if "input/masks" in f else None
+            ari = f["output/fg_ari"][()] if "output/fg_ari" in f else None
+            n = min(4, len(imgs))
+            fig, axes = plt.subplots(n, 3, figsize=(7.5, 2.5 * n), squeeze=False)
+            for i in range(n):
+                axes[i, 0].imshow(np.clip(imgs[i].transpose(1, 2, 0), 0, 1))
+                if masks is not None:
+                    axes[i, 1].imshow(masks[i], cmap="tab10", interpolation="nearest")
+                axes[i, 2].imshow(labels[i], cmap="tab10", interpolation="nearest")
+                axes[i, 2].set_title(f"FG-ARI {ari[i]:.2f}" if ari is not None else "segments")
+                for ax in axes[i]:
+                    ax.axis("off")
+            axes[0, 0].set_title("image")
+            axes[0, 1].set_title("mask")
+            fig.tight_layout()
+            out = os.path.join(outdir, "segmentation.png")
+            fig.savefig(out, dpi=110)
+            plt.close(fig)
+            written.append(out)
+    return written
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -427,18 +497,19 @@ def main(argv):
     for path in [a.trace] if a.cmd == "plot" else a.traces:
         try:
             with h5py.File(path, "r") as f:
-                if "trace/time" not in f:
+                if "trace/time" not in f and "layers" not in f:
                     raise OSError("no /trace/time")
         except OSError as exc:
             print(f"hkam_analysis: {path}: not a readable hkam trace ({exc})", file=sys.stderr)
             return 2
     if a.cmd == "plot":
         out = a.out or os.path.splitext(a.trace)[0] + "_figures"
-        for path in plot(load(a.trace), out):
+        figures = plot_network(a.trace, out) if is_network(a.trace) else plot(load(a.trace), out)
+        for path in figures:
             print(path)
     else:
         for path in a.traces:
-            print(summary(load(path)))
+            print(network_summary(path) if is_network(path) else summary(load(path)))
     return 0
 
 

@@ -578,6 +578,25 @@ EnergyCheck check_trace_energy(const std::string& path, double default_rtol) {
 
 TraceInfo read_trace_info(const std::string& path) {
   Id f = open_file_read(path);
+  if (get_attr_string(f.get(), "format").value_or("") == "hkam-akorn-network") {
+    TraceInfo info;
+    auto add = [&](const std::string& k, const std::string& v) { info.lines.emplace_back(k, v); };
+    auto str = [&](hid_t obj, const char* name) { return get_attr_string(obj, name).value_or(""); };
+    if (const auto title = str(f.get(), "title"); !title.empty()) add("title", title);
+    add("created", fmt::format("{} by hkam {} ({})", str(f.get(), "created_utc"),
+                               str(f.get(), "hkam_version"), str(f.get(), "git_revision")));
+    add("network", fmt::format("{}, {}, {} integration", str(f.get(), "network"),
+                               str(f.get(), "precision"), str(f.get(), "integration")));
+    add("weights", str(f.get(), "weights"));
+    add("ended", str(f.get(), "end_reason"));
+    if (exists(f.get(), "summary")) {
+      Id s = open_group(f.get(), "summary");
+      for (const auto& name : attr_names(s.get()))
+        if (!get_attr_string(s.get(), name))
+          if (const auto v = get_attr_double(s.get(), name)) add(name, fmt::format("{:.6g}", *v));
+    }
+    return info;
+  }
   if (!exists(f.get(), "trace/time") || !exists(f.get(), "trace/energy"))
     throw H5Error(path + ": not an hkam trace (no /trace/time and /trace/energy)");
   TraceInfo info;

@@ -259,6 +259,27 @@ with h5py.File(os.path.join(OUT, "obj_conv5_gn_gamma_float64.h5"), "r") as f:
             ious.append(max(((m & (pl == s)).sum() / (m | (pl == s)).sum()) for s in np.unique(pl)))
         check("evaluation", f"mBO image {b}", f["output/mbo"][b], np.mean(ious), 1e-12)
 
+# ---- post-analysis of network traces: info, plot (energies, segmentation), summary
+if len(sys.argv) > 3:
+    sys.path.insert(0, sys.argv[3])
+    import hkam_analysis as ha
+    src = os.path.join(OUT, "obj_conv5_gn_gamma_float64.h5")
+    figs = ha.plot_network(src, os.path.join(OUT, "figures"))
+    if [os.path.basename(f) for f in figs] != ["network_energy.png", "segmentation.png"] or \
+            min(os.path.getsize(f) for f in figs) < 5000:
+        failures.append(f"network figures missing or empty: {figs}")
+    en = ha.network_energies(src)
+    with h5py.File(src, "r") as f:
+        if not np.array_equal(en[0][0], f["layers/0/energy"][()]):
+            failures.append("network_energies does not return /layers/0/energy")
+    text = ha.network_summary(src)
+    if "fg_ari" not in text or "objects network" not in text:
+        failures.append(f"network summary lacks its results: {text}")
+    p = subprocess.run([HKAM, "info", src], capture_output=True, text=True)
+    if p.returncode != 0 or "network          objects, float64, discrete" not in p.stdout:
+        failures.append(f"hkam info on a network trace: {p.stdout}{p.stderr}")
+    print("  post-analysis: figures", [os.path.basename(f) for f in figs], "and hkam info ok")
+
 if failures:
     print("\n".join(["FAILED:"] + failures))
     sys.exit(1)
