@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "analysis/segmentation.hpp"
 #include "hkam/akorn/networks.hpp"
@@ -275,6 +276,20 @@ TEST(AkornParams, ParameterCountsMatchTheReferenceModels) {
   t.c_norm = StimulusNorm::None;
   EXPECT_EQ(parameter_count(ObjectNet<float>(t).specs()), 278400 + 1);
   EXPECT_EQ(parameter_count(SudokuNet<float>(SudokuNetConfig{}).specs()), 2982412);
+  // CIFAR-10 (C = 64/128/256, n = 2, conv J 9/7/5, BatchNorm): 7,023,760 trainable; the specs
+  // also hold γ, the BatchNorm buffers and the shared strided conv under its second name.
+  Index trainable = 0;
+  std::set<std::string> seen;
+  for (const auto& s : CifarNet<float>(CifarNetConfig{}).specs()) {
+    const bool buffer = s.name == "gamma" || s.name.find("running_") != std::string::npos ||
+                        s.name.find("num_batches_tracked") != std::string::npos;
+    const bool second_name = s.name.find(".0.1.") != std::string::npos &&
+                             s.name.rfind("layers.", 0) == 0 && s.name.size() < 20;
+    if (!buffer && !second_name) trainable += s.size();
+    seen.insert(s.name);
+  }
+  EXPECT_EQ(trainable, 7023760);
+  EXPECT_TRUE(seen.count("layers.1.0.1.weight") && seen.count("layers.2.3.2.fn.0.running_var"));
 }
 
 TEST(AkornParams, InitialisationFollowsTheReferenceAndSaveLoadRoundTrips) {

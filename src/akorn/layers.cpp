@@ -546,6 +546,76 @@ void ReadOutConv<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
     for (Index o = 0; o < out; ++o) y(o, j) = z_.col(j).segment(o * group, group).norm() + bias[o];
 }
 
+// ---------------------------------------------------------------------------------------------
+// ChannelNorm
+
+template <class T>
+ChannelNorm<T>::ChannelNorm(BlockNorm k, Index c) : kind(k), channels(c) {
+  if (k == BlockNorm::Group && c % 8 != 0)
+    throw std::invalid_argument(
+        fmt::format("GroupNorm(8, C) needs C divisible by 8, got {}", c));
+  w_ = Vec<T>::Ones(c);
+  b_ = Vec<T>::Zero(c);
+  mean_ = Vec<T>::Zero(c);
+  var_ = Vec<T>::Ones(c);
+}
+
+template <class T>
+void ChannelNorm<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) const {
+  if (kind == BlockNorm::None) return;
+  o.push_back({prefix + "weight", {channels}, Init::Constant, 1.0, {}});
+  o.push_back({prefix + "bias", {channels}, Init::Constant, 0.0, {}});
+  if (kind == BlockNorm::Batch) {
+    o.push_back({prefix + "running_mean", {channels}, Init::Constant, 0.0, {}});
+    o.push_back({prefix + "running_var", {channels}, Init::Constant, 1.0, {}});
+    o.push_back({prefix + "num_batches_tracked", {}, Init::Constant, 0.0, {}});
+  }
+}
+
+template <class T>
+void ChannelNorm<T>::load(const ParamStore& p, const std::string& prefix) {
+  if (kind == BlockNorm::None) return;
+  w_ = as_vector<T>(p.get(prefix + "weight", {channels}));
+  b_ = as_vector<T>(p.get(prefix + "bias", {channels}));
+  if (kind == BlockNorm::Batch) {
+    mean_ = as_vector<T>(p.get(prefix + "running_mean", {channels}));
+    var_ = as_vector<T>(p.get(prefix + "running_var", {channels}));
+  }
+}
+
+template <class T>
+void ChannelNorm<T>::apply(Mat<T>& x, const Grid& g) const {
+  if (kind == BlockNorm::None) return;
+  if (kind == BlockNorm::Batch) {
+    const Vec<T> scale = (w_.array() / (var_.array() + T(1e-5)).sqrt()).matrix();
+    const Vec<T> shift = (b_.array() - mean_.array() * scale.array()).matrix();
+    x.array().colwise() *= scale.array();
+    x.colwise() += shift;
+    return;
+  }
+  const Index per = channels / 8, P = g.positions();
+#pragma omp parallel for collapse(2) schedule(static) if (x.size() > 50000)
+  for (Index b = 0; b < g.batch; ++b)
+    for (Index gi = 0; gi < 8; ++gi) {
+      auto blk = x.block(gi * per, b * P, per, P);
+      double mean = 0, var = 0;
+      for (Index j = 0; j < P; ++j)
+        for (Index i = 0; i < per; ++i) mean += static_cast<double>(blk(i, j));
+      mean /= static_cast<double>(per * P);
+      for (Index j = 0; j < P; ++j)
+        for (Index i = 0; i < per; ++i) {
+          const double e = static_cast<double>(blk(i, j)) - mean;
+          var += e * e;
+        }
+      const double inv = 1.0 / std::sqrt(var / static_cast<double>(per * P) + 1e-5);
+      for (Index j = 0; j < P; ++j)
+        for (Index i = 0; i < per; ++i)
+          blk(i, j) = static_cast<T>((static_cast<double>(blk(i, j)) - mean) * inv) *
+                          w_[gi * per + i] +
+                      b_[gi * per + i];
+    }
+}
+
 template <class T>
 void relu(Mat<T>& m) {
   m = m.cwiseMax(T(0));
@@ -557,6 +627,8 @@ template class Attention<float>;
 template class Attention<double>;
 template class KLayer<float>;
 template class KLayer<double>;
+template class ChannelNorm<float>;
+template class ChannelNorm<double>;
 template class ReadOutConv<float>;
 template class ReadOutConv<double>;
 template void relu<float>(Mat<float>&);

@@ -291,6 +291,173 @@ NetworkOutput<T> SudokuNet<T>::forward(const Eigen::MatrixXi& boards, const Mat<
   return r;
 }
 
+// ---------------------------------------------------------------------------------------------
+// CifarNet
+
+template <class T>
+CifarNet<T>::CifarNet(CifarNetConfig c) : c_(std::move(c)) {
+  if (c_.blocks < 1) throw std::invalid_argument("CIFAR network: needs at least one block");
+  if (c_.kernels.size() == 1) c_.kernels.assign(static_cast<std::size_t>(c_.blocks), c_.kernels[0]);
+  if (static_cast<Index>(c_.kernels.size()) != c_.blocks)
+    throw std::invalid_argument("CIFAR network: give one kernel size or one per block");
+  const Index pad = c_.ro_kernel / 2;
+  conv0_ = Conv2d<T>(3, c_.channels, 3, 1, 1, false);
+  Index side = c_.imsize;
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const Index C = channels(l);
+    if (l > 0) {
+      const Index stride = l < 3 ? 2 : 1;
+      trans_.emplace_back(channels(l - 1), C, c_.ro_kernel, stride, pad, true);
+      side = (side + 2 * pad - c_.ro_kernel) / stride + 1;
+    }
+    KLayerConfig k;
+    k.channels = C;
+    k.osc_dim = c_.osc_dim;
+    k.height = k.width = side;
+    k.connectivity = Connectivity::Conv;
+    k.kernel = c_.kernels[static_cast<std::size_t>(l)];
+    k.c_norm = c_.c_norm;
+    k.use_omega = c_.use_omega;
+    k.global_omega = c_.global_omega;
+    k.init_omega = c_.init_omega;
+    layers_.emplace_back(k);
+    Readout r;
+    r.ro = ReadOutConv<T>(C, C, c_.ro_group, c_.ro_kernel, 1, pad);
+    r.n1 = ChannelNorm<T>(c_.norm, C);
+    r.n2 = ChannelNorm<T>(c_.norm, C);
+    r.n3 = ChannelNorm<T>(c_.norm, C);
+    r.c1 = Conv2d<T>(C, C, c_.ro_kernel, 1, pad, true);
+    r.c2 = Conv2d<T>(C, C, c_.ro_kernel, 1, pad, true);
+    r.c3 = Conv2d<T>(C, C, c_.ro_kernel, 1, pad, true);
+    readouts_.push_back(std::move(r));
+  }
+  gamma_ = static_cast<T>(c_.gamma);
+}
+
+template <class T>
+std::vector<ParamSpec> CifarNet<T>::specs() const {
+  std::vector<ParamSpec> o;
+  o.push_back({"gamma", {1}, Init::Constant, c_.gamma, {}});
+  conv0_.specs(o, "conv0.");
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const auto s = static_cast<std::size_t>(l);
+    if (l > 0) {  // one module registered twice: the state_dict holds it under both names
+      const std::size_t first = o.size();
+      trans_[s - 1].specs(o, block(l, 0) + "0.");
+      for (std::size_t i = first, end = o.size(); i < end; ++i) {
+        ParamSpec twin = o[i];
+        twin.name = block(l, 0) + "1." + o[i].name.substr(block(l, 0).size() + 2);
+        twin.init = Init::SameAs;
+        twin.source = o[i].name;
+        o.push_back(twin);
+      }
+    }
+    layers_[s].specs(o, block(l, 2));
+    const Readout& r = readouts_[s];
+    const std::string p = block(l, 3);
+    r.ro.specs(o, p + "0.");
+    r.n1.specs(o, p + "1.fn.fn.0.fn.0.");
+    r.c1.specs(o, p + "1.fn.fn.0.fn.2.");
+    r.n2.specs(o, p + "1.fn.fn.1.fn.0.");
+    r.c2.specs(o, p + "1.fn.fn.1.fn.2.");
+    r.n3.specs(o, p + "2.fn.0.");
+    r.c3.specs(o, p + "2.fn.2.");
+  }
+  linear_specs(o, "out.", channels(static_cast<int>(c_.blocks) - 1), c_.classes);
+  return o;
+}
+
+template <class T>
+void CifarNet<T>::load(const ParamStore& p) {
+  gamma_ = static_cast<T>(p.get("gamma", {1}).values[0]);
+  conv0_.load(p, "conv0.");
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const auto s = static_cast<std::size_t>(l);
+    if (l > 0) {
+      trans_[s - 1].load(p, block(l, 0) + "0.");
+      const auto& a = p.get(block(l, 0) + "0.weight", {channels(l), channels(l - 1),
+                                                        c_.ro_kernel, c_.ro_kernel});
+      const auto& b = p.get(block(l, 0) + "1.weight", a.shape);
+      if (a.values != b.values)
+        throw std::invalid_argument(fmt::format(
+            "'{}0.weight' and '{}1.weight' must be equal: the reference shares one strided conv "
+            "between x and c",
+            block(l, 0), block(l, 0)));
+    }
+    layers_[s].load(p, block(l, 2));
+    Readout& r = readouts_[s];
+    const std::string q = block(l, 3);
+    r.ro.load(p, q + "0.");
+    r.n1.load(p, q + "1.fn.fn.0.fn.0.");
+    r.c1.load(p, q + "1.fn.fn.0.fn.2.");
+    r.n2.load(p, q + "1.fn.fn.1.fn.0.");
+    r.c2.load(p, q + "1.fn.fn.1.fn.2.");
+    r.n3.load(p, q + "2.fn.0.");
+    r.c3.load(p, q + "2.fn.2.");
+  }
+  const Index last = channels(static_cast<int>(c_.blocks) - 1);
+  w_ = param_matrix<T>(p, "out.weight", c_.classes, last, {c_.classes, last});
+  b_ = param_vector<T>(p, "out.bias", c_.classes);
+}
+
+template <class T>
+NetworkOutput<T> CifarNet<T>::forward(const Mat<T>& images, const Mat<T>& noise, Index batch,
+                                      const StateObserver<T>& observe, bool final_energy) const {
+  const Grid img = grid(batch);
+  if (images.rows() != 3 || images.cols() != img.columns())
+    throw std::invalid_argument(fmt::format("CIFAR network: images must be 3 x {}, got {} x {}",
+                                            img.columns(), images.rows(), images.cols()));
+  if (noise.rows() != c_.channels || noise.cols() != img.columns())
+    throw std::invalid_argument(
+        fmt::format("CIFAR network: noise must be {} x {}", c_.channels, img.columns()));
+  NetworkOutput<T> r;
+  Mat<T> normalized = (images.array() - T(0.5)) / T(0.5);
+  Mat<T> c, h1, h2;
+  conv0_.forward(normalized, img, c);
+  r.stimulus = c;
+  r.x = noise;
+  Grid g = img;
+  for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
+    const auto s = static_cast<std::size_t>(l);
+    if (l > 0) {
+      const Conv2d<T>& t = trans_[s - 1];
+      t.forward(r.x, g, h1);
+      r.x = h1;
+      t.forward(c, g, h1);
+      c = h1;
+      g = t.output_grid(g);
+    }
+    std::function<void(int, const Mat<T>&)> obs;
+    if (observe) obs = [&](int t, const Mat<T>& x) { observe(l, t, x); };
+    const KLayer<T>& k = layers_[s];
+    r.energies.push_back(continuous ? k.flow(r.x, c, g, c_.steps,
+                                             effective_step(k.config(), gamma_), *continuous, obs)
+                                    : k.forward(r.x, c, g, c_.steps, gamma_, obs, final_energy));
+    const Readout& ro = readouts_[s];
+    ro.ro.forward(r.x, g, c);
+    // ResBlock(FF): c + Conv(ReLU(N(Conv(ReLU(N(c)))))), then Conv(ReLU(N(c)))
+    h1 = c;
+    ro.n1.apply(h1, g);
+    relu(h1);
+    ro.c1.forward(h1, g, h2);
+    ro.n2.apply(h2, g);
+    relu(h2);
+    ro.c2.forward(h2, g, h1);
+    c += h1;
+    h1 = c;
+    ro.n3.apply(h1, g);
+    relu(h1);
+    ro.c3.forward(h1, g, c);
+  }
+  r.grid = g;
+  const Index P = g.positions();
+  Mat<T> pooled(c.rows(), batch);
+  for (Index b = 0; b < batch; ++b) pooled.col(b) = c.middleCols(b * P, P).rowwise().mean();
+  r.head = pooled;
+  r.features = (w_ * pooled).colwise() + b_;
+  return r;
+}
+
 template <class T>
 Eigen::MatrixXi sudoku_predictions(const Mat<T>& logits, Index batch) {
   Eigen::MatrixXi out(batch, 81);
@@ -305,6 +472,8 @@ Eigen::MatrixXi sudoku_predictions(const Mat<T>& logits, Index batch) {
 
 template class ObjectNet<float>;
 template class ObjectNet<double>;
+template class CifarNet<float>;
+template class CifarNet<double>;
 template class SudokuNet<float>;
 template class SudokuNet<double>;
 template Eigen::MatrixXi sudoku_predictions<float>(const Mat<float>&, Index);

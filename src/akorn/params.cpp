@@ -58,6 +58,7 @@ std::uint64_t name_hash(const std::string& s) {  // FNV-1a: stable across platfo
 ParamStore ParamStore::initialise(const std::vector<ParamSpec>& specs, std::uint64_t seed) {
   ParamStore s;
   for (const auto& sp : specs) {
+    if (sp.init == Init::SameAs) continue;  // after the others
     std::vector<double> v(static_cast<std::size_t>(sp.size()));
     Rng rng(Rng::derive(seed, name_hash(sp.name)));
     switch (sp.init) {
@@ -75,9 +76,13 @@ ParamStore ParamStore::initialise(const std::vector<ParamSpec>& specs, std::uint
           throw std::logic_error("ParamSpec " + sp.name + ": given values of the wrong size");
         v = sp.given;
         break;
+      case Init::SameAs:
+        break;
     }
     s.set(sp.name, sp.shape, std::move(v));
   }
+  for (const auto& sp : specs)
+    if (sp.init == Init::SameAs) s.set(sp.name, sp.shape, s.get(sp.source, sp.shape).values);
   return s;
 }
 

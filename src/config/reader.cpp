@@ -242,6 +242,15 @@ Eigen::VectorXd Section::numbers(const std::string& key, std::optional<double> d
   return Eigen::VectorXd::Constant(1, number(key, def, range));
 }
 
+Eigen::VectorXd Section::numbers(const std::string& key, const std::vector<double>& def,
+                                 Range range) {
+  if (get(key)) return numbers(key, std::optional<double>{}, range);
+  toml::array arr;
+  for (double v : def) arr.push_back(v);
+  resolve(key, arr);
+  return Eigen::Map<const Eigen::VectorXd>(def.data(), static_cast<Eigen::Index>(def.size()));
+}
+
 Eigen::MatrixXd Section::matrix(const std::string& key) {
   const toml::node* n = get(key);
   if (!n) fail(key, "missing required key (expected an array of arrays of numbers)");

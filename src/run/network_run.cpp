@@ -34,6 +34,8 @@ struct NetSpec {
   std::string kind, precision = "float32", weights;
   ObjectNetConfig obj;
   SudokuNetConfig sud;
+  CifarNetConfig cif;
+  int ensemble = 1;
   bool gamma_given = false;
   bool symmetrize = false;
   // input
@@ -74,7 +76,7 @@ StimulusNorm read_norm(Section& s) {
 NetSpec read_spec(Section& root, const fs::path& base) {
   NetSpec n;
   Section s = root.section("network");
-  n.kind = s.choice("kind", std::nullopt, {"objects", "sudoku"});
+  n.kind = s.choice("kind", std::nullopt, {"objects", "sudoku", "cifar"});
   n.precision = s.choice("precision", "float32", {"float32", "float64"});
   n.weights = s.string("weights", "");
   if (!n.weights.empty() && fs::path(n.weights).is_relative()) n.weights = (base / n.weights).string();
@@ -127,6 +129,44 @@ NetSpec read_spec(Section& root, const fs::path& base) {
       s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim (Omega rotates channel "
                                     "pairs), got {}",
                                     o.osc_dim));
+  } else if (n.kind == "cifar") {
+    auto& o = n.cif;
+    o.osc_dim = s.integer("osc_dim", 2, pos);
+    o.channels = s.integer("channels", 64, pos);
+    o.blocks = s.integer("blocks", 3, pos);
+    o.classes = s.integer("classes", 10, pos);
+    o.imsize = s.integer("imsize", 32, pos);
+    const Eigen::VectorXd ks = s.numbers("kernels", std::vector<double>{9, 7, 5}, pos);
+    o.kernels.clear();
+    for (Index i = 0; i < ks.size(); ++i) {
+      const auto k = static_cast<Index>(ks[i]);
+      if (k % 2 == 0 || static_cast<double>(k) != ks[i])
+        s.fail("kernels", fmt::format("expected odd integers, got {}", ks[i]));
+      o.kernels.push_back(k);
+    }
+    if (o.kernels.size() != 1 && static_cast<Index>(o.kernels.size()) != o.blocks)
+      s.fail("kernels", fmt::format("expected one size or one per block ({}), got {}", o.blocks,
+                                    o.kernels.size()));
+    o.ro_kernel = s.integer("ro_kernel", 3, pos);
+    if (o.ro_kernel % 2 == 0)
+      s.fail("ro_kernel", fmt::format("expected an odd size, got {}", o.ro_kernel));
+    o.ro_group = s.integer("ro_group", 2, pos);
+    o.steps = static_cast<int>(s.integer("steps", 3, config::at_least(0)));
+    o.gamma = s.number("gamma", 1.0, config::positive());
+    o.use_omega = s.boolean("use_omega", true);
+    o.global_omega = s.boolean("global_omega", true);
+    o.init_omega = s.number("init_omega", 1.0, config::non_negative());
+    o.c_norm = read_norm(s);
+    const auto norm = s.choice("norm", "bn", {"bn", "gn", "none"});
+    o.norm = norm == "bn" ? BlockNorm::Batch : norm == "gn" ? BlockNorm::Group : BlockNorm::None;
+    if (o.channels % o.osc_dim != 0)
+      s.fail("channels", fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim,
+                                     o.channels));
+    if (norm == "gn" && o.channels % 8 != 0)
+      s.fail("norm", fmt::format("GroupNorm(8, C) needs channels divisible by 8, got {}",
+                                 o.channels));
+    if (o.use_omega && o.osc_dim % 2 != 0)
+      s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim, got {}", o.osc_dim));
   } else {
     auto& o = n.sud;
     o.osc_dim = s.integer("osc_dim", 4, pos);
@@ -169,7 +209,7 @@ NetSpec read_spec(Section& root, const fs::path& base) {
   s.done();
 
   Section in = root.section("input");
-  if (n.kind == "objects") {
+  if (n.kind == "objects" || n.kind == "cifar") {
     n.input_kind = in.choice("kind", "shapes", {"shapes", "file"});
     if (n.input_kind == "shapes") {
       n.batch = in.integer("batch", 4, pos);
@@ -204,18 +244,24 @@ NetSpec read_spec(Section& root, const fs::path& base) {
   ini.done();
 
   Section ev = root.section("evaluate");
-  if (n.kind == "objects") {
+  if (n.kind == "cifar") {
+    n.ensemble = static_cast<int>(ev.integer("ensemble", 1, pos));
+    for (const char* k : {"clusters", "features", "votes", "vote_score", "steps"})
+      ev.irrelevant(k, "not used by the CIFAR network (evaluate.ensemble is)");
+  } else if (n.kind == "objects") {
     n.clusters = static_cast<int>(ev.integer("clusters", 0, config::at_least(0)));
     n.cluster_on = ev.choice("features", "readout", {"readout", "oscillators", "stimulus"});
     ev.irrelevant("votes", "E-vote is for Sudoku");
     ev.irrelevant("vote_score", "E-vote is for Sudoku");
     ev.irrelevant("steps", "test-time T is for Sudoku (set network.steps)");
+    ev.irrelevant("ensemble", "noise ensembles are for the CIFAR network");
   } else {
     n.votes = static_cast<int>(ev.integer("votes", 1, pos));
     n.vote_score = ev.choice("vote_score", "last", {"last", "sum"});
     n.test_steps = static_cast<int>(ev.integer("steps", 0, config::at_least(0)));
     ev.irrelevant("clusters", "object clustering is for image inputs");
     ev.irrelevant("features", "object clustering is for image inputs");
+    ev.irrelevant("ensemble", "noise ensembles are for the CIFAR network");
   }
   ev.done();
 
@@ -261,14 +307,15 @@ struct Inputs {
   Index batch = 0;
   Eigen::MatrixXd images;            // 3 × B·S² (objects)
   std::vector<std::vector<int>> masks;  // per image, S² labels (objects; may be empty)
+  std::vector<int> labels;               // per image, a class (cifar; may be empty)
   Eigen::MatrixXi boards, solutions;    // B × 81 (Sudoku; solutions may be empty)
 };
 
 Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
   Inputs in;
   Rng rng(Rng::derive(seed, kInputs));
-  if (n.kind == "objects") {
-    const Index S = n.obj.imsize, P = S * S;
+  if (n.kind != "sudoku") {
+    const Index S = n.kind == "cifar" ? n.cif.imsize : n.obj.imsize, P = S * S;
     if (n.input_kind == "shapes") {
       in.batch = n.batch;
       in.images.resize(3, in.batch * P);
@@ -293,6 +340,14 @@ Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
       for (Index c = 0; c < 3; ++c)
         for (Index p = 0; p < P; ++p)
           in.images(c, b * P + p) = v[static_cast<std::size_t>((b * 3 + c) * P + p)];
+    if (io::exists(f.get(), "labels")) {
+      std::vector<hsize_t> ld;
+      const auto lab = io::read_doubles(f.get(), "labels", &ld);
+      if (ld.size() != 1 || static_cast<Index>(ld[0]) != in.batch)
+        throw std::runtime_error(fmt::format("{}: 'labels' must be [{}], got [{}]", n.input_file,
+                                             in.batch, fmt::join(ld, ", ")));
+      for (double v : lab) in.labels.push_back(static_cast<int>(v));
+    }
     if (io::exists(f.get(), "masks")) {
       std::vector<hsize_t> md;
       const auto m = io::read_doubles(f.get(), "masks", &md);
@@ -399,20 +454,45 @@ Mat<T> noise_for(const NetSpec& n, Index C, Index cols, Index batch, Index posit
   return x;
 }
 
+/// One of the three networks, with what the runner needs from it.
+template <class T>
+struct AnyNet {
+  std::optional<ObjectNet<T>> obj;
+  std::optional<SudokuNet<T>> sud;
+  std::optional<CifarNet<T>> cif;
+  explicit AnyNet(const NetSpec& n) {
+    if (n.kind == "objects")
+      obj.emplace(n.obj);
+    else if (n.kind == "sudoku")
+      sud.emplace(n.sud);
+    else
+      cif.emplace(n.cif);
+  }
+  std::vector<ParamSpec> specs() const {
+    return obj ? obj->specs() : sud ? sud->specs() : cif->specs();
+  }
+  void load(const ParamStore& p, const Continuous& continuous) {
+    if (obj) obj->load(p), obj->continuous = continuous;
+    if (sud) sud->load(p), sud->continuous = continuous;
+    if (cif) cif->load(p), cif->continuous = continuous;
+  }
+  const KLayer<T>& layer(int l) const {
+    return obj ? obj->layer(l) : sud ? sud->layer(l) : cif->layer(l);
+  }
+  Grid grid(Index chains) const {
+    return obj ? obj->grid(chains) : sud ? sud->grid(chains) : cif->grid(chains);
+  }
+};
+
 template <class T>
 int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const std::string& title,
               const RunOptions& opt, const std::string& output, const char* who) {
   // ---- network and weights (everything checked before a file is touched)
-  std::optional<ObjectNet<T>> obj;
-  std::optional<SudokuNet<T>> sud;
-  std::vector<ParamSpec> specs;
-  if (n.kind == "objects") {
-    obj.emplace(n.obj);
-    specs = obj->specs();
-  } else {
-    sud.emplace(n.sud);
-    specs = sud->specs();
-  }
+  AnyNet<T> net(n);
+  const auto& obj = net.obj;
+  const auto& sud = net.sud;
+  const auto& cif = net.cif;
+  const std::vector<ParamSpec> specs = net.specs();
   ParamStore params;
   if (n.weights.empty()) {
     params = ParamStore::initialise(specs, Rng::derive(seed, kWeights));
@@ -430,7 +510,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   }
   // the config's gamma overrides the file's only when written in the config
   if (n.gamma_given) {
-    const double g = n.kind == "objects" ? n.obj.gamma : n.sud.gamma;
+    const double g = obj ? n.obj.gamma : sud ? n.sud.gamma : n.cif.gamma;
     params.set("gamma", {1}, {g});
   }
   if (n.symmetrize)  // not in the reference: makes each conv J a symmetric operator
@@ -439,19 +519,14 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
       const auto shape = params.all().at(name).shape;
       params.set(name, shape, symmetrized_conv_weight(params.all().at(name)));
     }
-  if (obj) {
-    obj->load(params);
-    obj->continuous = n.continuous;
-  } else {
-    sud->load(params);
-    sud->continuous = n.continuous;
-  }
+  net.load(params, n.continuous);
 
   const Inputs in = read_inputs(n, seed);
-  const Index C = obj ? n.obj.channels : n.sud.channels;
-  const int votes = obj ? 1 : n.votes;
-  const Index chains = in.batch * votes;  // Sudoku: board b, vote k → chain b·votes + k
-  const Grid grid = obj ? obj->grid(chains) : sud->grid(chains);
+  const Index C = obj ? n.obj.channels : sud ? n.sud.channels : n.cif.channels;
+  // Sudoku: board b, vote k → chain b·votes + k; CIFAR: image b, noise draw k likewise
+  const int votes = sud ? n.votes : cif ? n.ensemble : 1;
+  const Index chains = in.batch * votes;
+  const Grid grid = net.grid(chains);
   const Index P = grid.positions();
   const Mat<T> noise = noise_for<T>(n, C, grid.columns(), chains, P, seed);
 
@@ -484,8 +559,8 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
 
   {
     io::Id g = io::create_group(f, "input");
-    if (obj) {
-      const Index S = n.obj.imsize;
+    if (!sud) {
+      const Index S = obj ? n.obj.imsize : n.cif.imsize;
       const Mat<double> img = channels_first<double>(in.images, in.batch);
       io::write_array(g.get(), "images", img.data(),
                       {static_cast<hsize_t>(in.batch), 3, static_cast<hsize_t>(S),
@@ -496,6 +571,10 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         io::write_int_array(g.get(), "masks", m,
                             {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(S),
                              static_cast<hsize_t>(S)});
+      }
+      if (!in.labels.empty()) {
+        std::vector<long long> lv(in.labels.begin(), in.labels.end());
+        io::write_int_array(g.get(), "labels", lv, {lv.size()});
       }
     } else {
       const auto ints = [](const Eigen::MatrixXi& b) {
@@ -523,14 +602,15 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   H5Fflush(f, H5F_SCOPE_GLOBAL);
 
   // ---- run, keeping every state_interval-th state (and the last) per block
-  const int blocks = static_cast<int>(obj ? n.obj.blocks : n.sud.blocks);
+  const int blocks = static_cast<int>(obj ? n.obj.blocks : sud ? n.sud.blocks : n.cif.blocks);
   std::vector<std::vector<int>> kept_steps(static_cast<std::size_t>(blocks));
   std::vector<std::vector<Mat<T>>> kept(static_cast<std::size_t>(blocks));
   std::vector<int> steps_of(static_cast<std::size_t>(blocks));
   for (int l = 0; l < blocks; ++l)
     steps_of[static_cast<std::size_t>(l)] =
-        obj ? n.obj.steps[n.obj.steps.size() == 1 ? 0 : static_cast<std::size_t>(l)]
-            : (n.test_steps > 0 ? n.test_steps : n.sud.steps);
+        obj   ? n.obj.steps[n.obj.steps.size() == 1 ? 0 : static_cast<std::size_t>(l)]
+        : sud ? (n.test_steps > 0 ? n.test_steps : n.sud.steps)
+              : n.cif.steps;
   StateObserver<T> observe;
   if (n.store_states)
     observe = [&](int l, int t, const Mat<T>& x) {
@@ -547,9 +627,19 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
       for (int k = 0; k < votes; ++k) chain_boards.row(b * votes + k) = in.boards.row(b);
   }
   const auto t0 = std::chrono::steady_clock::now();
+  Mat<T> chain_images;
+  if (cif) {
+    const Index P0 = n.cif.imsize * n.cif.imsize;
+    chain_images.resize(3, chains * P0);
+    for (Index b = 0; b < in.batch; ++b)
+      for (int k = 0; k < votes; ++k)
+        chain_images.middleCols((b * votes + k) * P0, P0) =
+            in.images.middleCols(b * P0, P0).template cast<T>();
+  }
   const NetworkOutput<T> out =
-      obj ? obj->forward(in.images.cast<T>(), noise, in.batch, observe)
-          : sud->forward(chain_boards, noise, n.test_steps, observe);
+      obj   ? obj->forward(in.images.cast<T>(), noise, in.batch, observe)
+      : sud ? sud->forward(chain_boards, noise, n.test_steps, observe)
+            : cif->forward(chain_images, noise, chains, observe);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // ---- per block: energies (chains × (T + 1)) and kept states
@@ -572,7 +662,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
       io::write_array(g.get(), "energy", ter.data(), ed);
       io::set_attr(g.get(), "steps", static_cast<long long>(steps_of[s]));
       finite = finite && pe.allFinite() && te.allFinite();
-      const KLayer<T>& layer = obj ? obj->layer(l) : sud->layer(l);
+      const KLayer<T>& layer = net.layer(l);
       const Guarantee gu = layer.lyapunov();
       const AuditResult ae = audit_rows(te, tolerance), ap = audit_rows(pe, tolerance, 1);
       energy_rises += ae.violations;
@@ -589,10 +679,11 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         for (std::size_t k = 0; k < kept[s].size(); ++k)
           all.middleCols(static_cast<Index>(k) * kept[s][0].cols(), kept[s][0].cols()) =
               kept[s][k];
+        const KLayerConfig& kc = layer.config();  // per block: CIFAR blocks differ in size
         put<T>(g.get(), "states", all,
                {static_cast<hsize_t>(kept[s].size()), static_cast<hsize_t>(chains),
-                static_cast<hsize_t>(C), static_cast<hsize_t>(grid.height),
-                static_cast<hsize_t>(grid.width)});
+                static_cast<hsize_t>(kc.channels), static_cast<hsize_t>(kc.height),
+                static_cast<hsize_t>(kc.width)});
         std::vector<long long> st(kept_steps[s].begin(), kept_steps[s].end());
         io::write_int_array(g.get(), "state_steps", st, {st.size()});
       }
@@ -603,9 +694,10 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   io::Id og = io::create_group(f, "output");
   io::Id sg = io::create_group(f, "summary");
   std::vector<std::pair<std::string, double>> results;
-  const std::vector<hsize_t> map_dims{static_cast<hsize_t>(chains), static_cast<hsize_t>(C),
-                                      static_cast<hsize_t>(grid.height),
-                                      static_cast<hsize_t>(grid.width)};
+  const std::vector<hsize_t> map_dims{static_cast<hsize_t>(chains),
+                                      static_cast<hsize_t>(out.x.rows()),
+                                      static_cast<hsize_t>(out.grid.height),
+                                      static_cast<hsize_t>(out.grid.width)};
   put<T>(og.get(), "x", channels_first<T>(out.x, chains), map_dims);
   if (obj) {
     put<T>(og.get(), "features", channels_first<T>(out.features, chains), map_dims);
@@ -652,6 +744,29 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         results.emplace_back("fg_ari", nanmean(ari));
         results.emplace_back("mbo", nanmean(mbo));
       }
+    }
+  } else if (cif) {
+    // logits averaged over the noise draws of each image (the reference's ensemble)
+    const Index K = n.cif.classes;
+    put<T>(og.get(), "chain_logits", out.features,
+           {static_cast<hsize_t>(chains), static_cast<hsize_t>(K)});
+    put<T>(og.get(), "pooled", out.head,
+           {static_cast<hsize_t>(chains), static_cast<hsize_t>(out.head.rows())});
+    Mat<T> mean(K, in.batch);
+    std::vector<long long> pred;
+    for (Index b = 0; b < in.batch; ++b) {
+      mean.col(b) = out.features.middleCols(b * votes, votes).rowwise().mean();
+      Index best = 0;
+      mean.col(b).maxCoeff(&best);
+      pred.push_back(best);
+    }
+    put<T>(og.get(), "logits", mean, {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(K)});
+    io::write_int_array(og.get(), "prediction", pred, {pred.size()});
+    if (!in.labels.empty()) {
+      long right = 0;
+      for (Index b = 0; b < in.batch; ++b)
+        right += pred[static_cast<std::size_t>(b)] == in.labels[static_cast<std::size_t>(b)];
+      results.emplace_back("accuracy", static_cast<double>(right) / in.batch);
     }
   } else {
     put<T>(og.get(), "logits", out.features,
@@ -718,8 +833,8 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
                title.empty() ? "" : title + " - ", n.kind, n.precision, params.count(),
                n.weights.empty() ? "random weights from the seed" : n.weights);
     fmt::print("  input        {} {} x {} blocks, grid {}x{}, C = {}, n = {}\n", chains,
-               obj ? "images" : "boards", blocks, grid.height, grid.width, C,
-               obj ? n.obj.osc_dim : n.sud.osc_dim);
+               sud ? "boards" : "images", blocks, grid.height, grid.width, C,
+               obj ? n.obj.osc_dim : sud ? n.sud.osc_dim : n.cif.osc_dim);
     for (int l = 0; l < blocks; ++l) {
       const auto& e = out.energies[static_cast<std::size_t>(l)];
       fmt::print("  block {}      T = {}: energy {:.6g} -> {:.6g}, logged proxy {:.6g} -> {:.6g} "
@@ -780,6 +895,8 @@ int run_network(config::Document doc, const RunOptions& opt, const char* who) {
     fmt::print(stderr, "hkam {}: config error: {}\n", who, e.what());
     return 2;
   }
+  if (opt.verbose)
+    fmt::print(stderr, "# resolved configuration ({})\n{}\n", doc.name(), doc.resolved_text());
   const NetSpec& spec = top.spec;
   const std::uint64_t seed = top.seed;
   const std::string& title = top.title;

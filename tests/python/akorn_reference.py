@@ -182,3 +182,49 @@ def sudoku_net(boards, noise, W, cfg, T):
         c = conv2d(np.maximum(c, 0), W[p + "1.2.fn.2.weight"], W[p + "1.2.fn.2.bias"])
     logits = conv2d(np.maximum(c, 0), W["out.1.weight"], W["out.1.bias"]).transpose(0, 2, 3, 1)
     return logits, layers
+
+
+def block_norm(x, W, prefix, kind):
+    """common_layers.BNReLUConv2d's norm: BatchNorm2d in eval mode, GroupNorm(8, C), or none."""
+    if kind == "bn":
+        scale = W[prefix + "weight"] / np.sqrt(W[prefix + "running_var"] + 1e-5)
+        return (x - W[prefix + "running_mean"][None, :, None, None]) * scale[None, :, None, None] \
+            + W[prefix + "bias"][None, :, None, None]
+    if kind == "gn":
+        return group_norm(x, 8, W[prefix + "weight"], W[prefix + "bias"])
+    return x
+
+
+def cifar_net(images, noise, W, cfg):
+    """classification/knet.py::AKOrN.feature + out (one noise draw per row of noise)."""
+    relu = lambda t: np.maximum(t, 0)  # noqa: E731
+    c = conv2d((images - 0.5) / 0.5, W["conv0.weight"], None, 1, 1)
+    x = noise.copy()
+    gamma = W["gamma"][0]
+    pad = cfg["ro_kernel"] // 2
+    layers = []
+    for l in range(cfg["L"]):
+        p = f"layers.{l}."
+        if l > 0:
+            stride = 2 if l < 3 else 1
+            x = conv2d(x, W[p + "0.0.weight"], W[p + "0.0.bias"], stride, pad)
+            c = conv2d(c, W[p + "0.1.weight"], W[p + "0.1.bias"], stride, pad)
+        kcfg = dict(cfg, J="conv", kernel=cfg["kernels"][l])
+        xs, es, en = klayer(x, c, W, p + "2.", kcfg, cfg["T"], gamma)
+        layers.append((xs, es, en))
+        x = xs[-1]
+        q = p + "3."
+        z = conv2d(x, W[q + "0.invconv.weight"], W[q + "0.invconv.bias"], 1, pad)
+        B, _, H, Wd = z.shape
+        C = z.shape[1] // cfg["ro_group"]
+        c = np.sqrt((z.reshape(B, C, cfg["ro_group"], H, Wd) ** 2).sum(2)) + \
+            W[q + "0.bias"][None, :, None, None]
+        h = conv2d(relu(block_norm(c, W, q + "1.fn.fn.0.fn.0.", cfg["norm"])),
+                   W[q + "1.fn.fn.0.fn.2.weight"], W[q + "1.fn.fn.0.fn.2.bias"], 1, pad)
+        h = conv2d(relu(block_norm(h, W, q + "1.fn.fn.1.fn.0.", cfg["norm"])),
+                   W[q + "1.fn.fn.1.fn.2.weight"], W[q + "1.fn.fn.1.fn.2.bias"], 1, pad)
+        c = c + h
+        c = conv2d(relu(block_norm(c, W, q + "2.fn.0.", cfg["norm"])),
+                   W[q + "2.fn.2.weight"], W[q + "2.fn.2.bias"], 1, pad)
+    pooled = c.mean((2, 3))
+    return pooled @ W["out.weight"].T + W["out.bias"], layers

@@ -194,6 +194,27 @@ class ReadOutConv {
   mutable Mat<T> z_;
 };
 
+/// Normalisation of the readout blocks (common_layers.BNReLUConv2d's `norm`): BatchNorm2d in
+/// inference mode (running statistics), GroupNorm(8, C), or none.
+enum class BlockNorm { None, Batch, Group };
+
+template <class T>
+class ChannelNorm {
+ public:
+  ChannelNorm() = default;
+  ChannelNorm(BlockNorm kind, Index channels);
+  void specs(std::vector<ParamSpec>& out, const std::string& prefix) const;
+  void load(const ParamStore& p, const std::string& prefix);
+  /// In place: y = (x − mean)/√(var + 1e-5)·w + b with the running statistics (batch) or the
+  /// statistics of 8 channel groups over the positions of each sample (group).
+  void apply(Mat<T>& x, const Grid& g) const;
+  BlockNorm kind = BlockNorm::None;
+  Index channels = 0;
+
+ private:
+  Vec<T> w_, b_, mean_, var_;
+};
+
 /// In-place ReLU.
 template <class T>
 void relu(Mat<T>& m);

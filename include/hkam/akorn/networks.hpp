@@ -117,6 +117,55 @@ class SudokuNet {
   T gamma_ = 1;
 };
 
+struct CifarNetConfig {
+  Index osc_dim = 2, channels = 64, blocks = 3, classes = 10, imsize = 32;
+  std::vector<Index> kernels{9, 7, 5};  ///< conv J kernel per block (one value: all blocks)
+  Index ro_kernel = 3, ro_group = 2;
+  int steps = 3;
+  double gamma = 1.0, init_omega = 1.0;
+  bool use_omega = true, global_omega = true;
+  StimulusNorm c_norm = StimulusNorm::GroupNorm;
+  BlockNorm norm = BlockNorm::Batch;
+};
+
+/// CIFAR-10 classification (source/models/classification/knet.py::AKOrN): c = Conv2d(3, C, 3,
+/// pad 1, no bias)(2·image − 1), x = noise; block l has C·2^l channels; for l >= 1 one strided
+/// conv (k = ro_kernel, stride 2 for the first three blocks) maps both x and c; then the K-layer
+/// (conv J), and c ← ReadOutConv(k = ro_kernel) → ResBlock(FF with norm) → norm·ReLU·Conv;
+/// logits = Linear(mean over positions of c). BatchNorm in inference mode.
+template <class T>
+class CifarNet {
+ public:
+  explicit CifarNet(CifarNetConfig c);
+  const CifarNetConfig& config() const { return c_; }
+  std::vector<ParamSpec> specs() const;
+  void load(const ParamStore& p);
+  /// The first block's grid (noise shape): imsize × imsize.
+  Grid grid(Index batch) const { return {c_.imsize, c_.imsize, batch}; }
+  Index channels(int l) const { return c_.channels << l; }
+  /// images: 3 × B·imsize²; noise: C × B·imsize². features = logits (classes × B).
+  NetworkOutput<T> forward(const Mat<T>& images, const Mat<T>& noise, Index batch,
+                           const StateObserver<T>& observe = {}, bool final_energy = true) const;
+  const KLayer<T>& layer(int l) const { return layers_[static_cast<std::size_t>(l)]; }
+  T gamma() const { return gamma_; }
+  Continuous continuous;
+
+ private:
+  struct Readout {
+    ReadOutConv<T> ro;
+    ChannelNorm<T> n1, n2, n3;
+    Conv2d<T> c1, c2, c3;
+  };
+  CifarNetConfig c_;
+  Conv2d<T> conv0_;
+  std::vector<Conv2d<T>> trans_;  // trans_[l − 1] for l >= 1
+  std::vector<KLayer<T>> layers_;
+  std::vector<Readout> readouts_;
+  Mat<T> w_;
+  Vec<T> b_;
+  T gamma_ = 1;
+};
+
 /// The sin/cos 2-D positional encoding the reference initialises pemb_x / pemb_c with
 /// (common_fns.positionalencoding2d): [C][H][W], row-major.
 std::vector<double> positional_encoding_2d(Index channels, Index height, Index width);

@@ -24,14 +24,19 @@ enum class Init {
   Normal,    ///< N(0, value²) (nn.Embedding, randn parameters)
   Constant,  ///< every entry = value (GroupNorm weight 1 / bias 0, Ω, γ, readout bias)
   Given,     ///< the values in ParamSpec::given (GTA rotations, positional encodings)
+  SameAs,    ///< the values of the parameter named ParamSpec::source (a module shared twice)
 };
 
 struct ParamSpec {
+  ParamSpec() = default;
+  ParamSpec(std::string n, std::vector<Index> s, Init i, double v = 0, std::vector<double> g = {})
+      : name(std::move(n)), shape(std::move(s)), init(i), value(v), given(std::move(g)) {}
   std::string name;
   std::vector<Index> shape;
   Init init = Init::Constant;
   double value = 0;
   std::vector<double> given;
+  std::string source;  ///< Init::SameAs
   Index size() const;
 };
 
