@@ -136,10 +136,10 @@ class KLayer(nn.Module):
 
 
 class ReadOutConv(nn.Module):
-    def __init__(self, inch, outch, out_dim):
+    def __init__(self, inch, outch, out_dim, kernel_size=1, padding=0):
         super().__init__()
         self.outch = outch
-        self.invconv = nn.Conv2d(inch, outch * out_dim, 1)
+        self.invconv = nn.Conv2d(inch, outch * out_dim, kernel_size, 1, padding)
         self.bias = nn.Parameter(torch.zeros(outch))
 
     def forward(self, x):
@@ -187,6 +187,41 @@ class SudokuAKOrN(nn.Module):
         return self.outc(F.relu(c)).permute(0, 2, 3, 1), es
 
 
+class CifarAKOrN(nn.Module):
+    """classification/knet.py::AKOrN as released (C = 64/128/256, n = 2, conv J 9/7/5, T = 3)."""
+
+    def __init__(self, ch=64, n=2, T=3, ksizes=(9, 7, 5)):
+        super().__init__()
+        self.T = T
+        chs = [ch, 2 * ch, 4 * ch]
+        self.conv0 = nn.Conv2d(3, ch, 3, 1, 1, bias=False)
+        self.trans = nn.ModuleList([nn.Identity()] + [nn.Conv2d(chs[l - 1], chs[l], 3, 2, 1)
+                                                      for l in (1, 2)])
+        self.k = nn.ModuleList([KLayer(n, chs[l], "conv", ksize=ksizes[l], use_omega=True,
+                                       init_omg=1.0, global_omg=True) for l in range(3)])
+        self.ro = nn.ModuleList()
+        for l in range(3):
+            c = chs[l]
+            self.ro.append(nn.ModuleList([
+                ReadOutConv(c, c, 2, 3, 1),
+                nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1),
+                              nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1)),
+                nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1))]))
+        self.out = nn.Linear(chs[-1], 10)
+
+    def forward(self, img, x):
+        c = self.conv0((img - 0.5) / 0.5)
+        for l in range(3):
+            x, c = self.trans[l](x), self.trans[l](c)
+            xs, es = self.k[l](x, c, self.T, 1.0)
+            x = xs[-1]
+            ro, ff, post = self.ro[l]
+            c = ro(x)
+            c = c + ff(c)
+            c = post(c)
+        return self.out(c.mean((2, 3)))
+
+
 def median_ms(fn, repeats):
     fn()
     times = []
@@ -222,6 +257,12 @@ def main():
                 ms = median_ms(lambda: net(img, x), a.repeats)
                 results[f"BM_ObjectNetForward/{0 if J == 'conv' else 1}/{B}"] = ms
                 print(f"object net {label:15s} B={B}: {ms:9.1f} ms")
+        net = CifarAKOrN().eval()
+        for B in (1, 8):
+            img, x = torch.rand(B, 3, 32, 32), torch.randn(B, 64, 32, 32)
+            ms = median_ms(lambda: net(img, x), a.repeats)
+            results[f"BM_CifarForward/{B}"] = ms
+            print(f"CIFAR net                  B={B}: {ms:9.1f} ms")
         for T in (16, 128):
             net = SudokuAKOrN(T=T).eval()
             for B in (1, 8):

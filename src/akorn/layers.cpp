@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -79,22 +80,47 @@ void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
   if (kernel == 1 && stride == 1 && padding == 0) {
     y.noalias() = weight * x;
   } else {
+    // im2col + GEMM in blocks of output positions, one block per thread at a time: each block's
+    // column buffer (in·k² × nb) stays a few MB instead of in·k² × B·H·W for the whole batch.
     const Index k = kernel, h = g.height, w = g.width, ow = og.width;
-    const Index P = g.positions(), oP = og.positions();
-    cols_.resize(in * k * k, og.columns());
-#pragma omp parallel for schedule(static) if (cols_.size() > 100000)
-    for (Index col = 0; col < og.columns(); ++col) {
-      const Index b = col / oP, op = col % oP, oy = op / ow, ox = op % ow;
-      for (Index ky = 0; ky < k; ++ky)
-        for (Index kx = 0; kx < k; ++kx) {
-          const Index iy = oy * stride + ky - padding, ix = ox * stride + kx - padding;
-          const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-          const Index src = b * P + iy * w + ix;
-          for (Index i = 0; i < in; ++i)
-            cols_((i * k + ky) * k + kx, col) = inside ? x(i, src) : T(0);
-        }
+    const Index P = g.positions(), oP = og.positions(), rows = in * k * k, n_out = og.columns();
+    const Index nb = std::clamp<Index>((Index{1} << 19) / rows, 64, 1024);  // ~2 MB blocks
+    const Index blocks = (n_out + nb - 1) / nb;
+    y.resize(out, n_out);
+    const int threads = omp_get_max_threads();
+    if (static_cast<int>(cols_.size()) < threads) cols_.resize(static_cast<std::size_t>(threads));
+    const auto im2col = [&](Mat<T>& cols, Index c0, Index m, bool parallel) {
+#pragma omp parallel for schedule(static) if (parallel)
+      for (Index j = 0; j < m; ++j) {
+        const Index col = c0 + j, b = col / oP, op = col % oP, oy = op / ow, ox = op % ow;
+        for (Index ky = 0; ky < k; ++ky)
+          for (Index kx = 0; kx < k; ++kx) {
+            const Index iy = oy * stride + ky - padding, ix = ox * stride + kx - padding;
+            const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+            const Index src = b * P + iy * w + ix;
+            for (Index i = 0; i < in; ++i)
+              cols((i * k + ky) * k + kx, j) = inside ? x(i, src) : T(0);
+          }
+      }
+    };
+    if (blocks >= 2 * threads) {  // many blocks: one per thread at a time, single-threaded GEMMs
+#pragma omp parallel for schedule(dynamic)
+      for (Index blk = 0; blk < blocks; ++blk) {
+        Mat<T>& cols = cols_[static_cast<std::size_t>(omp_get_thread_num())];
+        cols.resize(rows, nb);
+        const Index c0 = blk * nb, m = std::min(nb, n_out - c0);
+        im2col(cols, c0, m, false);
+        y.middleCols(c0, m).noalias() = weight * cols.leftCols(m);
+      }
+    } else {  // few blocks: threads share each block's im2col and (in Eigen) its GEMM
+      Mat<T>& cols = cols_[0];
+      cols.resize(rows, nb);
+      for (Index blk = 0; blk < blocks; ++blk) {
+        const Index c0 = blk * nb, m = std::min(nb, n_out - c0);
+        im2col(cols, c0, m, threads > 1 && m * rows > 50000);
+        y.middleCols(c0, m).noalias() = weight * cols.leftCols(m);
+      }
     }
-    y.noalias() = weight * cols_;
   }
   if (has_bias) y.colwise() += bias;
 }

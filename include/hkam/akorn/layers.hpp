@@ -54,7 +54,7 @@ class Conv2d {
   Vec<T> bias;    ///< out (zeros without bias)
 
  private:
-  mutable Mat<T> cols_;
+  mutable std::vector<Mat<T>> cols_;  // one im2col block buffer per thread
 };
 
 /// Stimulus normalisation of a K-layer (the reference's c_norm).
