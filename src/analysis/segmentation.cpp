@@ -105,7 +105,7 @@ double adjusted_rand_index(const std::vector<int>& truth, const std::vector<int>
   std::map<int, double> a, b;
   double n = 0;
   for (std::size_t i = 0; i < truth.size(); ++i) {
-    if (foreground_only && truth[i] == 0) continue;
+    if (foreground_only && truth[i] <= 0) continue;  // background 0 and ignored −1
     joint[{truth[i], labels[i]}] += 1;
     a[truth[i]] += 1;
     b[labels[i]] += 1;
@@ -232,6 +232,54 @@ double mean_best_overlap(const std::vector<int>& truth, const std::vector<int>& 
     ++objects;
   }
   return objects ? sum / objects : std::numeric_limits<double>::quiet_NaN();
+}
+
+namespace {
+// torch's cubic convolution coefficients (A = −0.75) for the four neighbours of fraction t
+std::array<double, 4> cubic_weights(double t) {
+  constexpr double A = -0.75;
+  const auto near = [](double x) { return ((A + 2) * x - (A + 3)) * x * x + 1; };
+  const auto far = [](double x) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; };
+  return {far(t + 1), near(t), near(1 - t), far(2 - t)};
+}
+
+// source index and fraction of output index o (torch's area_pixel_compute_source_index with
+// cubic = true, then guard_index_and_lambda)
+std::pair<Index, double> cubic_source(Index o, Index in, Index out) {
+  const double real = (static_cast<double>(o) + 0.5) * static_cast<double>(in) /
+                          static_cast<double>(out) -
+                      0.5;
+  // floor may be −1 at the left edge: the four taps are clamped to the image when read
+  const Index idx = std::min<Index>(static_cast<Index>(std::floor(real)), in - 1);
+  const double t = std::min(std::max(real - static_cast<double>(idx), 0.0), 1.0);
+  return {idx, t};
+}
+}  // namespace
+
+Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index width,
+                               Index out_h, Index out_w) {
+  Eigen::MatrixXd out(image.rows(), out_h * out_w);
+  const auto clampi = [](Index v, Index n) { return std::min<Index>(std::max<Index>(v, 0), n - 1); };
+  for (Index oy = 0; oy < out_h; ++oy) {
+    const auto [iy, ty] = cubic_source(oy, height, out_h);
+    const auto wy = cubic_weights(ty);
+    for (Index ox = 0; ox < out_w; ++ox) {
+      const auto [ix, tx] = cubic_source(ox, width, out_w);
+      const auto wx = cubic_weights(tx);
+      for (Index c = 0; c < image.rows(); ++c) {
+        double acc = 0;
+        for (int a = 0; a < 4; ++a) {
+          const Index y = clampi(iy - 1 + a, height);
+          double row = 0;
+          for (int b = 0; b < 4; ++b)
+            row += wx[static_cast<std::size_t>(b)] * image(c, y * width + clampi(ix - 1 + b, width));
+          acc += wy[static_cast<std::size_t>(a)] * row;
+        }
+        out(c, oy * out_w + ox) = acc;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace hkam::analysis

@@ -25,7 +25,8 @@ std::vector<int> kmeans(const Eigen::MatrixXd& points, int k, Rng& rng, int rest
                         int iterations = 100);
 
 /// Adjusted Rand index of two labellings; with `foreground_only`, points whose `truth` label is 0
-/// are left out (FG-ARI).
+/// (background) or −1 (ignored) are left out (FG-ARI, as the reference's evaluation, which maps
+/// −1 to 0 first).
 double adjusted_rand_index(const std::vector<int>& truth, const std::vector<int>& labels,
                            bool foreground_only = false);
 
@@ -38,6 +39,13 @@ Eigen::MatrixXd pca_reduce(const Eigen::MatrixXd& points, Index dims);
 /// heights the cut keeps exactly k clusters). O(N²) time and memory (nearest-neighbour chain).
 /// Labels 0 … k − 1 numbered by first appearance.
 std::vector<int> average_linkage(const Eigen::MatrixXd& points, int k);
+
+/// Bicubic resizing of an RGB image (3 × H·W, p = y·W + x) to out_h × out_w as
+/// torch.nn.functional.interpolate(mode="bicubic", align_corners=False): source coordinate
+/// (o + ½)·in/out − ½, cubic convolution with A = −0.75 over its four neighbours, each tap's
+/// index clamped to the image (tested against torch 1.13).
+Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index width,
+                               Index out_h, Index out_w);
 
 /// Mean best overlap: for every object of `truth` (labels other than 0 and −1) the best IoU with
 /// any predicted segment, after setting the prediction to −1 wherever truth is −1; the mean over

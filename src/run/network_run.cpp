@@ -46,7 +46,7 @@ struct NetSpec {
   int blanks = 40;
   std::string input_file, noise_file;
   // evaluation
-  int clusters = 0;
+  int clusters = 0, uptile = 1;
   std::string cluster_on = "readout";
   int votes = 1;
   std::string vote_score = "last";
@@ -246,11 +246,15 @@ NetSpec read_spec(Section& root, const fs::path& base) {
   Section ev = root.section("evaluate");
   if (n.kind == "cifar") {
     n.ensemble = static_cast<int>(ev.integer("ensemble", 1, pos));
-    for (const char* k : {"clusters", "features", "votes", "vote_score", "steps"})
+    for (const char* k : {"clusters", "features", "uptile", "votes", "vote_score", "steps"})
       ev.irrelevant(k, "not used by the CIFAR network (evaluate.ensemble is)");
   } else if (n.kind == "objects") {
     n.clusters = static_cast<int>(ev.integer("clusters", 0, config::at_least(0)));
     n.cluster_on = ev.choice("features", "readout", {"readout", "oscillators", "stimulus"});
+    n.uptile = static_cast<int>(ev.integer("uptile", 1, pos));
+    if (n.obj.psize % n.uptile != 0)
+      ev.fail("uptile", fmt::format("expected a divisor of network.psize = {}, got {}",
+                                    n.obj.psize, n.uptile));
     ev.irrelevant("votes", "E-vote is for Sudoku");
     ev.irrelevant("vote_score", "E-vote is for Sudoku");
     ev.irrelevant("steps", "test-time T is for Sudoku (set network.steps)");
@@ -261,6 +265,7 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     n.test_steps = static_cast<int>(ev.integer("steps", 0, config::at_least(0)));
     ev.irrelevant("clusters", "object clustering is for image inputs");
     ev.irrelevant("features", "object clustering is for image inputs");
+    ev.irrelevant("uptile", "object clustering is for image inputs");
     ev.irrelevant("ensemble", "noise ensembles are for the CIFAR network");
   }
   ev.done();
@@ -703,22 +708,83 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
     put<T>(og.get(), "features", channels_first<T>(out.features, chains), map_dims);
     put<T>(og.get(), "head", out.head, {static_cast<hsize_t>(chains), static_cast<hsize_t>(C)});
     if (n.clusters > 0 && finite) {
-      const Index S = n.obj.imsize, ps = n.obj.psize;
+      const Index S = n.obj.imsize, ps = n.obj.psize, r = n.uptile;
+      // Features per image on a grid of gh × gw cells of `cell` pixels. With up-tiling (the
+      // reference's saccade_r = r), the image is resized bicubically to S + ps − ps/r, the r²
+      // crops shifted by multiples of ps/r are run, and their maps interleaved into an r×
+      // denser grid: crop (hi, wi) at (i, j) → cell (i·r + hi, j·r + wi).
+      const Index step = ps / r, gh = grid.height * r, gw = grid.width * r;
+      std::vector<Eigen::MatrixXd> feats(static_cast<std::size_t>(in.batch));
+      const auto pick = [&](const NetworkOutput<T>& o, Index col0, Index cols) {
+        const Mat<T>& src = n.cluster_on == "readout"    ? o.features
+                            : n.cluster_on == "stimulus" ? o.stimulus
+                                                         : o.x;
+        return Eigen::MatrixXd(src.middleCols(col0, cols).template cast<double>());
+      };
+      if (r == 1) {
+        for (Index b = 0; b < in.batch; ++b) feats[static_cast<std::size_t>(b)] = pick(out, b * P, P);
+      } else {
+        const Index big = S + ps - step, crops = r * r;
+        Mat<T> tiles(3, in.batch * crops * S * S);
+        Eigen::MatrixXd resized_all(3, in.batch * big * big);
+        for (Index b = 0; b < in.batch; ++b) {
+          const Eigen::MatrixXd resized = analysis::resize_bicubic(
+              in.images.middleCols(b * S * S, S * S), S, S, big, big);
+          resized_all.middleCols(b * big * big, big * big) = resized;
+          for (Index hi = 0; hi < r; ++hi)
+            for (Index wi = 0; wi < r; ++wi) {
+              const Index t = (b * r + hi) * r + wi;
+              for (Index y = 0; y < S; ++y)
+                for (Index x = 0; x < S; ++x)
+                  tiles.col(t * S * S + y * S + x) =
+                      resized.col((y + hi * step) * big + x + wi * step).template cast<T>();
+            }
+        }
+        put<double>(og.get(), "uptiled_images", channels_first<double>(resized_all, in.batch),
+                    {static_cast<hsize_t>(in.batch), 3, static_cast<hsize_t>(big),
+                     static_cast<hsize_t>(big)});
+        Rng rng(Rng::derive(seed, kNoise + 1));
+        Mat<T> tnoise(C, in.batch * crops * P);
+        for (Index j = 0; j < tnoise.cols(); ++j)
+          for (Index c = 0; c < C; ++c) tnoise(c, j) = static_cast<T>(rng.normal());
+        const NetworkOutput<T> to = obj->forward(tiles, tnoise, in.batch * crops);
+        if (n.store_states)
+          put<T>(og.get(), "uptile_noise", channels_first<T>(tnoise, in.batch * crops),
+                 {static_cast<hsize_t>(in.batch * crops), static_cast<hsize_t>(C),
+                  static_cast<hsize_t>(grid.height), static_cast<hsize_t>(grid.width)});
+        for (Index b = 0; b < in.batch; ++b) {
+          Eigen::MatrixXd dense(to.features.rows(), gh * gw);
+          for (Index hi = 0; hi < r; ++hi)
+            for (Index wi = 0; wi < r; ++wi) {
+              const Eigen::MatrixXd f = pick(to, ((b * r + hi) * r + wi) * P, P);
+              for (Index i = 0; i < grid.height; ++i)
+                for (Index j = 0; j < grid.width; ++j)
+                  dense.col((i * r + hi) * gw + j * r + wi) = f.col(i * grid.width + j);
+            }
+          feats[static_cast<std::size_t>(b)] = dense;
+        }
+        if (n.store_states) {
+          Eigen::MatrixXd all(feats[0].rows(), in.batch * gh * gw);
+          for (Index b = 0; b < in.batch; ++b)
+            all.middleCols(b * gh * gw, gh * gw) = feats[static_cast<std::size_t>(b)];
+          put<double>(og.get(), "uptiled_features", channels_first<double>(all, in.batch),
+                      {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(all.rows()),
+                       static_cast<hsize_t>(gh), static_cast<hsize_t>(gw)});
+        }
+        results.emplace_back("uptile", static_cast<double>(r));
+      }
       std::vector<long long> all_labels;
       Eigen::VectorXd ari(in.batch), mbo(in.batch);
       for (Index b = 0; b < in.batch; ++b) {
-        const Mat<T>& src = n.cluster_on == "readout"    ? out.features
-                            : n.cluster_on == "stimulus" ? out.stimulus
-                                                         : out.x;
-        Eigen::MatrixXd feat = src.middleCols(b * P, P).template cast<double>();
+        Eigen::MatrixXd& feat = feats[static_cast<std::size_t>(b)];
         if (n.cluster_on == "readout")  // the reference L2-normalises c over channels
-          for (Index p = 0; p < P; ++p) feat.col(p) /= std::max(feat.col(p).norm(), 1e-12);
+          for (Index p = 0; p < feat.cols(); ++p) feat.col(p) /= std::max(feat.col(p).norm(), 1e-12);
         const auto patch = analysis::average_linkage(analysis::pca_reduce(feat, 128), n.clusters);
         std::vector<int> pix(static_cast<std::size_t>(S * S));
         for (Index y = 0; y < S; ++y)
           for (Index x = 0; x < S; ++x)
             pix[static_cast<std::size_t>(y * S + x)] =
-                patch[static_cast<std::size_t>((y / ps) * grid.width + x / ps)];
+                patch[static_cast<std::size_t>((y / step) * gw + x / step)];
         all_labels.insert(all_labels.end(), pix.begin(), pix.end());
         if (!in.masks.empty()) {
           const auto& mk = in.masks[static_cast<std::size_t>(b)];

@@ -223,6 +223,51 @@ noise_file = "{os.path.join(OUT, 'cifar_noise.h5')}"
               logits.reshape(2, 2, -1).mean(1), tol)
 
 
+def uptile_case():
+    """Up-tiling (the reference's saccade_r = 2): the stored bicubic-resized image is cropped at
+    the r² offsets, each crop runs through the reference, and the interleaved feature maps must
+    equal hkam's dense grid."""
+    out, _ = run("uptile", """
+[network]
+kind = "objects"
+precision = "float64"
+channels = 16
+imsize = 12
+psize = 2
+connectivity = "conv"
+kernel = 3
+steps = 3
+[input]
+batch = 2
+[evaluate]
+clusters = 3
+uptile = 2
+[record]
+weights = true
+""")
+    with h5py.File(out, "r") as f:
+        W = weights(f)
+        big = f["output/uptiled_images"][()]
+        S, ps, r = 12, 2, 2
+        step = ps // r
+        crops = np.stack([big[b, :, hi * step:hi * step + S, wi * step:wi * step + S]
+                          for b in range(2) for hi in range(r) for wi in range(r)])
+        cfg = dict(n=4, psize=2, L=1, T=[3], J="conv", kernel=3, heads=8, gta=True, c_norm="gn",
+                   use_omega=False, global_omg=False, project=True)
+        c, _, _, _ = ref.object_net(crops, f["output/uptile_noise"][()], W, cfg)
+        h = S // ps
+        dense = np.zeros((2, c.shape[1], h * r, h * r))
+        for b in range(2):
+            for hi in range(r):
+                for wi in range(r):
+                    dense[b, :, hi::r, wi::r] = c[(b * r + hi) * r + wi]
+        check("uptile r = 2", "interleaved features", f["output/uptiled_features"][()], dense,
+              1e-10)
+        if f["output/labels"].shape != (2, S, S):
+            failures.append("up-tiled labels have the wrong shape")
+
+
+uptile_case()
 for precision in ("float64", "float32"):
     for name, table in OBJECT_CASES.items():
         object_case(name, table, precision)

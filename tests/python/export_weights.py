@@ -87,3 +87,34 @@ err = np.max(np.abs(got - logits)) / np.max(np.abs(logits))
 print(f"logits from the exported float32 weights vs the original run: rel. error {err:.2e}")
 assert err < 1e-5, err
 print("export round trip passed")
+
+# hkam's bicubic resize of the up-tiling evaluation against torch's F.interpolate(bicubic)
+import torch.nn.functional as F  # noqa: E402
+
+up = os.path.join(OUT, "uptile.toml")
+with open(up, "w") as f:
+    f.write(f'''output = "{os.path.join(OUT, 'uptile.h5')}"
+[network]
+kind = "objects"
+channels = 8
+imsize = 16
+psize = 4
+connectivity = "conv"
+steps = 1
+[input]
+batch = 2
+pixel_noise = 0.2
+[evaluate]
+clusters = 3
+uptile = 4
+[record]
+states = false
+''')
+p = subprocess.run([HKAM, "run", up, "--force", "--quiet"], capture_output=True, text=True)
+assert p.returncode == 0, p.stderr
+with h5py.File(os.path.join(OUT, "uptile.h5"), "r") as f:
+    images, big = f["input/images"][()], f["output/uptiled_images"][()]
+want = F.interpolate(torch.tensor(images), (big.shape[2], big.shape[3]), mode="bicubic").numpy()
+err = np.max(np.abs(big - want))
+print(f"bicubic resize {images.shape[2]} -> {big.shape[2]} vs torch: max abs diff {err:.2e}")
+assert err < 1e-5, err
