@@ -33,8 +33,8 @@ struct KLayerFlow {
 }  // namespace
 
 template <class T>
-LayerEnergies KLayer<T>::flow(Mat<T>& x, const Mat<T>& c, const Grid& g, int steps,
-                              double interval, const SimulateOptions& options,
+LayerEnergies KLayer<T>::flow(Mat<T>& x, const Mat<T>& c, const Grid& g, int steps, double interval,
+                              const SimulateOptions& options,
                               const std::function<void(int, const Mat<T>&)>& observe,
                               Summary* summary) const {
   if constexpr (!std::is_same_v<T, double>) {
@@ -82,8 +82,8 @@ LayerEnergies KLayer<T>::flow(Mat<T>& x, const Mat<T>& c, const Grid& g, int ste
   }
 }
 
-template LayerEnergies KLayer<float>::flow(Mat<float>&, const Mat<float>&, const Grid&, int,
-                                           double, const SimulateOptions&,
+template LayerEnergies KLayer<float>::flow(Mat<float>&, const Mat<float>&, const Grid&, int, double,
+                                           const SimulateOptions&,
                                            const std::function<void(int, const Mat<float>&)>&,
                                            Summary*) const;
 template LayerEnergies KLayer<double>::flow(Mat<double>&, const Mat<double>&, const Grid&, int,

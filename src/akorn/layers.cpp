@@ -28,7 +28,9 @@ Vec<T> as_vector(const Param& p) {
   return v;
 }
 
-double fan_in_bound(Index fan_in) { return 1.0 / std::sqrt(static_cast<double>(fan_in)); }
+double fan_in_bound(Index fan_in) {
+  return 1.0 / std::sqrt(static_cast<double>(fan_in));
+}
 
 }  // namespace
 
@@ -39,8 +41,8 @@ template <class T>
 Conv2d<T>::Conv2d(Index in_, Index out_, Index kernel_, Index stride_, Index padding_, bool bias_)
     : in(in_), out(out_), kernel(kernel_), stride(stride_), padding(padding_), has_bias(bias_) {
   if (in < 1 || out < 1 || kernel < 1 || stride < 1 || padding < 0)
-    throw std::invalid_argument(fmt::format("Conv2d({}, {}, k={}, s={}, p={}): bad sizes", in,
-                                            out, kernel, stride, padding));
+    throw std::invalid_argument(fmt::format("Conv2d({}, {}, k={}, s={}, p={}): bad sizes", in, out,
+                                            kernel, stride, padding));
   weight = Mat<T>::Zero(out, in * kernel * kernel);
   bias = Vec<T>::Zero(out);
 }
@@ -54,8 +56,8 @@ void Conv2d<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) cons
 
 template <class T>
 void Conv2d<T>::load(const ParamStore& p, const std::string& prefix) {
-  weight = as_matrix<T>(p.get(prefix + "weight", {out, in, kernel, kernel}), out,
-                        in * kernel * kernel);
+  weight =
+      as_matrix<T>(p.get(prefix + "weight", {out, in, kernel, kernel}), out, in * kernel * kernel);
   bias = has_bias ? as_vector<T>(p.get(prefix + "bias", {out})) : Vec<T>::Zero(out);
 }
 
@@ -74,8 +76,8 @@ Grid Conv2d<T>::output_grid(const Grid& g) const {
 template <class T>
 void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
   if (x.rows() != in || x.cols() != g.columns())
-    throw std::invalid_argument(fmt::format("Conv2d: input is {} x {}, expected {} x {}",
-                                            x.rows(), x.cols(), in, g.columns()));
+    throw std::invalid_argument(fmt::format("Conv2d: input is {} x {}, expected {} x {}", x.rows(),
+                                            x.cols(), in, g.columns()));
   const Grid og = output_grid(g);
   if (kernel == 1 && stride == 1 && padding == 0) {
     y.noalias() = weight * x;
@@ -138,7 +140,8 @@ std::vector<double> symmetrized_conv_weight(const Param& w) {
     for (Index i = 0; i < C; ++i)
       for (Index y = 0; y < k; ++y)
         for (Index x = 0; x < k; ++x)
-          s[at(o, i, y, x)] = 0.5 * (w.values[at(o, i, y, x)] + w.values[at(i, o, k - 1 - y, k - 1 - x)]);
+          s[at(o, i, y, x)] =
+              0.5 * (w.values[at(o, i, y, x)] + w.values[at(i, o, k - 1 - y, k - 1 - x)]);
   return s;
 }
 
@@ -266,8 +269,7 @@ void Attention<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
     if (gta) {
 #pragma omp for schedule(static)
       for (Index b = 0; b < B; ++b)
-        for (int part = 0; part < 3; ++part)
-          rotate(qkv_, mat_[part], part * C, b * P, P);
+        for (int part = 0; part < 3; ++part) rotate(qkv_, mat_[part], part * C, b * P, P);
     }
 #pragma omp for schedule(dynamic)
     for (Index job = 0; job < B * heads; ++job) {
@@ -309,7 +311,8 @@ KLayer<T>::KLayer(const KLayerConfig& c) : c_(c) {
         c.osc_dim));
   if (c.connectivity == Connectivity::Conv) {
     if (c.kernel < 1 || c.kernel % 2 == 0)
-      throw std::invalid_argument(fmt::format("K-layer: conv kernel must be odd, got {}", c.kernel));
+      throw std::invalid_argument(
+          fmt::format("K-layer: conv kernel must be odd, got {}", c.kernel));
     conv_ = Conv2d<T>(c.channels, c.channels, c.kernel, 1, c.kernel / 2, true);
   } else {
     attn_ = Attention<T>(c.channels, c.heads, c.gta, c.height, c.width);
@@ -386,9 +389,10 @@ Guarantee KLayer<T>::lyapunov() const {
           scale = std::max(scale, std::abs(a));
         }
     if (scale > 0 && worst > 1e-12 * scale)
-      g.fail(fmt::format("the conv kernel is not symmetric (W[o][i][d] != W[i][o][-d], relative "
-                         "defect {:.3g})",
-                         worst / scale));
+      g.fail(
+          fmt::format("the conv kernel is not symmetric (W[o][i][d] != W[i][o][-d], relative "
+                      "defect {:.3g})",
+                      worst / scale));
   }
   if (!c_.project) g.fail("the tangent projection is off: not a gradient flow on the spheres");
   if (c_.use_omega && omega_.size() && omega_.cwiseAbs().maxCoeff() > 0)
@@ -435,9 +439,9 @@ void KLayer<T>::normalize_stimulus(const Mat<T>& c, const Grid& g, Mat<T>& out) 
       for (Index j = 0; j < P; ++j)
         for (Index i = 0; i < n; ++i) {
           const Index ch = gi * n + i;
-          out(ch, b * P + j) = static_cast<T>((static_cast<double>(blk(i, j)) - mean) * inv) *
-                                   norm_w_[ch] +
-                               norm_b_[ch];
+          out(ch, b * P + j) =
+              static_cast<T>((static_cast<double>(blk(i, j)) - mean) * inv) * norm_w_[ch] +
+              norm_b_[ch];
         }
     }
 }
@@ -451,8 +455,7 @@ void KLayer<T>::coupling(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
 }
 
 template <class T>
-void KLayer<T>::velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx,
-                         bool radial_quirk) const {
+void KLayer<T>::velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx, bool radial_quirk) const {
   const Index n = c_.osc_dim, G = c_.channels / n, cols = x.cols();
   dx.resize(x.rows(), cols);
 #pragma omp parallel for schedule(static) if (x.size() > 50000)
@@ -512,9 +515,9 @@ LayerEnergies KLayer<T>::forward(Mat<T>& x, const Mat<T>& c, const Grid& g, int 
                                  bool final_energy) const {
   if (x.rows() != c_.channels || x.cols() != g.columns() || c.rows() != x.rows() ||
       c.cols() != x.cols())
-    throw std::invalid_argument(fmt::format(
-        "K-layer: state and stimulus must be {} x {}, got {} x {} and {} x {}", c_.channels,
-        g.columns(), x.rows(), x.cols(), c.rows(), c.cols()));
+    throw std::invalid_argument(
+        fmt::format("K-layer: state and stimulus must be {} x {}, got {} x {} and {} x {}",
+                    c_.channels, g.columns(), x.rows(), x.cols(), c.rows(), c.cols()));
   const Index B = g.batch;
   LayerEnergies e;
   e.proxy = Eigen::MatrixXd::Zero(steps + 1, B);
@@ -578,8 +581,7 @@ void ReadOutConv<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
 template <class T>
 ChannelNorm<T>::ChannelNorm(BlockNorm k, Index c) : kind(k), channels(c) {
   if (k == BlockNorm::Group && c % 8 != 0)
-    throw std::invalid_argument(
-        fmt::format("GroupNorm(8, C) needs C divisible by 8, got {}", c));
+    throw std::invalid_argument(fmt::format("GroupNorm(8, C) needs C divisible by 8, got {}", c));
   w_ = Vec<T>::Ones(c);
   b_ = Vec<T>::Zero(c);
   mean_ = Vec<T>::Zero(c);
@@ -636,9 +638,9 @@ void ChannelNorm<T>::apply(Mat<T>& x, const Grid& g) const {
       const double inv = 1.0 / std::sqrt(var / static_cast<double>(per * P) + 1e-5);
       for (Index j = 0; j < P; ++j)
         for (Index i = 0; i < per; ++i)
-          blk(i, j) = static_cast<T>((static_cast<double>(blk(i, j)) - mean) * inv) *
-                          w_[gi * per + i] +
-                      b_[gi * per + i];
+          blk(i, j) =
+              static_cast<T>((static_cast<double>(blk(i, j)) - mean) * inv) * w_[gi * per + i] +
+              b_[gi * per + i];
     }
 }
 

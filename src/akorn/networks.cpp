@@ -33,7 +33,9 @@ void linear_specs(std::vector<ParamSpec>& o, const std::string& prefix, Index in
   o.push_back({prefix + "bias", {out}, Init::Uniform, a, {}});
 }
 
-std::string block(int l, int part) { return fmt::format("layers.{}.{}.", l, part); }
+std::string block(int l, int part) {
+  return fmt::format("layers.{}.{}.", l, part);
+}
 
 }  // namespace
 
@@ -63,9 +65,9 @@ template <class T>
 ObjectNet<T>::ObjectNet(ObjectNetConfig c) : c_(std::move(c)) {
   if (c_.blocks < 1) throw std::invalid_argument("object network: needs at least one block");
   if (c_.psize < 1 || c_.imsize % c_.psize != 0)
-    throw std::invalid_argument(fmt::format(
-        "object network: the image size {} must be a multiple of the patch size {}", c_.imsize,
-        c_.psize));
+    throw std::invalid_argument(
+        fmt::format("object network: the image size {} must be a multiple of the patch size {}",
+                    c_.imsize, c_.psize));
   if (c_.steps.size() == 1) c_.steps.assign(static_cast<std::size_t>(c_.blocks), c_.steps[0]);
   if (static_cast<Index>(c_.steps.size()) != c_.blocks)
     throw std::invalid_argument("object network: give one T or one per block");
@@ -135,15 +137,15 @@ NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise
                                        const StateObserver<T>& observe, bool final_energy) const {
   const Grid img{c_.imsize, c_.imsize, batch};
   if (images.rows() != 3 || images.cols() != img.columns())
-    throw std::invalid_argument(fmt::format(
-        "object network: images must be 3 x {} ({} images of {}x{}), got {} x {}",
-        img.columns(), batch, c_.imsize, c_.imsize, images.rows(), images.cols()));
+    throw std::invalid_argument(
+        fmt::format("object network: images must be 3 x {} ({} images of {}x{}), got {} x {}",
+                    img.columns(), batch, c_.imsize, c_.imsize, images.rows(), images.cols()));
   NetworkOutput<T> r;
   r.grid = grid(batch);
   const Index P = r.grid.positions(), C = c_.channels;
   if (noise.rows() != C || noise.cols() != r.grid.columns())
-    throw std::invalid_argument(fmt::format("object network: noise must be {} x {}", C,
-                                            r.grid.columns()));
+    throw std::invalid_argument(
+        fmt::format("object network: noise must be {} x {}", C, r.grid.columns()));
   Mat<T> normalized = (images.array() - T(0.5)) / T(0.5);  // RGBNormalize(0.5, 0.5)
   Mat<T> c;
   patch_.forward(normalized, img, c);
@@ -159,9 +161,9 @@ NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise
     std::function<void(int, const Mat<T>&)> obs;
     if (observe) obs = [&](int t, const Mat<T>& x) { observe(l, t, x); };
     const int steps = c_.steps[static_cast<std::size_t>(l)];
-    r.energies.push_back(
-        continuous ? k.flow(r.x, c, r.grid, steps, effective_step(k.config(), gamma_), *continuous, obs)
-                   : k.forward(r.x, c, r.grid, steps, gamma_, obs, final_energy));
+    r.energies.push_back(continuous ? k.flow(r.x, c, r.grid, steps,
+                                             effective_step(k.config(), gamma_), *continuous, obs)
+                                    : k.forward(r.x, c, r.grid, steps, gamma_, obs, final_energy));
     readouts_[static_cast<std::size_t>(l)].forward(r.x, r.grid, c);
   }
   r.features = c;
@@ -375,8 +377,8 @@ void CifarNet<T>::load(const ParamStore& p) {
     const auto s = static_cast<std::size_t>(l);
     if (l > 0) {
       trans_[s - 1].load(p, block(l, 0) + "0.");
-      const auto& a = p.get(block(l, 0) + "0.weight", {channels(l), channels(l - 1),
-                                                        c_.ro_kernel, c_.ro_kernel});
+      const auto& a = p.get(block(l, 0) + "0.weight",
+                            {channels(l), channels(l - 1), c_.ro_kernel, c_.ro_kernel});
       const auto& b = p.get(block(l, 0) + "1.weight", a.shape);
       if (a.values != b.values)
         throw std::invalid_argument(fmt::format(

@@ -192,7 +192,8 @@ std::vector<int> average_linkage(const Eigen::MatrixXd& points, int k) {
   for (Index i = 0; i < n; ++i) parent[static_cast<std::size_t>(i)] = i;
   const auto find = [&](Index i) {
     while (parent[static_cast<std::size_t>(i)] != i)
-      i = parent[static_cast<std::size_t>(i)] = parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(i)])];
+      i = parent[static_cast<std::size_t>(i)] =
+          parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(i)])];
     return i;
   };
   const Index apply = std::max<Index>(0, n - k);
@@ -246,9 +247,8 @@ std::array<double, 4> cubic_weights(double t) {
 // source index and fraction of output index o (torch's area_pixel_compute_source_index with
 // cubic = true, then guard_index_and_lambda)
 std::pair<Index, double> cubic_source(Index o, Index in, Index out) {
-  const double real = (static_cast<double>(o) + 0.5) * static_cast<double>(in) /
-                          static_cast<double>(out) -
-                      0.5;
+  const double real =
+      (static_cast<double>(o) + 0.5) * static_cast<double>(in) / static_cast<double>(out) - 0.5;
   // floor may be −1 at the left edge: the four taps are clamped to the image when read
   const Index idx = std::min<Index>(static_cast<Index>(std::floor(real)), in - 1);
   const double t = std::min(std::max(real - static_cast<double>(idx), 0.0), 1.0);
@@ -256,10 +256,12 @@ std::pair<Index, double> cubic_source(Index o, Index in, Index out) {
 }
 }  // namespace
 
-Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index width,
-                               Index out_h, Index out_w) {
+Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index width, Index out_h,
+                               Index out_w) {
   Eigen::MatrixXd out(image.rows(), out_h * out_w);
-  const auto clampi = [](Index v, Index n) { return std::min<Index>(std::max<Index>(v, 0), n - 1); };
+  const auto clampi = [](Index v, Index n) {
+    return std::min<Index>(std::max<Index>(v, 0), n - 1);
+  };
   for (Index oy = 0; oy < out_h; ++oy) {
     const auto [iy, ty] = cubic_source(oy, height, out_h);
     const auto wy = cubic_weights(ty);
@@ -272,7 +274,8 @@ Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index
           const Index y = clampi(iy - 1 + a, height);
           double row = 0;
           for (int b = 0; b < 4; ++b)
-            row += wx[static_cast<std::size_t>(b)] * image(c, y * width + clampi(ix - 1 + b, width));
+            row +=
+                wx[static_cast<std::size_t>(b)] * image(c, y * width + clampi(ix - 1 + b, width));
           acc += wy[static_cast<std::size_t>(a)] * row;
         }
         out(c, oy * out_w + ox) = acc;

@@ -44,8 +44,8 @@ std::vector<int> average_linkage(const Eigen::MatrixXd& points, int k);
 /// torch.nn.functional.interpolate(mode="bicubic", align_corners=False): source coordinate
 /// (o + ½)·in/out − ½, cubic convolution with A = −0.75 over its four neighbours, each tap's
 /// index clamped to the image (tested against torch 1.13).
-Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index width,
-                               Index out_h, Index out_w);
+Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index width, Index out_h,
+                               Index out_w);
 
 /// Mean best overlap: for every object of `truth` (labels other than 0 and −1) the best IoU with
 /// any predicted segment, after setting the prediction to −1 wherever truth is −1; the mean over

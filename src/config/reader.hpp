@@ -54,8 +54,7 @@ class Section {
   /// A number, or an array of numbers (returned as given; size checked by the caller with fail()).
   Eigen::VectorXd numbers(const std::string& key, std::optional<double> def, Range range = {});
   /// An array of numbers (or one number), with an array as the default.
-  Eigen::VectorXd numbers(const std::string& key, const std::vector<double>& def,
-                          Range range = {});
+  Eigen::VectorXd numbers(const std::string& key, const std::vector<double>& def, Range range = {});
   /// An array of equally long arrays of numbers.
   Eigen::MatrixXd matrix(const std::string& key);
   /// A sub-table (an empty one when absent).

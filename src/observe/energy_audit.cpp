@@ -36,8 +36,8 @@ AuditResult audit_rows(const Eigen::MatrixXd& energies, double relative_toleranc
     for (Eigen::Index k = first; k < energies.cols(); ++k)
       a.add(static_cast<long>(k), static_cast<double>(r), energies(r, k));
     const AuditResult& x = a.result();
-    if (x.checked && (all.checked == 0 || x.max_increase > all.max_increase ||
-                      std::isnan(x.max_increase))) {
+    if (x.checked &&
+        (all.checked == 0 || x.max_increase > all.max_increase || std::isnan(x.max_increase))) {
       all.max_increase = x.max_increase;
       all.max_increase_step = x.max_increase_step;
       all.max_increase_t = x.max_increase_t;

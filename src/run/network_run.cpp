@@ -69,8 +69,9 @@ std::string utc_now() {
 
 StimulusNorm read_norm(Section& s) {
   const auto v = s.choice("c_norm", "gn", {"gn", "sandb", "none"});
-  return v == "gn" ? StimulusNorm::GroupNorm
-                   : v == "sandb" ? StimulusNorm::ScaleAndBias : StimulusNorm::None;
+  return v == "gn"      ? StimulusNorm::GroupNorm
+         : v == "sandb" ? StimulusNorm::ScaleAndBias
+                        : StimulusNorm::None;
 }
 
 NetSpec read_spec(Section& root, const fs::path& base) {
@@ -79,7 +80,8 @@ NetSpec read_spec(Section& root, const fs::path& base) {
   n.kind = s.choice("kind", std::nullopt, {"objects", "sudoku", "cifar"});
   n.precision = s.choice("precision", "float32", {"float32", "float64"});
   n.weights = s.string("weights", "");
-  if (!n.weights.empty() && fs::path(n.weights).is_relative()) n.weights = (base / n.weights).string();
+  if (!n.weights.empty() && fs::path(n.weights).is_relative())
+    n.weights = (base / n.weights).string();
   n.gamma_given = s.has("gamma");
   const auto pos = config::at_least(1);
   if (n.kind == "objects") {
@@ -91,8 +93,8 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     o.steps.clear();
     for (Index i = 0; i < steps.size(); ++i) o.steps.push_back(static_cast<int>(steps[i]));
     if (o.steps.size() != 1 && static_cast<Index>(o.steps.size()) != o.blocks)
-      s.fail("steps", fmt::format("expected one T or one per block ({}), got {}", o.blocks,
-                                  o.steps.size()));
+      s.fail("steps",
+             fmt::format("expected one T or one per block ({}), got {}", o.blocks, o.steps.size()));
     o.psize = s.integer("psize", 4, pos);
     o.imsize = s.integer("imsize", 32, pos);
     if (o.imsize % o.psize != 0)
@@ -101,15 +103,16 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     o.connectivity = J == "attn" ? Connectivity::Attention : Connectivity::Conv;
     if (J == "conv") {
       o.kernel = s.integer("kernel", 1, pos);
-      if (o.kernel % 2 == 0) s.fail("kernel", fmt::format("expected an odd size, got {}", o.kernel));
+      if (o.kernel % 2 == 0)
+        s.fail("kernel", fmt::format("expected an odd size, got {}", o.kernel));
       s.irrelevant("heads", "connectivity = \"conv\" has no heads");
       s.irrelevant("gta", "connectivity = \"conv\" has no GTA");
     } else {
       o.heads = s.integer("heads", 8, pos);
       o.gta = s.boolean("gta", true);
       if (o.channels % o.heads != 0)
-        s.fail("heads", fmt::format("expected a divisor of channels = {}, got {}", o.channels,
-                                    o.heads));
+        s.fail("heads",
+               fmt::format("expected a divisor of channels = {}, got {}", o.channels, o.heads));
       s.irrelevant("kernel", "connectivity = \"attn\" has no kernel");
     }
     o.c_norm = read_norm(s);
@@ -123,8 +126,8 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     if (n.symmetrize && J != "conv")
       s.fail("symmetrize", "only a conv J can be symmetrised (attention depends on the state)");
     if (o.channels % o.osc_dim != 0)
-      s.fail("channels", fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim,
-                                     o.channels));
+      s.fail("channels",
+             fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim, o.channels));
     if (o.use_omega && o.osc_dim % 2 != 0)
       s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim (Omega rotates channel "
                                     "pairs), got {}",
@@ -160,11 +163,11 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     const auto norm = s.choice("norm", "bn", {"bn", "gn", "none"});
     o.norm = norm == "bn" ? BlockNorm::Batch : norm == "gn" ? BlockNorm::Group : BlockNorm::None;
     if (o.channels % o.osc_dim != 0)
-      s.fail("channels", fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim,
-                                     o.channels));
+      s.fail("channels",
+             fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim, o.channels));
     if (norm == "gn" && o.channels % 8 != 0)
-      s.fail("norm", fmt::format("GroupNorm(8, C) needs channels divisible by 8, got {}",
-                                 o.channels));
+      s.fail("norm",
+             fmt::format("GroupNorm(8, C) needs channels divisible by 8, got {}", o.channels));
     if (o.use_omega && o.osc_dim % 2 != 0)
       s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim, got {}", o.osc_dim));
   } else {
@@ -179,8 +182,8 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     o.global_omega = s.boolean("global_omega", true);
     o.init_omega = s.number("init_omega", 0.1, config::non_negative());
     if (o.channels % o.osc_dim != 0)
-      s.fail("channels", fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim,
-                                     o.channels));
+      s.fail("channels",
+             fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim, o.channels));
     if (o.channels % o.heads != 0 || (o.channels / o.heads) % 2 != 0)
       s.fail("heads", fmt::format("expected a divisor of channels = {} leaving an even head "
                                   "dimension (GTA rotates pairs), got {}",
@@ -199,8 +202,9 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     if (n.precision != "float64")
       s.fail("integration", "continuous-time K-layers run in float64: set precision = \"float64\"");
     if (n.kind == "objects" && !n.obj.project)
-      s.fail("integration", "continuous-time K-layers need project = true (without the "
-                            "projection the flow leaves the spheres)");
+      s.fail("integration",
+             "continuous-time K-layers need project = true (without the "
+             "projection the flow leaves the spheres)");
     n.continuous = so;
   } else {
     for (const char* k : {"stepper", "rtol", "atol", "dt"})
@@ -253,8 +257,8 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     n.cluster_on = ev.choice("features", "readout", {"readout", "oscillators", "stimulus"});
     n.uptile = static_cast<int>(ev.integer("uptile", 1, pos));
     if (n.obj.psize % n.uptile != 0)
-      ev.fail("uptile", fmt::format("expected a divisor of network.psize = {}, got {}",
-                                    n.obj.psize, n.uptile));
+      ev.fail("uptile", fmt::format("expected a divisor of network.psize = {}, got {}", n.obj.psize,
+                                    n.uptile));
     ev.irrelevant("votes", "E-vote is for Sudoku");
     ev.irrelevant("vote_score", "E-vote is for Sudoku");
     ev.irrelevant("steps", "test-time T is for Sudoku (set network.steps)");
@@ -294,8 +298,10 @@ std::array<int, 81> random_solution(Rng& rng) {
   for (int b = 0; b < 3; ++b) {
     const auto r = perm(3), c = perm(3);
     for (int i = 0; i < 3; ++i) {
-      rows[static_cast<std::size_t>(b * 3 + i)] = bands[static_cast<std::size_t>(b)] * 3 + r[static_cast<std::size_t>(i)];
-      cols[static_cast<std::size_t>(b * 3 + i)] = stacks[static_cast<std::size_t>(b)] * 3 + c[static_cast<std::size_t>(i)];
+      rows[static_cast<std::size_t>(b * 3 + i)] =
+          bands[static_cast<std::size_t>(b)] * 3 + r[static_cast<std::size_t>(i)];
+      cols[static_cast<std::size_t>(b * 3 + i)] =
+          stacks[static_cast<std::size_t>(b)] * 3 + c[static_cast<std::size_t>(i)];
     }
   }
   std::array<int, 81> g{};
@@ -310,9 +316,9 @@ std::array<int, 81> random_solution(Rng& rng) {
 
 struct Inputs {
   Index batch = 0;
-  Eigen::MatrixXd images;            // 3 × B·S² (objects)
+  Eigen::MatrixXd images;               // 3 × B·S² (objects)
   std::vector<std::vector<int>> masks;  // per image, S² labels (objects; may be empty)
-  std::vector<int> labels;               // per image, a class (cifar; may be empty)
+  std::vector<int> labels;              // per image, a class (cifar; may be empty)
   Eigen::MatrixXi boards, solutions;    // B × 81 (Sudoku; solutions may be empty)
 };
 
@@ -336,9 +342,9 @@ Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
     const auto v = io::read_doubles(f.get(), "images", &d);
     if (d.size() != 4 || d[1] != 3 || static_cast<Index>(d[2]) != S ||
         static_cast<Index>(d[3]) != S)
-      throw std::runtime_error(fmt::format(
-          "{}: 'images' must be [B, 3, {}, {}] (network.imsize), got [{}]", n.input_file, S, S,
-          fmt::join(d, ", ")));
+      throw std::runtime_error(
+          fmt::format("{}: 'images' must be [B, 3, {}, {}] (network.imsize), got [{}]",
+                      n.input_file, S, S, fmt::join(d, ", ")));
     in.batch = static_cast<Index>(d[0]);
     in.images.resize(3, in.batch * P);
     for (Index b = 0; b < in.batch; ++b)
@@ -363,7 +369,8 @@ Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
       for (Index b = 0; b < in.batch; ++b) {
         std::vector<int> mk(static_cast<std::size_t>(P));
         for (Index p = 0; p < P; ++p)
-          mk[static_cast<std::size_t>(p)] = static_cast<int>(m[static_cast<std::size_t>(b * P + p)]);
+          mk[static_cast<std::size_t>(p)] =
+              static_cast<int>(m[static_cast<std::size_t>(b * P + p)]);
         in.masks.push_back(std::move(mk));
       }
     }
@@ -380,7 +387,8 @@ Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
       for (int i = 80; i > 0; --i)
         std::swap(cells[static_cast<std::size_t>(i)],
                   cells[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i + 1)))]);
-      for (int p = 0; p < 81; ++p) in.solutions(b, p) = in.boards(b, p) = sol[static_cast<std::size_t>(p)];
+      for (int p = 0; p < 81; ++p)
+        in.solutions(b, p) = in.boards(b, p) = sol[static_cast<std::size_t>(p)];
       for (int i = 0; i < n.blanks; ++i) in.boards(b, cells[static_cast<std::size_t>(i)]) = 0;
     }
     return in;
@@ -455,7 +463,8 @@ Mat<T> noise_for(const NetSpec& n, Index C, Index cols, Index batch, Index posit
   for (Index b = 0; b < batch; ++b)
     for (Index c = 0; c < C; ++c)
       for (Index p = 0; p < positions; ++p)
-        x(c, b * positions + p) = static_cast<T>(v[static_cast<std::size_t>((b * C + c) * positions + p)]);
+        x(c, b * positions + p) =
+            static_cast<T>(v[static_cast<std::size_t>((b * C + c) * positions + p)]);
   return x;
 }
 
@@ -567,15 +576,15 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
     if (!sud) {
       const Index S = obj ? n.obj.imsize : n.cif.imsize;
       const Mat<double> img = channels_first<double>(in.images, in.batch);
-      io::write_array(g.get(), "images", img.data(),
-                      {static_cast<hsize_t>(in.batch), 3, static_cast<hsize_t>(S),
-                       static_cast<hsize_t>(S)});
+      io::write_array(
+          g.get(), "images", img.data(),
+          {static_cast<hsize_t>(in.batch), 3, static_cast<hsize_t>(S), static_cast<hsize_t>(S)});
       if (!in.masks.empty()) {
         std::vector<long long> m;
         for (const auto& mk : in.masks) m.insert(m.end(), mk.begin(), mk.end());
-        io::write_int_array(g.get(), "masks", m,
-                            {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(S),
-                             static_cast<hsize_t>(S)});
+        io::write_int_array(
+            g.get(), "masks", m,
+            {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(S), static_cast<hsize_t>(S)});
       }
       if (!in.labels.empty()) {
         std::vector<long long> lv(in.labels.begin(), in.labels.end());
@@ -641,10 +650,9 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         chain_images.middleCols((b * votes + k) * P0, P0) =
             in.images.middleCols(b * P0, P0).template cast<T>();
   }
-  const NetworkOutput<T> out =
-      obj   ? obj->forward(in.images.cast<T>(), noise, in.batch, observe)
-      : sud ? sud->forward(chain_boards, noise, n.test_steps, observe)
-            : cif->forward(chain_images, noise, chains, observe);
+  const NetworkOutput<T> out = obj   ? obj->forward(in.images.cast<T>(), noise, in.batch, observe)
+                               : sud ? sud->forward(chain_boards, noise, n.test_steps, observe)
+                                     : cif->forward(chain_images, noise, chains, observe);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // ---- per block: energies (chains × (T + 1)) and kept states
@@ -682,8 +690,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
       if (n.store_states && !kept[s].empty()) {
         Mat<T> all(kept[s][0].rows(), kept[s][0].cols() * static_cast<Index>(kept[s].size()));
         for (std::size_t k = 0; k < kept[s].size(); ++k)
-          all.middleCols(static_cast<Index>(k) * kept[s][0].cols(), kept[s][0].cols()) =
-              kept[s][k];
+          all.middleCols(static_cast<Index>(k) * kept[s][0].cols(), kept[s][0].cols()) = kept[s][k];
         const KLayerConfig& kc = layer.config();  // per block: CIFAR blocks differ in size
         put<T>(g.get(), "states", all,
                {static_cast<hsize_t>(kept[s].size()), static_cast<hsize_t>(chains),
@@ -699,10 +706,9 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   io::Id og = io::create_group(f, "output");
   io::Id sg = io::create_group(f, "summary");
   std::vector<std::pair<std::string, double>> results;
-  const std::vector<hsize_t> map_dims{static_cast<hsize_t>(chains),
-                                      static_cast<hsize_t>(out.x.rows()),
-                                      static_cast<hsize_t>(out.grid.height),
-                                      static_cast<hsize_t>(out.grid.width)};
+  const std::vector<hsize_t> map_dims{
+      static_cast<hsize_t>(chains), static_cast<hsize_t>(out.x.rows()),
+      static_cast<hsize_t>(out.grid.height), static_cast<hsize_t>(out.grid.width)};
   put<T>(og.get(), "x", channels_first<T>(out.x, chains), map_dims);
   if (obj) {
     put<T>(og.get(), "features", channels_first<T>(out.features, chains), map_dims);
@@ -722,14 +728,15 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         return Eigen::MatrixXd(src.middleCols(col0, cols).template cast<double>());
       };
       if (r == 1) {
-        for (Index b = 0; b < in.batch; ++b) feats[static_cast<std::size_t>(b)] = pick(out, b * P, P);
+        for (Index b = 0; b < in.batch; ++b)
+          feats[static_cast<std::size_t>(b)] = pick(out, b * P, P);
       } else {
         const Index big = S + ps - step, crops = r * r;
         Mat<T> tiles(3, in.batch * crops * S * S);
         Eigen::MatrixXd resized_all(3, in.batch * big * big);
         for (Index b = 0; b < in.batch; ++b) {
-          const Eigen::MatrixXd resized = analysis::resize_bicubic(
-              in.images.middleCols(b * S * S, S * S), S, S, big, big);
+          const Eigen::MatrixXd resized =
+              analysis::resize_bicubic(in.images.middleCols(b * S * S, S * S), S, S, big, big);
           resized_all.middleCols(b * big * big, big * big) = resized;
           for (Index hi = 0; hi < r; ++hi)
             for (Index wi = 0; wi < r; ++wi) {
@@ -778,7 +785,8 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
       for (Index b = 0; b < in.batch; ++b) {
         Eigen::MatrixXd& feat = feats[static_cast<std::size_t>(b)];
         if (n.cluster_on == "readout")  // the reference L2-normalises c over channels
-          for (Index p = 0; p < feat.cols(); ++p) feat.col(p) /= std::max(feat.col(p).norm(), 1e-12);
+          for (Index p = 0; p < feat.cols(); ++p)
+            feat.col(p) /= std::max(feat.col(p).norm(), 1e-12);
         const auto patch = analysis::average_linkage(analysis::pca_reduce(feat, 128), n.clusters);
         std::vector<int> pix(static_cast<std::size_t>(S * S));
         for (Index y = 0; y < S; ++y)
@@ -794,9 +802,9 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
           mbo[b] = analysis::mean_best_overlap(mk, pix);
         }
       }
-      io::write_int_array(og.get(), "labels", all_labels,
-                          {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(S),
-                           static_cast<hsize_t>(S)});
+      io::write_int_array(
+          og.get(), "labels", all_labels,
+          {static_cast<hsize_t>(in.batch), static_cast<hsize_t>(S), static_cast<hsize_t>(S)});
       if (!in.masks.empty()) {
         io::write_array(og.get(), "fg_ari", ari.data(), {static_cast<hsize_t>(in.batch)});
         io::write_array(og.get(), "mbo", mbo.data(), {static_cast<hsize_t>(in.batch)});
@@ -900,14 +908,17 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
                n.weights.empty() ? "random weights from the seed" : n.weights);
     fmt::print("  input        {} {} x {} blocks, grid {}x{}, C = {}, n = {}\n", chains,
                sud ? "boards" : "images", blocks, grid.height, grid.width, C,
-               obj ? n.obj.osc_dim : sud ? n.sud.osc_dim : n.cif.osc_dim);
+               obj   ? n.obj.osc_dim
+               : sud ? n.sud.osc_dim
+                     : n.cif.osc_dim);
     for (int l = 0; l < blocks; ++l) {
       const auto& e = out.energies[static_cast<std::size_t>(l)];
-      fmt::print("  block {}      T = {}: energy {:.6g} -> {:.6g}, logged proxy {:.6g} -> {:.6g} "
-                 "(mean over the batch)\n",
-                 l, steps_of[static_cast<std::size_t>(l)], e.energy.row(0).mean(),
-                 e.energy.row(e.energy.rows() - 1).mean(), e.proxy.row(1).mean(),
-                 e.proxy.row(e.proxy.rows() - 1).mean());
+      fmt::print(
+          "  block {}      T = {}: energy {:.6g} -> {:.6g}, logged proxy {:.6g} -> {:.6g} "
+          "(mean over the batch)\n",
+          l, steps_of[static_cast<std::size_t>(l)], e.energy.row(0).mean(),
+          e.energy.row(e.energy.rows() - 1).mean(), e.proxy.row(1).mean(),
+          e.proxy.row(e.proxy.rows() - 1).mean());
     }
     for (const auto& [k, v] : results) fmt::print("  {:<16} {:.6g}\n", k, v);
     fmt::print("output: {}\n", output);
@@ -925,7 +936,9 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
 
 }  // namespace
 
-bool is_network_config(config::Document& doc) { return doc.root().has("network"); }
+bool is_network_config(config::Document& doc) {
+  return doc.root().has("network");
+}
 
 namespace {
 struct Top {
@@ -951,7 +964,9 @@ Top read_top(config::Document& doc) {
 }
 }  // namespace
 
-void validate_network(config::Document& doc) { read_top(doc); }
+void validate_network(config::Document& doc) {
+  read_top(doc);
+}
 
 int run_network(config::Document doc, const RunOptions& opt, const char* who) {
   Top top;

@@ -1,7 +1,5 @@
 #include "run/sweep.hpp"
 
-#include "run/network_run.hpp"
-
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spawn.h>
@@ -23,6 +21,7 @@
 #include "hkam/random.hpp"
 #include "io/trace.hpp"
 #include "run/experiment.hpp"
+#include "run/network_run.hpp"
 #include "run/signals.hpp"
 
 extern char** environ;

@@ -86,8 +86,7 @@ class Attention {
 
  private:
   /// Applies the 2×2 matrix of each (position, pair) to the rows row0 + h·d_h + 2p, + 1.
-  void rotate(Mat<T>& m, const std::vector<T>& mats, Index row0, Index col0,
-              Index positions) const;
+  void rotate(Mat<T>& m, const std::vector<T>& mats, Index row0, Index col0, Index positions) const;
   Mat<T> wqkv_, wo_;  // rows of wqkv_ (and columns of wo_) permuted so each head is contiguous
   Vec<T> bqkv_, bo_;
   std::vector<T> mat_[4];  // q, k, v, o: [P][d_h/2][2][2]

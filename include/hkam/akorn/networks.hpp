@@ -5,10 +5,9 @@
 
 #include <Eigen/Core>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include <optional>
 
 #include "hkam/akorn/layers.hpp"
 

@@ -10,8 +10,8 @@
 /// `scale` (default 1) keeps the tolerance from vanishing when E passes through zero. For
 /// fixed-step runs pass the step's own error scale as `rtol` (e.g. dt^order).
 
-#include <cstddef>
 #include <Eigen/Core>
+#include <cstddef>
 #include <limits>
 
 namespace hkam {
