@@ -77,7 +77,10 @@ def load(path):
 
 
 def load_folder(folder):
-    return [Trace(os.path.join(folder, n)) for n in sorted(os.listdir(folder)) if n.endswith(".h5")]
+    """Every model trace in `folder` (network runs, which have their own layout, are left out:
+    see network_energies / network_summary)."""
+    paths = [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".h5")]
+    return [Trace(p) for p in paths if not is_network(p)]
 
 
 def summary(tr):
