@@ -523,15 +523,6 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
   return z;
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // r = ‖(1/M) Σ_i σ_i‖ of the oscillators of z; `acc` is D-long workspace.
 double order_parameter(const StateLayout& lay, const Eigen::VectorXd& z, Eigen::VectorXd& acc) {
   acc.setZero();
@@ -597,6 +588,15 @@ double binding(const StateLayout& lay, const Eigen::VectorXd& z) {
   const double n_diff = (nn * nn - nn) - n_same;
   if (n_same <= 0 || n_diff <= 0) return std::numeric_limits<double>::quiet_NaN();
   return 0.5 * (all + agree) / n_same - 0.5 * (all - agree) / n_diff;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 struct Experiment::Impl {

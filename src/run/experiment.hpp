@@ -61,6 +61,9 @@ class Experiment {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The current time as YYYY-MM-DDTHH:MM:SSZ (UTC), for the traces' created/resumed attributes.
+std::string utc_now();
+
 /// Exit status of `hkam run` for a report: 0 success, 1 a failed run or an energy violation of a
 /// guaranteed model, 128 + signal when interrupted.
 int exit_status(const RunReport& report);

@@ -58,15 +58,6 @@ struct NetSpec {
   std::optional<SimulateOptions> continuous;
 };
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 StimulusNorm read_norm(Section& s) {
   const auto v = s.choice("c_norm", "gn", {"gn", "sandb", "none"});
   return v == "gn"      ? StimulusNorm::GroupNorm
@@ -535,14 +526,26 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
     }
   net.load(params, n.continuous);
 
-  const Inputs in = read_inputs(n, seed);
+  Inputs in;
+  try {
+    in = read_inputs(n, seed);
+  } catch (const io::H5Error& e) {
+    throw std::runtime_error(
+        fmt::format("cannot read the input file {}: {}", n.input_file, e.what()));
+  }
   const Index C = obj ? n.obj.channels : sud ? n.sud.channels : n.cif.channels;
   // Sudoku: board b, vote k → chain b·votes + k; CIFAR: image b, noise draw k likewise
   const int votes = sud ? n.votes : cif ? n.ensemble : 1;
   const Index chains = in.batch * votes;
   const Grid grid = net.grid(chains);
   const Index P = grid.positions();
-  const Mat<T> noise = noise_for<T>(n, C, grid.columns(), chains, P, seed);
+  Mat<T> noise;
+  try {
+    noise = noise_for<T>(n, C, grid.columns(), chains, P, seed);
+  } catch (const io::H5Error& e) {
+    throw std::runtime_error(
+        fmt::format("cannot read the noise file {}: {}", n.noise_file, e.what()));
+  }
 
   if (fs::exists(output) && !opt.force)
     throw std::runtime_error(fmt::format("{} exists (use --force)", output));
