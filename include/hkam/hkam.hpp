@@ -1,5 +1,8 @@
 #pragma once
 /// Umbrella header: everything public in hkam.
+#include "hkam/akorn/layers.hpp"
+#include "hkam/akorn/networks.hpp"
+#include "hkam/akorn/params.hpp"
 #include "hkam/core.hpp"
 #include "hkam/integrate/simulate.hpp"
 #include "hkam/linalg.hpp"
