@@ -24,6 +24,7 @@ import akorn_reference as ref  # noqa: E402
 HKAM, OUT = sys.argv[1], sys.argv[2]
 os.makedirs(OUT, exist_ok=True)
 failures = []
+errors = {}  # (case, what) -> relative error, for tolerances derived from the float64 run
 
 
 def run(name, toml, expect=0):
@@ -50,20 +51,20 @@ def rel(a, b):
 
 def check(name, what, got, want, tol):
     e = rel(got, want)
+    errors[(name, what)] = e
     status = "ok" if e <= tol else "FAIL"
     print(f"  {name:28s} {what:22s} rel. error {e:.2e} (tol {tol:g}) {status}")
     if not e <= tol:
         failures.append(f"{name}: {what} {e:.3g} > {tol:g}")
 
 
-def compare_layers(name, f, layers, tol, state_tol=None):
+def compare_layers(name, f, layers, tol):
     for l, (xs, es, en) in enumerate(layers):
         g = f[f"layers/{l}"]
         check(name, f"block {l} proxy energy", g["proxy_energy"][()], es.T, tol)
         check(name, f"block {l} true energy", g["energy"][()], en.T, tol)
         steps = g["state_steps"][()]
-        check(name, f"block {l} states", g["states"][()], np.stack([xs[t] for t in steps]),
-              state_tol or tol)
+        check(name, f"block {l} states", g["states"][()], np.stack([xs[t] for t in steps]), tol)
 
 
 OBJECT_CASES = {
@@ -214,10 +215,26 @@ noise_file = "{os.path.join(OUT, 'cifar_noise.h5')}"
         logits, layers = ref.cifar_net(images, f["initial/noise"][()], W, cfg)
         name = f"cifar {norm} {precision}"
         # The strided conv between blocks maps unit oscillators (n = 2) to vectors that can be
-        # nearly 0; normalising them amplifies rounding: ~500x in float64 (states agree to
-        # ~5e-13 there while everything else agrees to ~1e-15), so float32 states are held to
-        # 1e-4 (measured up to 6e-5); energies and logits keep the 1e-5 tolerance.
-        compare_layers(name, f, layers, tol, 1e-4 if precision == "float32" else None)
+        # nearly 0, and normalising them amplifies rounding (float64 states agree to ~5e-13
+        # while everything else agrees to ~1e-15). The float32 case has the same weights, inputs
+        # and noise, so its states are held to 4 × (that float64 amplification) × float32's
+        # epsilon (at least 1e-5); energies and logits keep the plain 1e-5.
+        if precision == "float32":
+            for l in range(3):
+                e64 = errors.get((f"cifar {norm} float64", f"block {l} states"), 0.0)
+                amp = e64 / np.finfo(np.float64).eps
+                st = max(tol, 4 * amp * np.finfo(np.float32).eps)
+                print(f"  {name:28s} block {l}: float64 amplification {amp:.0f}, state tolerance "
+                      f"{st:.2g}")
+                g = f[f"layers/{l}"]
+                xs, es, en = layers[l]
+                check(name, f"block {l} proxy energy", g["proxy_energy"][()], es.T, tol)
+                check(name, f"block {l} true energy", g["energy"][()], en.T, tol)
+                steps = g["state_steps"][()]
+                check(name, f"block {l} states", g["states"][()],
+                      np.stack([xs[t] for t in steps]), st)
+        else:
+            compare_layers(name, f, layers, tol)
         check(name, "logits per noise draw", f["output/chain_logits"][()], logits, tol)
         check(name, "ensemble logits", f["output/logits"][()],
               logits.reshape(2, 2, -1).mean(1), tol)
