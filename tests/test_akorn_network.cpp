@@ -212,6 +212,52 @@ TEST(AkornKLayer, DiscreteStepsConvergeToTheContinuousFlowAtFirstOrder) {
   EXPECT_THROW(kf.flow(xfl, stim.cast<float>(), g, 2, 0.1, o), std::invalid_argument);
 }
 
+TEST(AkornKLayer, TokenInputsAreTheImageLayerOnAOneRowGridWithLinearWeights) {
+  // [B, tokens, C] with nn.Linear J (and attention weight="fc") must compute what the image
+  // layer computes on a 1 × tokens grid with the same numbers in [out, in, 1, 1] weights.
+  for (const auto J : {Connectivity::Conv, Connectivity::Attention}) {
+    KLayerConfig img = conv_config(1);
+    img.connectivity = J;
+    img.heads = 2;
+    img.gta = false;
+    img.height = 1;
+    img.width = 7;
+    img.use_omega = true;
+    KLayerConfig tok = img;
+    tok.tokens = true;
+    KLayer<double> ki(img), kt(tok);
+    std::vector<ParamSpec> si, st;
+    ki.specs(si, "");
+    kt.specs(st, "");
+    const ParamStore pi = ParamStore::initialise(si, 9);
+    ParamStore pt;
+    for (const auto& s : st) {  // same values, linear shapes
+      const std::string& name = s.name;
+      pt.set(name, s.shape, pi.all().at(name).values);
+      if (name.find("connectivity") != std::string::npos &&
+          name.find("weight") != std::string::npos) {
+        EXPECT_EQ(s.shape.size(), 2u) << name;
+        EXPECT_EQ(pi.all().at(name).shape.size(), 4u) << name;
+      }
+    }
+    EXPECT_TRUE(pt.check(st).empty());
+    EXPECT_FALSE(pi.check(st).empty()) << "4-D weights must not load as a token layer";
+    ki.load(pi, "");
+    kt.load(pt, "");
+    Rng rng(4);
+    const Grid g{1, 7, 3};
+    Mat<double> xi = normal_matrix(rng, 8, g.columns()), xt = xi;
+    const Mat<double> c = normal_matrix(rng, 8, g.columns());
+    const LayerEnergies ei = ki.forward(xi, c, g, 5, 0.7), et = kt.forward(xt, c, g, 5, 0.7);
+    EXPECT_EQ((xi - xt).cwiseAbs().maxCoeff(), 0.0);
+    EXPECT_EQ((ei.energy - et.energy).cwiseAbs().maxCoeff(), 0.0);
+  }
+  KLayerConfig bad = conv_config(3);
+  bad.tokens = true;
+  bad.height = 1;
+  EXPECT_THROW(KLayer<double>{bad}, std::invalid_argument);
+}
+
 TEST(AkornKLayer, RejectsOddOscillatorsWithOmegaAndBadSizes) {
   KLayerConfig c = conv_config();
   c.osc_dim = 3;

@@ -50,14 +50,19 @@ Conv2d<T>::Conv2d(Index in_, Index out_, Index kernel_, Index stride_, Index pad
 template <class T>
 void Conv2d<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) const {
   const double a = fan_in_bound(in * kernel * kernel);
-  o.push_back({prefix + "weight", {out, in, kernel, kernel}, Init::Uniform, a, {}});
+  o.push_back({prefix + "weight",
+               linear ? std::vector<Index>{out, in} : std::vector<Index>{out, in, kernel, kernel},
+               Init::Uniform,
+               a,
+               {}});
   if (has_bias) o.push_back({prefix + "bias", {out}, Init::Uniform, a, {}});
 }
 
 template <class T>
 void Conv2d<T>::load(const ParamStore& p, const std::string& prefix) {
-  weight =
-      as_matrix<T>(p.get(prefix + "weight", {out, in, kernel, kernel}), out, in * kernel * kernel);
+  const std::vector<Index> shape =
+      linear ? std::vector<Index>{out, in} : std::vector<Index>{out, in, kernel, kernel};
+  weight = as_matrix<T>(p.get(prefix + "weight", shape), out, in * kernel * kernel);
   bias = has_bias ? as_vector<T>(p.get(prefix + "bias", {out})) : Vec<T>::Zero(out);
 }
 
@@ -184,9 +189,12 @@ Attention<T>::Attention(Index channels_, Index heads_, bool gta_, Index height_,
 template <class T>
 void Attention<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) const {
   const double a = fan_in_bound(channels);
-  o.push_back({prefix + "W_qkv.weight", {3 * channels, channels, 1, 1}, Init::Uniform, a, {}});
+  const auto shape = [&](Index rows) {
+    return linear ? std::vector<Index>{rows, channels} : std::vector<Index>{rows, channels, 1, 1};
+  };
+  o.push_back({prefix + "W_qkv.weight", shape(3 * channels), Init::Uniform, a, {}});
   o.push_back({prefix + "W_qkv.bias", {3 * channels}, Init::Uniform, a, {}});
-  o.push_back({prefix + "W_o.weight", {channels, channels, 1, 1}, Init::Uniform, a, {}});
+  o.push_back({prefix + "W_o.weight", shape(channels), Init::Uniform, a, {}});
   o.push_back({prefix + "W_o.bias", {channels}, Init::Uniform, a, {}});
   if (gta) {
     const Index P = height * width, pairs = head_dim / 2;
@@ -202,9 +210,12 @@ void Attention<T>::specs(std::vector<ParamSpec>& o, const std::string& prefix) c
 template <class T>
 void Attention<T>::load(const ParamStore& p, const std::string& prefix) {
   const Index C = channels, d = head_dim;
-  const Mat<T> wqkv = as_matrix<T>(p.get(prefix + "W_qkv.weight", {3 * C, C, 1, 1}), 3 * C, C);
+  const auto shape = [&](Index rows) {
+    return linear ? std::vector<Index>{rows, C} : std::vector<Index>{rows, C, 1, 1};
+  };
+  const Mat<T> wqkv = as_matrix<T>(p.get(prefix + "W_qkv.weight", shape(3 * C)), 3 * C, C);
   const Vec<T> bqkv = as_vector<T>(p.get(prefix + "W_qkv.bias", {3 * C}));
-  const Mat<T> wo = as_matrix<T>(p.get(prefix + "W_o.weight", {C, C, 1, 1}), C, C);
+  const Mat<T> wo = as_matrix<T>(p.get(prefix + "W_o.weight", shape(C)), C, C);
   bo_ = as_vector<T>(p.get(prefix + "W_o.bias", {C}));
   wqkv_.resize(3 * C, C);
   bqkv_.resize(3 * C);
@@ -309,13 +320,20 @@ KLayer<T>::KLayer(const KLayerConfig& c) : c_(c) {
         "K-layer: the natural frequency Omega rotates channel pairs and needs an even n, got "
         "n = {} (the reference raises NotImplementedError)",
         c.osc_dim));
+  if (c.tokens && (c.height != 1 || (c.connectivity == Connectivity::Conv && c.kernel != 1) ||
+                   (c.connectivity == Connectivity::Attention && c.gta)))
+    throw std::invalid_argument(
+        "K-layer: token inputs need a 1 x tokens grid, a linear J (kernel 1) or attention "
+        "without GTA");
   if (c.connectivity == Connectivity::Conv) {
     if (c.kernel < 1 || c.kernel % 2 == 0)
       throw std::invalid_argument(
           fmt::format("K-layer: conv kernel must be odd, got {}", c.kernel));
     conv_ = Conv2d<T>(c.channels, c.channels, c.kernel, 1, c.kernel / 2, true);
+    conv_.linear = c.tokens;
   } else {
     attn_ = Attention<T>(c.channels, c.heads, c.gta, c.height, c.width);
+    attn_.linear = c.tokens;
   }
   if (c.use_omega) omega_ = Vec<T>::Constant(c.channels / 2, static_cast<T>(c.init_omega));
   norm_w_ = Vec<T>::Ones(c.channels);

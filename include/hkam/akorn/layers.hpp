@@ -50,6 +50,9 @@ class Conv2d {
 
   Index in = 0, out = 0, kernel = 1, stride = 1, padding = 0;
   bool has_bias = true;
+  /// Parameters shaped as nn.Linear ([out, in]) instead of [out, in, 1, 1]: token inputs
+  /// (kernel 1 only).
+  bool linear = false;
   Mat<T> weight;  ///< out × (in·k·k), column (i·k + ky)·k + kx = torch weight[o][i][ky][kx]
   Vec<T> bias;    ///< out (zeros without bias)
 
@@ -82,6 +85,9 @@ class Attention {
 
   Index channels = 0, heads = 1, head_dim = 0;
   bool gta = false;
+  /// The reference's weight="fc" (token inputs "b k (c nh)"): W_qkv and W_o are nn.Linear,
+  /// [3C, C] and [C, C]; the same interleaved heads. No GTA.
+  bool linear = false;
   Index height = 0, width = 0;
 
  private:
@@ -100,6 +106,10 @@ struct KLayerConfig {
   Index kernel = 1;  ///< conv J
   Index heads = 8;   ///< attention J
   bool gta = true;   ///< attention J: GTA position matrices
+  /// Token inputs [B, tokens, C] (the reference's ndim-3 layout; no released model uses it): the
+  /// grid is 1 × tokens, J is nn.Linear(C, C) (connectivity Conv with kernel 1) or attention
+  /// with weight="fc", and the stimulus norm sees the tokens as positions.
+  bool tokens = false;
   StimulusNorm c_norm = StimulusNorm::GroupNorm;
   bool use_omega = false;  ///< false: the reference's Identity "Ω term" (= x, a radial term)
   bool global_omega = false;
