@@ -599,6 +599,19 @@ std::string utc_now() {
   return buf;
 }
 
+void write_run_attributes(hid_t f, const config::Document& doc, const std::string& command_line,
+                          std::uint64_t seed, const std::string& title) {
+  io::set_attr(f, "hkam_version", std::string(version()));
+  io::set_attr(f, "git_revision", std::string(git_revision()));
+  io::set_attr(f, "created_utc", utc_now());
+  io::set_attr(f, "command_line", command_line);
+  io::set_attr(f, "seed", static_cast<long long>(seed));
+  io::set_attr(f, "title", title);
+  io::set_attr(f, "config_file", doc.name());
+  io::set_attr(f, "config_toml", doc.text());
+  io::set_attr(f, "config_resolved", doc.resolved_text());
+}
+
 struct Experiment::Impl {
   config::Document doc;
   std::string kind, output, title;
@@ -827,15 +840,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   } else {
     writer.emplace(rep.output, lay, part_names, specs, flush_seconds, store_states, opt.force);
     const hid_t f = writer->file();
-    io::set_attr(f, "hkam_version", std::string(version()));
-    io::set_attr(f, "git_revision", std::string(git_revision()));
-    io::set_attr(f, "created_utc", utc_now());
-    io::set_attr(f, "command_line", opt.command_line);
-    io::set_attr(f, "seed", static_cast<long long>(seed));
-    io::set_attr(f, "title", title);
-    io::set_attr(f, "config_file", doc.name());
-    io::set_attr(f, "config_toml", doc.text());
-    io::set_attr(f, "config_resolved", doc.resolved_text());
+    write_run_attributes(f, doc, opt.command_line, seed, title);
     io::write_model(f, model, patterns);
     if (!scene.mask.empty()) io::write_scene(f, scene);
     writer->publish();  // the file appears under its name only now, complete so far

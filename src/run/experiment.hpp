@@ -9,6 +9,7 @@
 #include "config/reader.hpp"
 #include "hkam/integrate/simulate.hpp"
 #include "hkam/observe/energy_audit.hpp"
+#include "io/h5.hpp"
 
 namespace hkam::run {
 
@@ -63,6 +64,12 @@ class Experiment {
 
 /// The current time as YYYY-MM-DDTHH:MM:SSZ (UTC), for the traces' created/resumed attributes.
 std::string utc_now();
+
+/// The provenance attributes every new trace carries at its root (docs/trace-format.md): program
+/// version and revision, start time, command line, seed, title, and the config as given and as
+/// resolved.
+void write_run_attributes(hid_t file, const config::Document& doc, const std::string& command_line,
+                          std::uint64_t seed, const std::string& title);
 
 /// Exit status of `hkam run` for a report: 0 success, 1 a failed run or an energy violation of a
 /// guaranteed model, 128 + signal when interrupted.

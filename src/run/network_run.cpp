@@ -16,7 +16,6 @@
 #include "hkam/akorn/networks.hpp"
 #include "hkam/observe/energy_audit.hpp"
 #include "hkam/random.hpp"
-#include "hkam/version.hpp"
 #include "io/h5.hpp"
 
 namespace hkam::run {
@@ -557,21 +556,13 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   io::Id file = io::create_file(partial);
   const hid_t f = file.get();
   io::set_attr(f, "format", std::string("hkam-akorn-network"));
-  io::set_attr(f, "hkam_version", std::string(version()));
-  io::set_attr(f, "git_revision", std::string(git_revision()));
-  io::set_attr(f, "created_utc", utc_now());
-  io::set_attr(f, "command_line", opt.command_line);
-  io::set_attr(f, "seed", static_cast<long long>(seed));
-  io::set_attr(f, "title", title);
+  write_run_attributes(f, doc, opt.command_line, seed, title);
   io::set_attr(f, "network", n.kind);
   io::set_attr(f, "precision", n.precision);
   io::set_attr(f, "integration",
                n.continuous ? fmt::format("continuous ({})", stepper_name(n.continuous->stepper))
                             : std::string("discrete"));
   io::set_attr(f, "weights", n.weights.empty() ? std::string("random (seed)") : n.weights);
-  io::set_attr(f, "config_file", doc.name());
-  io::set_attr(f, "config_toml", doc.text());
-  io::set_attr(f, "config_resolved", doc.resolved_text());
   io::set_attr(f, "end_reason", std::string("running"));
 
   {
