@@ -272,6 +272,7 @@ TEST(Steppers, DenseOutputSamplesTheExactSolution) {
     const Summary s = simulate(Decay{}, x, o, {}, [&](double t, const Eigen::VectorXd& v) {
       times.push_back(t);
       worst = std::max(worst, std::abs(v[0] - (2 * std::exp(-t) + t - 1)));
+      return true;
     });
     ASSERT_EQ(times.size(), 51u) << stepper_name(kind);
     EXPECT_NEAR(times.back(), 1.0, 1e-12);

@@ -61,13 +61,14 @@ LayerEnergies KLayer<T>::flow(Mat<T>& x, const Mat<T>& c, const Grid& g, int ste
     o.sample_interval = interval;
     int k = 0;
     const auto sampler = [&](double, const Eigen::VectorXd& s) {
-      if (k > steps) return;
+      if (k > steps) return true;
       xb_ = Eigen::Map<const Mat<double>>(s.data(), x.rows(), x.cols());
       if (observe) observe(k, xb_);
       coupling(xb_, g, y_);
       y_ += ct_;
       record_energies(xb_, g, k, steps, e);
       ++k;
+      return true;
     };
     Eigen::VectorXd s = Eigen::Map<const Eigen::VectorXd>(x.data(), x.size());
     const Summary sum = simulate(model, s, o, {}, sampler);

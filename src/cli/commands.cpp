@@ -87,6 +87,12 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
     fmt::print("  sphere norms max drift before renormalising {:.3g}\n", s.max_norm_drift);
   fmt::print("output: {} ({} recorded states)\n", r.output, r.records);
   if (r.signal) fmt::print(stderr, "hkam {}: interrupted by signal {}\n", who, r.signal);
+  if (s.end_reason == EndReason::NonFinite)
+    fmt::print(stderr,
+               "hkam {}: the state or its energy became non-finite (inf or NaN) at t = {:.6g}: "
+               "the run stopped there (end reason non_finite; the trace keeps everything before "
+               "it); the energy audit does not count this as a violation\n",
+               who, s.t);
   if (status == 1 && r.guarantee.guaranteed && !a.monotone())
     fmt::print(stderr, "hkam {}: the energy rose although the model guarantees it cannot\n", who);
   return status;

@@ -80,11 +80,11 @@ int main(int argc, char** argv) {
       ->required();
   sweep_cmd->add_option("-o,--out", sw.out_dir, "Folder of the sweep (default: out/CONFIG_STEM/)");
   sweep_cmd->add_option("-j,--jobs", sw.jobs, "Runs at a time (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 4096));
   sweep_cmd
       ->add_option("--threads", sw.threads,
                    "OpenMP threads per run (default: 1 when -j > 1, else OpenMP's default)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 4096));
   sweep_cmd->add_option("--set", sw.sets, "Override a config value (repeatable)");
   sweep_cmd->add_flag("--force", sw.force,
                       "Continue a folder made from another config: redo runs whose config "
@@ -96,7 +96,12 @@ int main(int argc, char** argv) {
                       "then per rank");
   sweep_cmd->add_flag("-q,--quiet", sw.quiet, "Print nothing but errors");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version end here with 0; every command-line error exits 2, as documented.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   for (int k = 0; k < argc; ++k) run.command_line += (k ? " " : "") + std::string(argv[k]);
   try {
     if (*run_cmd) return hkam::cli::run(run);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <type_traits>
@@ -11,19 +12,27 @@
 namespace hkam::config {
 
 bool Range::contains(double v) const {
-  if (std::isnan(v)) return false;
+  if (!std::isfinite(v)) return false;
   const bool above = lo_open ? v > lo : v >= lo;
   const bool below = hi_open ? v < hi : v <= hi;
   return above && below;
 }
 
+namespace {
+// Whole bounds are written in full (2147483647, not 2.14748e+09).
+std::string bound(double v) {
+  return v == std::floor(v) && std::abs(v) < 1e19 ? fmt::format("{:.0f}", v) : fmt::format("{:g}", v);
+}
+}  // namespace
+
 std::string Range::describe() const {
   const bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
   if (has_lo && has_hi)
-    return fmt::format("in {}{:g}, {:g}{}", lo_open ? "(" : "[", lo, hi, hi_open ? ")" : "]");
-  if (has_lo) return fmt::format("{} {:g}", lo_open ? ">" : ">=", lo);
-  if (has_hi) return fmt::format("{} {:g}", hi_open ? "<" : "<=", hi);
-  return "finite";
+    return fmt::format("in {}{}, {}{}", lo_open ? "(" : "[", bound(lo), bound(hi),
+                       hi_open ? ")" : "]");
+  if (has_lo) return fmt::format("{} {} (finite)", lo_open ? ">" : ">=", bound(lo));
+  if (has_hi) return fmt::format("{} {} (finite)", hi_open ? "<" : "<=", bound(hi));
+  return "(finite)";
 }
 
 Range positive() {
@@ -52,6 +61,12 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     }
   }
   return row[b.size()];
+}
+
+std::optional<double> as_number(const toml::node& node) {
+  if (node.is_floating_point()) return node.as_floating_point()->get();
+  if (node.is_integer()) return static_cast<double>(node.as_integer()->get());
+  return std::nullopt;
 }
 
 namespace {
@@ -119,8 +134,19 @@ std::string Section::origin(const std::string& key) const {
   return where(node ? node : table_);
 }
 
+void Section::note(const std::string& key, const std::string& message) const {
+  const toml::node* node = table_ ? table_->get(key) : nullptr;
+  if (!node) node = table_;
+  const bool from_set = doc_->set_from_.count(dotted(key)) > 0;
+  const long line = node && !from_set ? static_cast<long>(node->source().begin.line) : 0;
+  const long col = node && !from_set ? static_cast<long>(node->source().begin.column) : 0;
+  doc_->errors_.push_back({line, col, fmt::format("{}: {}: {}", origin(key), dotted(key), message)});
+}
+
 void Section::fail(const std::string& key, const std::string& message) const {
-  throw ConfigError(fmt::format("{}: {}: {}", origin(key), dotted(key), message));
+  note(key, message);
+  doc_->check();
+  throw ConfigError("unreachable");  // check() throws: an error was just recorded
 }
 
 const toml::node* Section::raw(const std::string& key) {
@@ -161,7 +187,7 @@ T Section::scalar(const std::string& key, const std::optional<T>& def, const std
                   Accept accept) {
   const toml::node* n = get(key);
   if (!n) {
-    if (!def) fail(key, "missing required key (expected " + want + ")");
+    if (!def) fail(key, "missing required key (expected " + want + ")" + misspelt(key));
     toml::table& t = subtable(doc_->resolved_, path_);
     if constexpr (std::is_same_v<T, long>)
       t.insert_or_assign(key, static_cast<long long>(*def));
@@ -170,7 +196,12 @@ T Section::scalar(const std::string& key, const std::optional<T>& def, const std
     return *def;
   }
   const std::optional<T> v = accept(*n);
-  if (!v) fail(key, "expected " + want + ", got " + type_name(*n));
+  if (!v) {
+    const std::string message = "expected " + want + ", got " + type_name(*n);
+    if (!def) fail(key, message);
+    note(key, message);  // carry on with the default to find the file's other errors too
+    return *def;
+  }
   resolve(key, *n);
   return *v;
 }
@@ -178,19 +209,21 @@ T Section::scalar(const std::string& key, const std::optional<T>& def, const std
 double Section::number(const std::string& key, std::optional<double> def, Range range) {
   return scalar<double>(key, def, "a number " + range.describe(),
                         [&](const toml::node& n) -> std::optional<double> {
-                          if (!n.is_number() || !range.contains(*n.value<double>()))
-                            return std::nullopt;
-                          return *n.value<double>();
+                          const std::optional<double> v = as_number(n);
+                          if (!v || !range.contains(*v)) return std::nullopt;
+                          return v;
                         });
 }
 
 long Section::integer(const std::string& key, std::optional<long> def, Range range) {
+  if (!std::isfinite(range.hi)) range.hi = static_cast<double>(kMaxConfigInteger);
   return scalar<long>(key, def, "an integer " + range.describe(),
                       [&](const toml::node& n) -> std::optional<long> {
                         if (!n.is_integer()) return std::nullopt;
-                        const long v = static_cast<long>(*n.value<long long>());
+                        const long long v = n.as_integer()->get();
+                        // Compared as double: the bounds are at most 2^63 and exact there.
                         if (!range.contains(static_cast<double>(v))) return std::nullopt;
-                        return v;
+                        return static_cast<long>(v);
                       });
 }
 
@@ -231,10 +264,11 @@ Eigen::VectorXd Section::numbers(const std::string& key, std::optional<double> d
     const auto& arr = *n->as_array();
     Eigen::VectorXd v(static_cast<Eigen::Index>(arr.size()));
     for (std::size_t k = 0; k < arr.size(); ++k) {
-      if (!arr[k].is_number() || !range.contains(*arr[k].value<double>()))
+      const std::optional<double> x = as_number(arr[k]);
+      if (!x || !range.contains(*x))
         fail(key, fmt::format("element {} of the array: expected a number {}, got {}", k,
                               range.describe(), type_name(arr[k])));
-      v[static_cast<Eigen::Index>(k)] = *arr[k].value<double>();
+      v[static_cast<Eigen::Index>(k)] = *x;
     }
     resolve(key, *n);
     return v;
@@ -266,10 +300,11 @@ Eigen::MatrixXd Section::matrix(const std::string& key) {
     if (static_cast<Eigen::Index>(row->size()) != m.cols())
       fail(key, fmt::format("row {} has {} entries, row 0 has {}", r, row->size(), m.cols()));
     for (std::size_t c = 0; c < row->size(); ++c) {
-      if (!(*row)[c].is_number())
-        fail(key, fmt::format("row {}, column {}: expected a number, got {}", r, c,
+      const std::optional<double> x = as_number((*row)[c]);
+      if (!x || !std::isfinite(*x))
+        fail(key, fmt::format("row {}, column {}: expected a finite number, got {}", r, c,
                               type_name((*row)[c])));
-      m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = *(*row)[c].value<double>();
+      m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = *x;
     }
   }
   resolve(key, *n);
@@ -293,8 +328,10 @@ void Section::done() {
   for (const auto& [k, node] : *table_) {
     const std::string key(k.str());
     if (std::find(read_.begin(), read_.end(), key) != read_.end()) continue;
-    if (const auto it = irrelevant_.find(key); it != irrelevant_.end())
-      fail(key, "not used here: " + it->second);
+    if (const auto it = irrelevant_.find(key); it != irrelevant_.end()) {
+      note(key, "not used here: " + it->second);
+      continue;
+    }
     std::string hint;
     std::size_t best = std::max<std::size_t>(3, key.size() / 3 + 1);
     std::vector<std::string> candidates = read_;
@@ -302,9 +339,24 @@ void Section::done() {
     for (const auto& c : candidates)
       if (const auto d = edit_distance(key, c); d < best) best = d, hint = c;
     std::sort(candidates.begin(), candidates.end());
-    fail(key, hint.empty() ? "unknown key (valid here: " + join(candidates, ", ") + ")"
+    note(key, hint.empty() ? "unknown key (valid here: " + join(candidates, ", ") + ")"
                            : "unknown key; did you mean '" + hint + "'?");
   }
+  if (path_.empty()) doc_->check();  // the whole file has been read: report everything found
+}
+
+std::string Section::misspelt(const std::string& key) const {
+  // A required key is missing: a key of this table nobody has read may be its misspelling.
+  if (!table_) return "";
+  std::string best_key;
+  std::size_t best = std::max<std::size_t>(3, key.size() / 3 + 1);
+  for (const auto& [k, node] : *table_) {
+    const std::string other(k.str());
+    if (std::find(read_.begin(), read_.end(), other) != read_.end()) continue;
+    if (const auto d = edit_distance(key, other); d < best) best = d, best_key = other;
+  }
+  return best_key.empty() ? "" : fmt::format("; did you mean it as '{}' ({})?", best_key,
+                                             where(table_->get(best_key)));
 }
 
 // ---- Document ----
@@ -323,6 +375,16 @@ Document Document::from_string(const std::string& text, const std::string& name)
 }
 
 Document Document::from_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(fmt::format("{}: is a folder, not a config file", path));
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw ConfigError(fmt::format("{}: not a regular file", path));
+  // Configs are a few kB; a huge file is a mistake (e.g. a trace given as the config).
+  constexpr std::uintmax_t kMaxConfigBytes = 16u << 20;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size > kMaxConfigBytes)
+    throw ConfigError(fmt::format("{}: {} bytes is not a config file (the limit is {} MB)", path,
+                                  size, kMaxConfigBytes >> 20));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(fmt::format("{}: cannot open the config file", path));
   std::ostringstream ss;
@@ -363,6 +425,26 @@ void Document::set(const std::string& assignment, const std::string& origin) {
   }
   parsed.get("v")->visit([&](auto&& v) { t->insert_or_assign(path.back(), v); });
   set_from_[key] = label;
+}
+
+std::vector<std::string> Document::errors() const {
+  std::vector<Error> e = errors_;
+  std::stable_sort(e.begin(), e.end(), [](const Error& a, const Error& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  std::vector<std::string> out;
+  for (auto& x : e)
+    if (std::find(out.begin(), out.end(), x.text) == out.end()) out.push_back(x.text);
+  return out;
+}
+
+void Document::check() const {
+  if (errors_.empty()) return;
+  const std::vector<std::string> e = errors();
+  std::string text = e.size() == 1 ? e[0] : fmt::format("{} errors:", e.size());
+  if (e.size() > 1)
+    for (const auto& x : e) text += "\n  " + x;
+  throw ConfigError(text);
 }
 
 std::string Document::resolved_text() const {

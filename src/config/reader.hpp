@@ -24,7 +24,8 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Accepted interval of a number, with its wording for messages ("> 0", "in [0, 1]").
+/// Accepted interval of a number, with its wording for messages ("> 0", "in [0, 1]"). Only
+/// finite numbers are ever accepted: no config value may be ±inf or NaN.
 struct Range {
   double lo = -std::numeric_limits<double>::infinity();
   double hi = std::numeric_limits<double>::infinity();
@@ -37,6 +38,11 @@ Range non_negative();
 Range unit_interval();
 Range at_least(double lo);
 
+/// Largest integer a key accepts unless its Range says otherwise: sizes and counts become `int`
+/// in the models, so anything above is refused at the key instead of wrapping around later.
+inline constexpr long kMaxConfigInteger = 2147483647;  // 2^31 - 1
+/// Largest seed (seeds are unsigned 64-bit in the generators; TOML integers are signed 64-bit).
+inline constexpr double kMaxSeed = 9223372036854775807.0;
 class Document;
 
 class Section {
@@ -70,8 +76,12 @@ class Section {
   /// Reports keys that were neither read nor declared.
   void done();
 
-  /// Throws a ConfigError located at `key` (or at the table when the key is absent).
+  /// Throws a ConfigError located at `key` (or at the table when the key is absent), listing
+  /// with it every error recorded so far.
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+  /// Records an error at `key` and goes on (the caller carries on with a default), so that one
+  /// pass reports every bad value of a file; Document::check() throws them all.
+  void note(const std::string& key, const std::string& message) const;
   std::string dotted(const std::string& key) const;
 
  private:
@@ -84,6 +94,7 @@ class Section {
   T scalar(const std::string& key, const std::optional<T>& def, const std::string& want,
            Accept accept);
   std::string where(const toml::node* node) const;
+  std::string misspelt(const std::string& key) const;
 
   Document* doc_;
   const toml::table* table_;
@@ -107,6 +118,10 @@ class Document {
   Section root() { return Section(this, &table_, {}); }
   const std::string& name() const { return name_; }
   const std::string& text() const { return text_; }
+  /// Throws every error recorded by Section::note (in line order) as one ConfigError.
+  void check() const;
+  /// Errors recorded so far (line order), each "file:line:col: key: message".
+  std::vector<std::string> errors() const;
   /// The resolved configuration as TOML text.
   std::string resolved_text() const;
   toml::table& resolved() { return resolved_; }
@@ -116,7 +131,16 @@ class Document {
   std::string name_, text_;
   toml::table table_, resolved_;
   std::map<std::string, std::string> set_from_;  // dotted key -> where its override came from
+  struct Error {
+    long line, column;
+    std::string text;
+  };
+  mutable std::vector<Error> errors_;
 };
+
+/// The number held by a TOML integer or float node (integers beyond 2^53 rounded to the nearest
+/// double, as a float literal would be), or nullopt for any other node.
+std::optional<double> as_number(const toml::node& node);
 
 /// Levenshtein distance (for "did you mean").
 std::size_t edit_distance(const std::string& a, const std::string& b);

@@ -2,8 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace hkam {
+
+EnergyAudit::EnergyAudit(double rtol, double factor, double scale)
+    : rel_(factor * rtol), scale_(scale) {
+  if (!(rel_ >= 0.0 && rel_ <= kMaxRelativeTolerance) || !std::isfinite(rtol) ||
+      !std::isfinite(factor))
+    throw std::invalid_argument(fmt::format(
+        "energy audit: the relative tolerance factor * rtol = {:g} * {:g} = {:g} must be finite "
+        "and at most {:g} (a larger one could hide a genuine rise of the energy)",
+        factor, rtol, rel_, kMaxRelativeTolerance));
+  if (!(scale_ > 0.0 && std::isfinite(scale_)))
+    throw std::invalid_argument(
+        fmt::format("energy audit: the scale must be finite and > 0, got {:g}", scale_));
+}
 
 double EnergyAudit::tolerance_for(double e_prev) const {
   return rel_ * std::max(std::abs(e_prev), scale_);

@@ -16,6 +16,7 @@
 #include "analysis/segmentation.hpp"
 #include "hkam/hkam.hpp"
 #include "io/trace.hpp"
+#include "run/limits.hpp"
 #include "run/signals.hpp"
 
 namespace hkam::run {
@@ -92,7 +93,8 @@ struct GraphSpec {
 
 const std::string kGraphKeysWhy = "only used with graph = \"ring\" or \"watts_strogatz\"";
 
-GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& base) {
+GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& base,
+                     Budget& budget) {
   GraphSpec g;
   const std::string kind =
       s.choice("graph", "complete", {"complete", "ring", "watts_strogatz", "file"});
@@ -100,6 +102,9 @@ GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& ba
     const long k = s.integer("degree", std::nullopt, config::at_least(2));
     if (k % 2 != 0 || k >= n)
       s.fail("degree", fmt::format("expected an even integer below the {} nodes, got {}", n, k));
+    // edge list (i, j) + CSR adjacency in both directions
+    budget.memory(s, "degree", 56.0 * static_cast<double>(n) * static_cast<double>(k) / 2,
+                  "for the graph's edges");
     if (kind == "ring") {
       s.irrelevant("rewire", "only used with graph = \"watts_strogatz\"");
       g.graph = Graph::ring(n, k);
@@ -127,7 +132,8 @@ GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& ba
   return g;
 }
 
-Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& base) {
+Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& base,
+                              Budget& budget) {
   if (s.has("file")) {
     s.irrelevant("count", "the patterns come from 'file'");
     const std::string file = s.string("file", std::nullopt);
@@ -144,6 +150,8 @@ Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& 
     return p;
   }
   const long count = s.integer("count", std::nullopt, config::at_least(1));
+  budget.memory(s, "count", 8.0 * static_cast<double>(count) * static_cast<double>(units),
+                "for the patterns");
   s.done();
   return random_pm1(rng, count, units);
 }
@@ -192,10 +200,12 @@ Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std:
 }
 
 Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t seed,
-                       const fs::path& base) {
+                       const fs::path& base, Budget& budget) {
   const long m = s.integer("oscillators", default_m, config::at_least(1));
   const long d = s.integer("dim", 2, config::at_least(2));
-  GraphSpec g = read_graph(s, m, Rng::derive(seed, kKuramotoGraph), base);
+  // oscillator buffers (M×D, a few) and Ω (D×D)
+  budget.memory(s, "dim", 8.0 * d * (8.0 * m + d), "for the oscillators' buffers and Ω");
+  GraphSpec g = read_graph(s, m, Rng::derive(seed, kKuramotoGraph), base, budget);
   const std::string pot = s.choice("potential", "linear", {"linear", "relu", "tanh", "sigmoid"});
   const bool from_file = !g.columns.empty();
   Eigen::VectorXd a, b;
@@ -282,9 +292,11 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
   return k;
 }
 
-AkornKuramoto read_akorn(Section s, std::uint64_t seed) {
+AkornKuramoto read_akorn(Section s, std::uint64_t seed, Budget& budget) {
   const long m = s.integer("oscillators", std::nullopt, config::at_least(1));
   const long d = s.integer("dim", 4, config::at_least(2));
+  const double md_ = static_cast<double>(m) * static_cast<double>(d);
+  budget.memory(s, "oscillators", 3 * 8.0 * md_ * md_, "for the (M·D)² coupling matrix J");
   const std::string sym = s.choice("coupling", "symmetric", {"symmetric", "asymmetric"});
   const double scale = s.number("coupling_scale", 1.0, config::non_negative());
   const double stim = s.number("stimulus_scale", 0.0, config::non_negative());
@@ -308,7 +320,8 @@ AkornKuramoto read_akorn(Section s, std::uint64_t seed) {
 }
 
 // [akorn_conv]: an AKOrN K-layer with convolutional J on an image grid (docs/config.md).
-ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene) {
+ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene,
+                          Budget& budget) {
   ConvAkornSpec sp;
   sp.channels = s.integer("channels", std::nullopt, config::at_least(2));
   sp.osc_dim = s.integer("dim", 4, config::at_least(2));
@@ -318,6 +331,14 @@ ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene)
   sp.width = s.integer("width", std::nullopt, config::at_least(1));
   sp.kernel = s.integer("kernel", 3, config::at_least(1));
   if (sp.kernel % 2 == 0) s.fail("kernel", "expected an odd kernel size (padding k/2, as Conv2d)");
+  {
+    const double c = static_cast<double>(sp.channels), kk = static_cast<double>(sp.kernel);
+    budget.memory(s, "kernel", 16.0 * c * c * kk * kk, "for the conv kernel and its im2col");
+    budget.memory(s, "height",
+                  8.0 * c * static_cast<double>(sp.height) * static_cast<double>(sp.width) *
+                      (8 + kk * kk),
+                  "for the feature maps (channels × height × width, and their im2col)");
+  }
   const std::string kind = s.choice("coupling", "local", {"local", "random", "symmetric"});
   const double scale = s.number("coupling_scale", 1.0, config::non_negative());
   const Index c = sp.channels, k = sp.kernel;
@@ -370,11 +391,12 @@ ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene)
   return ConvAkorn(std::move(sp));
 }
 
-HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed, const fs::path& base) {
+HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed, const fs::path& base,
+                         Budget& budget) {
   HkCoupling c;
   c.kind = hk_coupling_from_name(
       s.choice("kind", "additive", {"additive", "multiplicative", "general"}));
-  GraphSpec g = read_graph(s, n, Rng::derive(seed, kCouplingGraph), base);
+  GraphSpec g = read_graph(s, n, Rng::derive(seed, kCouplingGraph), base, budget);
   c.graph = std::move(g.graph);
   if (c.kind == HkCouplingKind::General) {
     s.irrelevant("alpha", "kind = \"general\" takes one weight per edge (edges file or random)");
@@ -383,7 +405,11 @@ HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed, const fs::path
       c.weights =
           Eigen::Map<Eigen::VectorXd>(g.columns[0].data(), static_cast<Index>(g.columns[0].size()));
     } else {
-      if (c.graph.is_complete()) c.graph = c.graph.materialized();
+      if (c.graph.is_complete()) {
+        budget.memory(s, "kind", 64.0 * static_cast<double>(c.graph.num_edges()),
+                      "for the complete graph's explicit edges and weights");
+        c.graph = c.graph.materialized();
+      }
       Rng rng(Rng::derive(seed, kCouplingWeights));
       c.weights = normal_vector(rng, c.graph.num_edges(),
                                 s.number("weight_scale", std::nullopt, config::non_negative()));
@@ -638,7 +664,7 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   Impl& x = *impl_;
   Section root = x.doc.root();
   const fs::path base = fs::path(x.doc.name()).parent_path();
-  x.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::at_least(0)));
+  x.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::Range{0, config::kMaxSeed}));
   x.title = root.string("title", "");
   const std::string stem = fs::path(x.doc.name()).stem().string();
   x.output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
@@ -647,6 +673,7 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
       model.choice("kind", std::nullopt,
                    {"hopfield", "kuramoto", "akorn_kuramoto", "hopfield_kuramoto", "akorn_conv"});
   model.done();
+  Budget budget(root);
   const bool uses_hopfield = x.kind == "hopfield" || x.kind == "hopfield_kuramoto";
   const bool uses_kuramoto = x.kind == "kuramoto" || x.kind == "hopfield_kuramoto";
   const std::string not_used = "model.kind = \"" + x.kind + "\" does not use this table";
@@ -655,9 +682,13 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   if (uses_hopfield) {
     hop_section = root.section("hopfield");
     n_units = hop_section->integer("units", std::nullopt, config::at_least(1));
+    // W and its symmetric part (N × N each), the Lagrangian's buffers
+    budget.memory(*hop_section, "units",
+                  16.0 * static_cast<double>(n_units) * static_cast<double>(n_units),
+                  "for the N × N weights");
     if (root.has("patterns")) {
       Rng rng(Rng::derive(x.seed, kPatterns));
-      x.patterns = read_patterns(root.section("patterns"), rng, n_units, base);
+      x.patterns = read_patterns(root.section("patterns"), rng, n_units, base, budget);
     }
   } else {
     root.irrelevant("patterns", not_used);
@@ -671,17 +702,17 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   if (x.kind == "hopfield") {
     x.model = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
   } else if (x.kind == "kuramoto") {
-    x.model = read_kuramoto(root.section("kuramoto"), std::nullopt, x.seed, base);
+    x.model = read_kuramoto(root.section("kuramoto"), std::nullopt, x.seed, base, budget);
   } else if (x.kind == "akorn_kuramoto") {
-    x.model = read_akorn(root.section("akorn"), x.seed);
+    x.model = read_akorn(root.section("akorn"), x.seed, budget);
   } else if (x.kind == "akorn_conv") {
-    x.model = read_akorn_conv(root.section("akorn_conv"), x.seed, x.scene);
+    x.model = read_akorn_conv(root.section("akorn_conv"), x.seed, x.scene, budget);
   } else {
     Hopfield hop = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
     const Index n = n_units;
-    Kuramoto kur = read_kuramoto(root.section("kuramoto"), n, x.seed, base);
+    Kuramoto kur = read_kuramoto(root.section("kuramoto"), n, x.seed, base, budget);
     Section cs = root.section("coupling");
-    HkCoupling c = read_coupling(cs, n, x.seed, base);
+    HkCoupling c = read_coupling(cs, n, x.seed, base, budget);
     const double kh = cs.number("kappa_h", 1.0, config::positive());
     const double kk = cs.number("kappa_k", 1.0, config::positive());
     std::vector<Index> pairing = read_pairing(cs, n, kur.n_osc());
@@ -719,12 +750,25 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
       in.irrelevant(k, "only used by the adaptive steppers (dopri5, rkf78)");
   }
   x.so.max_steps = in.integer("max_steps", 100'000'000, config::at_least(1));
+  if (!is_adaptive(x.so.stepper) && x.so.stepper != StepperKind::Akorn &&
+      x.so.t_end / x.so.dt > static_cast<double>(x.so.max_steps))
+    in.note("dt", fmt::format("t_end / dt = {:g} fixed steps exceed max_steps = {} (raise "
+                              "integrator.max_steps if you mean it)",
+                              x.so.t_end / x.so.dt, x.so.max_steps));
   in.done();
 
   Section au = root.section("audit");
   x.audit_rtol =
       au.number("rtol", is_adaptive(x.so.stepper) ? x.so.rtol : 1e-10, config::positive());
   x.audit_factor = au.number("factor", 100.0, config::positive());
+  if (x.audit_rtol * x.audit_factor > EnergyAudit::kMaxRelativeTolerance)
+    au.note(au.has("factor") || !au.has("rtol") ? "factor" : "rtol",
+            fmt::format("the audit tolerance factor * rtol = {:g} * {:g} = {:g} is above {:g}, the "
+                        "largest that cannot hide a genuine rise of the energy{}",
+                        x.audit_factor, x.audit_rtol, x.audit_factor * x.audit_rtol,
+                        EnergyAudit::kMaxRelativeTolerance,
+                        au.has("rtol") ? "" : " (audit.rtol defaults to integrator.rtol: set "
+                                              "audit.rtol explicitly for a loose integrator)"));
   au.done();
 
   Section st = root.section("stop");
@@ -758,6 +802,20 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   x.audit_steps = rec.boolean("audit_steps", true);
   x.flush_seconds = rec.number("flush_seconds", 2.0, config::positive());
   x.checkpoint_seconds = rec.number("checkpoint_seconds", 30.0, config::non_negative());
+  {
+    // The integrator's stages and work vectors (rkf78: 13 stages), then the trace: one row per
+    // recorded state, one per accepted step for the audit (fixed-step runs: t_end/dt of them).
+    const double dim = static_cast<double>(lay.n_units + lay.n_osc * lay.osc_dim);
+    budget.memory(root, "model", 8.0 * dim * 24, "for the integrator's state vectors");
+    const double span = x.so.t_end - x.so.t0;
+    const double records = std::floor(span / x.so.sample_interval) + 2;
+    const double row = 8.0 * ((x.store_states ? dim : 0) + 16 +
+                              static_cast<double>(x.patterns.rows()));
+    budget.output(rec, "interval", records * row, "for the recorded states");
+    if (x.audit_steps && !is_adaptive(x.so.stepper))
+      budget.output(rec, "audit_steps", 16.0 * (span / x.so.dt + 1),
+                    "for the per-step energies (record.audit_steps = false leaves them out)");
+  }
   rec.done();
 
   x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, base, x.cue);
@@ -765,6 +823,7 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
                   "this is a sweep: run it with `hkam sweep`, or its base point with "
                   "`hkam run --ignore-sweep`");
   root.done();
+  x.doc.check();
 }
 
 Experiment::~Experiment() = default;
@@ -921,6 +980,10 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   };
   const Observer observer = [&](double t, const Eigen::VectorXd& s, const StepInfo& info) {
     const double e = t == sample_t ? sample_e : model.energy(s);
+    if (!std::isfinite(e)) {  // not an audit violation: the numbers themselves broke down
+      stop_reason = EndReason::NonFinite;
+      return false;
+    }
     audit.add(info.step, t, e);
     if (audit_steps) trace.audit_step(t, e);
     drift_since_sample = std::max(drift_since_sample, info.drift);
@@ -959,7 +1022,14 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     }
     return true;
   };
-  const Sampler sampler = [&](double t, const Eigen::VectorXd& s) { record(t, s); };
+  const Sampler sampler = [&](double t, const Eigen::VectorXd& s) {
+    if (const int sig = SignalGuard::received()) {  // one step may span very many samples
+      rep.signal = sig;
+      return false;
+    }
+    record(t, s);
+    return true;
+  };
   rep.summary = simulate(model, z, so, observer, sampler, resume ? &*resume : nullptr);
   if (progress) fmt::print(stderr, "\r\033[K");
   if (rep.summary.end_reason == EndReason::Interrupted && stop_reason)

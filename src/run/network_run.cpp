@@ -17,6 +17,7 @@
 #include "hkam/observe/energy_audit.hpp"
 #include "hkam/random.hpp"
 #include "io/h5.hpp"
+#include "run/limits.hpp"
 
 namespace hkam::run {
 
@@ -79,9 +80,14 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     o.osc_dim = s.integer("osc_dim", 4, pos);
     o.channels = s.integer("channels", 256, pos);
     o.blocks = s.integer("blocks", 1, pos);
-    const Eigen::VectorXd steps = s.numbers("steps", 8, config::at_least(0));
+    const Eigen::VectorXd steps =
+        s.numbers("steps", 8, config::Range{0, static_cast<double>(config::kMaxConfigInteger)});
     o.steps.clear();
-    for (Index i = 0; i < steps.size(); ++i) o.steps.push_back(static_cast<int>(steps[i]));
+    for (Index i = 0; i < steps.size(); ++i) {
+      if (steps[i] != std::floor(steps[i]))
+        s.fail("steps", fmt::format("element {}: expected an integer T, got {:g}", i, steps[i]));
+      o.steps.push_back(static_cast<int>(steps[i]));
+    }
     if (o.steps.size() != 1 && static_cast<Index>(o.steps.size()) != o.blocks)
       s.fail("steps",
              fmt::format("expected one T or one per block ({}), got {}", o.blocks, o.steps.size()));
@@ -941,19 +947,67 @@ struct Top {
   std::string title, output;
 };
 
+// Memory and trace size estimated from the sizes, before any weight or activation is allocated.
+void check_budget(Section& root, const NetSpec& n) {
+  Budget budget(root);
+  const double sz = n.precision == "float64" ? 8.0 : 4.0;
+  double c = 0, p = 0, blocks = 0, t = 0, heads = 1, kernel = 1;
+  bool attn = true;
+  if (n.kind == "objects") {
+    c = static_cast<double>(n.obj.channels);
+    p = std::pow(static_cast<double>(n.obj.imsize) / static_cast<double>(n.obj.psize), 2);
+    blocks = static_cast<double>(n.obj.blocks);
+    for (int s : n.obj.steps) t = std::max(t, static_cast<double>(s));
+    attn = n.obj.connectivity == Connectivity::Attention;
+    heads = static_cast<double>(n.obj.heads);
+    kernel = static_cast<double>(n.obj.kernel);
+  } else if (n.kind == "sudoku") {
+    c = static_cast<double>(n.sud.channels);
+    p = 81;
+    blocks = static_cast<double>(n.sud.blocks);
+    t = std::max(n.sud.steps, n.test_steps);
+    heads = static_cast<double>(n.sud.heads);
+  } else {
+    c = static_cast<double>(n.cif.channels);
+    p = std::pow(static_cast<double>(n.cif.imsize), 2);
+    blocks = static_cast<double>(n.cif.blocks);
+    t = n.cif.steps;
+    attn = false;
+    kernel = 9;
+  }
+  // Samples processed at once: the batch, times the up-tiling crops, E-votes or the ensemble.
+  const double b = static_cast<double>(n.batch) * n.uptile * n.uptile * n.votes * n.ensemble;
+  Section net = root.section("network");
+  Section in = root.section("input");
+  budget.memory(net, "channels", sz * c * c * kernel * kernel * blocks * 8,
+                "for the weights (channels² × kernel² per block)");
+  budget.memory(in, "batch", sz * b * c * p * (24 + kernel * kernel),
+                "for the activations (batch × channels × positions)");
+  if (attn)
+    budget.memory(in, "batch", sz * b * heads * p * p * 2,
+                  "for the attention matrices (batch × heads × positions²)");
+  if (n.store_states)
+    budget.output(root.section("record"), "state_interval",
+                  sz * static_cast<double>(n.batch) * c * p * blocks *
+                      (std::floor(t / n.state_interval) + 2),
+                  "for the recorded oscillator states (record.states = false leaves them out)");
+}
+
 Top read_top(config::Document& doc) {
   Top t;
   Section root = doc.root();
   const fs::path base = fs::path(doc.name()).parent_path();
-  t.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::at_least(0)));
+  t.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::Range{0, config::kMaxSeed}));
   t.title = root.string("title", "");
   const std::string stem = fs::path(doc.name()).stem().string();
   t.output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
   t.spec = read_spec(root, base);
+  check_budget(root, t.spec);
   root.irrelevant("sweep",
                   "this is a sweep: run it with `hkam sweep`, or its base point with "
                   "`hkam run --ignore-sweep`");
   root.done();
+  doc.check();
   return t;
 }
 }  // namespace

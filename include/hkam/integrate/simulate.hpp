@@ -113,7 +113,7 @@ struct Resume {
 };
 
 using Observer = std::function<bool(double t, const Eigen::VectorXd& x, const StepInfo& info)>;
-using Sampler = std::function<void(double t, const Eigen::VectorXd& x)>;
+using Sampler = std::function<bool(double t, const Eigen::VectorXd& x)>;
 
 /// Puts every oscillator of `layout` back on its sphere; returns the largest |‖σ_i‖ − 1| seen.
 double renormalize(const StateLayout& layout, Eigen::VectorXd& x);
@@ -189,7 +189,7 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
     f_old = resume->derivative;
   } else {
     summary.max_norm_drift = renormalize(layout, x);
-    if (sampling) sampler(sample_time(next_sample++), x);
+    if (sampling && !sampler(sample_time(next_sample++), x)) return finish(EndReason::Interrupted);
     if (observer && !observer(t, x, StepInfo{0, 0.0, summary.max_norm_drift}))
       return finish(EndReason::Interrupted);
     system(x, f_old, t);
@@ -205,16 +205,17 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
 
   const bool fixed = !is_adaptive(options.stepper);
   // Fixed steps: t = t0 + k·dt rather than t += dt, so rounding does not accumulate.
-  const long n_fixed = fixed ? std::max(1L, static_cast<long>(std::ceil(
-                                                (options.t_end - options.t0) / options.dt - 1e-9)))
-                             : 0;
+  // Counted in double: a count beyond 2^63 (t_end/dt absurdly large) must not wrap around.
+  const double n_fixed =
+      fixed ? std::max(1.0, std::ceil((options.t_end - options.t0) / options.dt - 1e-9)) : 0.0;
   while (t < options.t_end - t_eps) {
     const double t_old = t;
     double h;
     bool f_new_valid = false;
     if (fixed) {
       const long k = summary.steps + 1;
-      const double t_next = k >= n_fixed ? options.t_end : options.t0 + k * options.dt;
+      const double t_next =
+          static_cast<double>(k) >= n_fixed ? options.t_end : options.t0 + k * options.dt;
       h = t_next - t;
       if (options.stepper == StepperKind::Rk4)
         rk4.do_step(system, x, f_old, t, x_new, h);
@@ -261,7 +262,11 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
         hermite(std::clamp((ts - t_old) / h, 0.0, 1.0), h, x, f_old, x_new, f_new, sample);
       }
       renormalize(layout, sample);
-      sampler(ts, sample);
+      if (!sampler(ts, sample)) {  // stop (e.g. a signal) even inside a step of many samples
+        t = t_old;
+        --summary.steps;
+        return finish(EndReason::Interrupted);
+      }
     }
     const double drift = renormalize(layout, x_new);
     summary.max_norm_drift = std::max(summary.max_norm_drift, drift);

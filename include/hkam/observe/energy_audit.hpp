@@ -28,8 +28,14 @@ struct AuditResult {
 
 class EnergyAudit {
  public:
-  explicit EnergyAudit(double rtol, double factor = 100.0, double scale = 1.0)
-      : rel_(factor * rtol), scale_(scale) {}
+  /// Largest accepted relative tolerance factor·rtol: a rise of more than 1 % of max(|E|, scale)
+  /// in one step is always a violation, whatever the integrator's accuracy. An infinite or huge
+  /// tolerance would otherwise call any rising energy "monotone" (docs/hostile-input.md).
+  static constexpr double kMaxRelativeTolerance = 1e-2;
+
+  /// Throws std::invalid_argument unless factor·rtol is in [0, kMaxRelativeTolerance] and scale
+  /// is finite and > 0.
+  explicit EnergyAudit(double rtol, double factor = 100.0, double scale = 1.0);
 
   /// Feeds the energy E after step `step` at time t. The first call only sets the reference.
   void add(long step, double t, double energy);
