@@ -488,6 +488,10 @@ def main(argv):
         except OSError as exc:
             print(f"hkam_analysis: {a.folder}: no readable manifest.csv ({exc})", file=sys.stderr)
             return 2
+        if not any(row.get("status") == "done" for row in sw.rows):
+            print(f"hkam_analysis: {a.folder}: the manifest lists no finished run: nothing to analyse",
+                  file=sys.stderr)
+            return 2
         x = a.x or (sw.swept[0] if sw.swept else "index")
         y = a.y or next((c for c in ("cue_overlap", "order_parameter", "energy_final") if c in sw.columns), "energy_final")
         try:
@@ -516,5 +520,18 @@ def main(argv):
     return 0
 
 
+def _main_or_message(argv):
+    """main() with every failure (an unwritable -o, a trace moved away or missing optional groups,
+    an unknown --y) turned into one line on stderr and exit status 2, never a traceback."""
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes a message
+        what = argv[0] if argv else "hkam_analysis"
+        print(f"hkam {what}: error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(_main_or_message(sys.argv[1:]))

@@ -389,7 +389,9 @@ Document Document::from_file(const std::string& path) {
   if (!in) throw ConfigError(fmt::format("{}: cannot open the config file", path));
   std::ostringstream ss;
   ss << in.rdbuf();
-  return from_string(ss.str(), path);
+  Document d = from_string(ss.str(), path);
+  d.add_input(path);
+  return d;
 }
 
 void Document::erase(const std::string& key) {

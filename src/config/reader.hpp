@@ -83,6 +83,7 @@ class Section {
   /// pass reports every bad value of a file; Document::check() throws them all.
   void note(const std::string& key, const std::string& message) const;
   std::string dotted(const std::string& key) const;
+  Document& document() const { return *doc_; }
 
  private:
   const toml::node* get(const std::string& key);
@@ -118,6 +119,10 @@ class Document {
   Section root() { return Section(this, &table_, {}); }
   const std::string& name() const { return name_; }
   const std::string& text() const { return text_; }
+  /// Files the run reads (the config itself, weight, pattern, edge, input files): a run never
+  /// writes its output over one of them.
+  void add_input(const std::string& path) { inputs_.push_back(path); }
+  const std::vector<std::string>& inputs() const { return inputs_; }
   /// Throws every error recorded by Section::note (in line order) as one ConfigError.
   void check() const;
   /// Errors recorded so far (line order), each "file:line:col: key: message".
@@ -136,6 +141,7 @@ class Document {
     std::string text;
   };
   mutable std::vector<Error> errors_;
+  std::vector<std::string> inputs_;
 };
 
 /// The number held by a TOML integer or float node (integers beyond 2^53 rounded to the nearest

@@ -1,5 +1,7 @@
 #include "io/h5.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <hdf5_hl.h>
 
@@ -110,22 +112,38 @@ void set_attr(hid_t obj, const std::string& name, long long value) {
   check(H5Awrite(attr.get(), H5T_NATIVE_LLONG, &value), "write attribute " + name, 0);
 }
 
+namespace {
+// An attribute read into one value must hold exactly one (h5py writes lists as 1-D arrays).
+void require_single(hid_t attr, const std::string& name) {
+  Id space(H5Aget_space(attr), H5Sclose, "space of attribute " + name);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n != 1)
+    throw H5Error(fmt::format("HDF5: attribute {} holds {} values, expected one", name, n));
+}
+}  // namespace
+
 std::optional<std::string> get_attr_string(hid_t obj, const std::string& name) {
   if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
   Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
   Id type(H5Aget_type(attr.get()), H5Tclose, "attribute type");
   if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
+  require_single(attr.get(), name);
   if (H5Tis_variable_str(type.get()) > 0) {
+    // h5py writes str attributes as variable-length UTF-8: read them in their own character set
+    // (HDF5 does not convert between ASCII and UTF-8).
     char* buf = nullptr;
     Id mem(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
     H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
     check(H5Aread(attr.get(), mem.get(), &buf), "read attribute " + name, 0);
     std::string out = buf ? buf : "";
     H5free_memory(buf);
     return out;
   }
   const std::size_t size = H5Tget_size(type.get());
-  std::string out(size, '\0');
+  if (size == 0 || size > (std::size_t{1} << 30))
+    throw H5Error(fmt::format("HDF5: attribute {} declares a string of {} bytes", name, size));
+  std::string out(size + 1, '\0');  // + 1: a NUL even when the stored string has none
   check(H5Aread(attr.get(), type.get(), out.data()), "read attribute " + name, 0);
   out.resize(std::strlen(out.c_str()));
   return out;
@@ -134,6 +152,7 @@ std::optional<std::string> get_attr_string(hid_t obj, const std::string& name) {
 std::optional<double> get_attr_double(hid_t obj, const std::string& name) {
   if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
   Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  require_single(attr.get(), name);
   double v = 0;
   check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v), "read attribute " + name, 0);
   return v;
@@ -222,6 +241,25 @@ void write_ints(hid_t parent, const std::string& name, const std::vector<long lo
           "write " + name, 0);
 }
 
+double& max_read_bytes() {
+  static double bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return 0.4 * (pages > 0 && page > 0 ? static_cast<double>(pages) * page : 8e9);
+  }();
+  return bytes;
+}
+
+namespace {
+void check_read_size(const std::string& path, const std::vector<hsize_t>& dims) {
+  double n = 1;
+  for (hsize_t d : dims) n *= static_cast<double>(d);
+  if (8 * n > max_read_bytes())
+    throw H5Error(fmt::format("HDF5: {} declares {:.0f} values ({:.3g} GB), more than hkam reads "
+                              "at once ({:.3g} GB): not a file hkam can use",
+                              path, n, 8e-9 * n, 1e-9 * max_read_bytes()));
+}
+}  // namespace
+
 std::vector<double> read_doubles(hid_t parent, const std::string& path,
                                  std::vector<hsize_t>* shape) {
   Id ds(H5Dopen2(parent, path.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + path);
@@ -230,6 +268,7 @@ std::vector<double> read_doubles(hid_t parent, const std::string& path,
   if (rank < 0) throw H5Error("HDF5: rank of " + path);
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  check_read_size(path, dims);
   const hsize_t n = std::accumulate(dims.begin(), dims.end(), hsize_t{1}, std::multiplies<>());
   std::vector<double> out(n);
   if (n)
@@ -246,11 +285,12 @@ std::vector<double> read_rows(hid_t parent, const std::string& path, hsize_t row
   if (rank < 1) throw H5Error("HDF5: " + path + " has no rows");
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  if (row0 + rows > dims[0])
+  if (rows > dims[0] || row0 > dims[0] - rows)
     throw H5Error(fmt::format("HDF5: {} has {} rows, not {}", path, dims[0], row0 + rows));
   std::vector<hsize_t> start(dims.size(), 0), count = dims;
   start[0] = row0;
   count[0] = rows;
+  check_read_size(path, count);
   const hsize_t n = std::accumulate(count.begin(), count.end(), hsize_t{1}, std::multiplies<>());
   std::vector<double> out(n);
   if (!n) return out;

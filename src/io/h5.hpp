@@ -76,6 +76,10 @@ std::vector<double> read_rows(hid_t parent, const std::string& path, hsize_t row
 void copy_object(hid_t from, const std::string& name, hid_t to);
 /// Copies every attribute of `from` onto `to` (replacing ones of the same name).
 void copy_attributes(hid_t from, hid_t to);
+/// Largest dataset (in bytes, as doubles) the readers load at once; a file declaring a larger one
+/// is refused with an H5Error instead of exhausting memory. Default: 40 % of physical memory.
+double& max_read_bytes();
+
 /// Reads a whole double dataset, flattened in row-major order; `shape` receives its dimensions.
 std::vector<double> read_doubles(hid_t parent, const std::string& path,
                                  std::vector<hsize_t>* shape = nullptr);

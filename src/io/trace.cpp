@@ -1,5 +1,8 @@
 #include "io/trace.hpp"
 
+#include <cmath>
+#include <string_view>
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -173,19 +176,41 @@ TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
   const std::string slot = checkpoint_slot(f, path_);  // throws unless a complete one exists
   Id top = open_group(f, "checkpoint");
   Id g = open_group(top.get(), slot);
+  // Nothing of a checkpoint is trusted: a file edited by hand (or by a fuzzer) must not turn
+  // into a NaN time that "finishes" the run, or a count cast from an out-of-range double.
   checkpoint_scalars(c, [&](const char* name, auto& value) {
+    using V = std::remove_reference_t<decltype(value)>;
     const auto v = get_attr_double(g.get(), name);
     if (!v) throw H5Error(path_ + ": checkpoint attribute " + name + " missing");
-    value = static_cast<std::remove_reference_t<decltype(value)>>(*v);
+    const bool nan_ok = std::string_view(name) == "audit_max_increase_t";
+    bool ok = std::isfinite(*v) || (nan_ok && std::isnan(*v));
+    if constexpr (std::is_same_v<V, bool>)
+      ok = *v == 0 || *v == 1;
+    else if constexpr (std::is_integral_v<V>)
+      ok = ok && *v == std::floor(*v) && *v >= (std::is_unsigned_v<V> ? 0 : -1) &&
+           *v <= 9007199254740992.0;
+    if (!ok)
+      throw H5Error(fmt::format("{}: checkpoint attribute {} = {:g} is not a valid value", path_,
+                                name, *v));
+    value = static_cast<V>(*v);
   });
+  if (c.rows < 1 || c.integrator.steps < 0 || c.integrator.next_sample < 0 ||
+      !(c.integrator.dt >= 0))
+    throw H5Error(path_ + ": the checkpoint's counters are inconsistent");
   const auto x = read_doubles(g.get(), "x");
   const auto d = read_doubles(g.get(), "derivative");
   if (static_cast<Index>(x.size()) != layout.size() || d.size() != x.size())
     throw H5Error(fmt::format("{}: the checkpoint holds {} values, the model has {}", path_,
                               x.size(), layout.size()));
+  for (std::size_t k = 0; k < x.size(); ++k)
+    if (!std::isfinite(x[k]) || !std::isfinite(d[k]))
+      throw H5Error(fmt::format("{}: the checkpoint's state holds a non-finite value", path_));
   c.x = Eigen::Map<const Eigen::VectorXd>(x.data(), static_cast<Index>(x.size()));
   c.derivative = Eigen::Map<const Eigen::VectorXd>(d.data(), static_cast<Index>(d.size()));
   c.window = exists(g.get(), "window") ? read_doubles(g.get(), "window") : std::vector<double>{};
+  for (double w : c.window)
+    if (!std::isfinite(w))
+      throw H5Error(fmt::format("{}: the checkpoint's plateau window is not finite", path_));
 
   staging_path_ = staging_path(path_);
   replace_ = true;

@@ -1,5 +1,6 @@
 #include "hkam/models/graph.hpp"
 
+#include <cmath>
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -211,7 +212,8 @@ EdgeListFile read_edge_list(const std::string& path, Index n) {
       } catch (const std::exception&) {
         used = 0;
       }
-      if (used != t.size()) throw std::runtime_error(where + "value '" + t + "' is not a number");
+      if (used != t.size() || !std::isfinite(v))
+        throw std::runtime_error(where + "value '" + t + "' is not a finite number");
       columns[static_cast<std::size_t>(c)].push_back(v);
     }
     max_node = std::max<std::int64_t>(max_node, std::max(e.i, e.j));

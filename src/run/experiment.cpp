@@ -42,7 +42,14 @@ enum Stream : std::uint64_t {
   kClustering = 12,
 };
 
-// A whitespace-separated matrix in a text file ('#' starts a comment).
+// Records `path` as an input of the run (see Document::add_input) and returns it.
+std::string x_input(Section& s, const std::string& path) {
+  s.document().add_input(path);
+  return path;
+}
+
+}  // namespace
+
 Eigen::MatrixXd read_text_matrix(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open");
@@ -57,9 +64,9 @@ Eigen::MatrixXd read_text_matrix(const std::string& path) {
       try {
         std::size_t used = 0;
         row.push_back(std::stod(tok, &used));
-        if (used != tok.size()) throw std::invalid_argument(tok);
+        if (used != tok.size() || !std::isfinite(row.back())) throw std::invalid_argument(tok);
       } catch (const std::exception&) {
-        throw std::runtime_error(fmt::format("{}:{}: '{}' is not a number", path, no, tok));
+        throw std::runtime_error(fmt::format("{}:{}: '{}' is not a finite number", path, no, tok));
       }
     }
     if (row.empty()) continue;
@@ -74,6 +81,8 @@ Eigen::MatrixXd read_text_matrix(const std::string& path) {
     for (Index c = 0; c < m.cols(); ++c) m(r, c) = rows[r][c];
   return m;
 }
+
+namespace {
 
 // erf⁻¹ by Newton's method on std::erf (for normal quantiles; |y| < 1).
 double inverse_erf(double y) {
@@ -119,7 +128,7 @@ GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& ba
   if (kind == "file") {
     const std::string file = s.string("edges_file", std::nullopt);
     try {
-      EdgeListFile f = read_edge_list((base / file).string(), n);
+      EdgeListFile f = read_edge_list(x_input(s, (base / file).string()), n);
       g.graph = std::move(f.graph);
       g.columns = std::move(f.columns);
     } catch (const std::exception& e) {
@@ -139,13 +148,19 @@ Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& 
     const std::string file = s.string("file", std::nullopt);
     Eigen::MatrixXd p;
     try {
-      p = read_text_matrix((base / file).string());
+      p = read_text_matrix(x_input(s, (base / file).string()));
     } catch (const std::exception& e) {
       s.fail("file", e.what());
     }
     if (p.cols() != units)
       s.fail("file", fmt::format("the patterns have {} entries each, hopfield.units = {}", p.cols(),
                                  units));
+    for (Index r = 0; r < p.rows(); ++r)
+      for (Index c = 0; c < p.cols(); ++c)
+        if (p(r, c) != 1.0 && p(r, c) != -1.0)
+          s.fail("file", fmt::format("pattern {}, entry {} is {:g}: patterns are ±1 (binary) "
+                                     "vectors",
+                                     r, c, p(r, c)));
     s.done();
     return p;
   }
@@ -180,7 +195,7 @@ Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std:
   if (wkind == "file") {
     const std::string file = s.string("weights_file", std::nullopt);
     try {
-      w = read_text_matrix((base / file).string());
+      w = read_text_matrix(x_input(s, (base / file).string()));
     } catch (const std::exception& e) {
       s.fail("weights_file", e.what());
     }
@@ -230,6 +245,7 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
   if (g.graph.is_complete() && (a.size() > 1 || b.size() > 1)) g.graph = g.graph.materialized();
   Rng rng(Rng::derive(seed, kOmega));
   Eigen::MatrixXd omega;
+  double shared_scale = 0;
   if (s.has("omega")) {
     s.irrelevant("omega_scale", "'omega' is given explicitly");
     omega = s.matrix("omega");
@@ -239,8 +255,8 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
     if ((omega + omega.transpose()).cwiseAbs().maxCoeff() > 1e-12 * (1 + omega.norm()))
       s.fail("omega", "Ω must be skew-symmetric (Ωᵀ = −Ω)");
   } else {
-    const double scale = s.number("omega_scale", 0.0, config::non_negative());
-    if (scale > 0) omega = random_skew(rng, d, scale);
+    shared_scale = s.number("omega_scale", 0.0, config::non_negative());
+    if (shared_scale > 0) omega = random_skew(rng, d, shared_scale);
   }
   Kuramoto k;
   try {
@@ -250,6 +266,11 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
   }
   const std::string freq = s.choice("frequencies", "none", {"none", "lorentzian", "normal"});
   const double per_osc = s.number("omega_per_oscillator", 0.0, config::non_negative());
+  if ((freq != "none" || per_osc > 0) && (s.has("omega") || shared_scale > 0))
+    s.fail(s.has("omega") ? "omega" : "omega_scale",
+           fmt::format("a shared Ω has no effect when every oscillator has its own ({}): remove it",
+                       freq != "none" ? "frequencies = \"" + freq + "\""
+                                      : std::string("omega_per_oscillator")));
   if (freq != "none") {
     if (d != 2)
       s.fail("frequencies", "natural frequencies ω_i need dim = 2 (use omega_per_oscillator)");
@@ -477,7 +498,7 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
   }();
   std::string file;
   if (want_file)
-    file = (base / s.string("file", std::nullopt)).string();
+    file = x_input(s, (base / s.string("file", std::nullopt)).string());
   else
     s.irrelevant("file", "only used with x = \"file\" or sigma = \"file\"");
   if (lay.n_units) {
@@ -614,6 +635,16 @@ double binding(const StateLayout& lay, const Eigen::VectorXd& z) {
   const double n_diff = (nn * nn - nn) - n_same;
   if (n_same <= 0 || n_diff <= 0) return std::numeric_limits<double>::quiet_NaN();
   return 0.5 * (all + agree) / n_same - 0.5 * (all - agree) / n_diff;
+}
+
+void refuse_overwriting_input(const config::Document& doc, const std::string& output) {
+  std::error_code ec;
+  for (const auto& in : doc.inputs())
+    if (fs::equivalent(in, output, ec))
+      throw std::runtime_error(fmt::format(
+          "the output {} is an input of this run ({}): refusing to write over it, even with "
+          "--force",
+          output, in));
 }
 
 std::string utc_now() {
@@ -861,6 +892,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   RunReport rep;
   rep.output = continue_path ? *continue_path : opt.output.empty() ? output : opt.output;
   const fs::path path(rep.output);
+  if (!continue_path) refuse_overwriting_input(doc, rep.output);
   if (!continue_path && path.has_parent_path()) fs::create_directories(path.parent_path());
 
   const StateLayout lay = model.layout();
@@ -889,6 +921,16 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     io::set_attr(f, "resumed_utc", utc_now());
     io::set_attr(f, "resume_command_line", opt.command_line);
     io::set_attr(f, "resume_git_revision", std::string(git_revision()));
+    // The checkpoint must lie inside this run (a trace edited by others can say anything).
+    const IntegratorState& st = ck.integrator;
+    const double h = so.sample_interval;
+    if (!(st.t >= so.t0 && st.t <= so.t_end) || st.steps > so.max_steps ||
+        (is_adaptive(so.stepper) && !(st.dt > 0)) ||
+        (h > 0 && !(static_cast<double>(st.next_sample) <= (st.t - so.t0) / h + 2)))
+      throw std::runtime_error(fmt::format(
+          "{}: the checkpoint (t = {:g}, step {}, dt = {:g}) does not lie inside this run "
+          "(t from {:g} to {:g}): the trace was changed after it was written",
+          *continue_path, st.t, st.steps, st.dt, so.t0, so.t_end));
     z = ck.x;
     audit.restore(ck.audit);
     drift_since_sample = ck.drift_since_sample;
@@ -979,6 +1021,10 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     last_checkpoint = std::chrono::steady_clock::now();
   };
   const Observer observer = [&](double t, const Eigen::VectorXd& s, const StepInfo& info) {
+    if (info.repeat) {  // the sampler stopped inside a step: checkpoint the step's start
+      if (info.state) write_checkpoint(s, info);
+      return false;
+    }
     const double e = t == sample_t ? sample_e : model.energy(s);
     if (!std::isfinite(e)) {  // not an audit violation: the numbers themselves broke down
       stop_reason = EndReason::NonFinite;

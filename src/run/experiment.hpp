@@ -62,6 +62,13 @@ class Experiment {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A whitespace-separated matrix of finite numbers in a text file ('#' starts a comment), as
+/// weight and pattern files are written; throws std::runtime_error naming file:line.
+Eigen::MatrixXd read_text_matrix(const std::string& path);
+
+/// Throws std::runtime_error when `output` is the same file as one of the run's inputs.
+void refuse_overwriting_input(const config::Document& doc, const std::string& output);
+
 /// The current time as YYYY-MM-DDTHH:MM:SSZ (UTC), for the traces' created/resumed attributes.
 std::string utc_now();
 

@@ -73,6 +73,7 @@ NetSpec read_spec(Section& root, const fs::path& base) {
   n.weights = s.string("weights", "");
   if (!n.weights.empty() && fs::path(n.weights).is_relative())
     n.weights = (base / n.weights).string();
+  if (!n.weights.empty()) s.document().add_input(n.weights);
   n.gamma_given = s.has("gamma");
   const auto pos = config::at_least(1);
   if (n.kind == "objects") {
@@ -235,12 +236,14 @@ NetSpec read_spec(Section& root, const fs::path& base) {
   }
   if (!n.input_file.empty() && fs::path(n.input_file).is_relative())
     n.input_file = (base / n.input_file).string();
+  if (!n.input_file.empty()) in.document().add_input(n.input_file);
   in.done();
 
   Section ini = root.section("initial");
   n.noise_file = ini.string("noise_file", "");
   if (!n.noise_file.empty() && fs::path(n.noise_file).is_relative())
     n.noise_file = (base / n.noise_file).string();
+  if (!n.noise_file.empty()) ini.document().add_input(n.noise_file);
   ini.done();
 
   Section ev = root.section("evaluate");
@@ -552,6 +555,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         fmt::format("cannot read the noise file {}: {}", n.noise_file, e.what()));
   }
 
+  refuse_overwriting_input(doc, output);
   if (fs::exists(output) && !opt.force)
     throw std::runtime_error(fmt::format("{} exists (use --force)", output));
   const std::string partial = output + ".partial";

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -372,8 +373,16 @@ SweepPlan expand_sweep(Document& doc) {
   auto last = [](const std::string& k) { return k.substr(k.rfind('.') + 1); };
   for (const auto& k : plan.columns) ++last_count[last(k)];
 
-  std::size_t total = static_cast<std::size_t>(replicates);
-  for (const auto& a : axes) total *= a.size();
+  // Counted in double first: 2^62 × 4 must not wrap around to "0 runs".
+  constexpr double kMaxRuns = 1e6;
+  double count = static_cast<double>(replicates);
+  for (const auto& a : axes) count *= static_cast<double>(a.size());
+  if (count > kMaxRuns)
+    sw.fail(plan.has_replicates ? "replicates" : "grid",
+            fmt::format("the sweep has {:.6g} runs, more than the {:.0f} one sweep folder holds: "
+                        "split it into several sweeps",
+                        count, kMaxRuns));
+  const auto total = static_cast<std::size_t>(count);
   const bool seed_swept = swept.count("seed") > 0;
   std::set<std::string> names;
   for (std::size_t index = 0; index < total; ++index) {
@@ -398,7 +407,12 @@ SweepPlan expand_sweep(Document& doc) {
         p.origins.push_back(s.origin);
         part += (part.empty() ? "" : "-") + (last_count[last(s.key)] > 1 ? s.key : last(s.key)) +
                 "=" + s.label;
-        if (s.key == "seed") p.seed = std::stoull(s.text);
+        if (s.key == "seed") {
+          const auto [ptr, ec] = std::from_chars(s.text.data(), s.text.data() + s.text.size(), p.seed);
+          if (ec != std::errc() || ptr != s.text.data() + s.text.size())
+            throw ConfigError(fmt::format("{}: seed: expected an integer >= 0, got {}", s.origin,
+                                          s.text));
+        }
       }
       if (named) part = axes[a].names[pick[a]];
       if (!axes[a].names.empty()) p.values.emplace_back("case", part);

@@ -103,6 +103,9 @@ struct StepInfo {
   /// The loop's state after this step and f(x) at it: what a checkpoint stores (null at step 0).
   const IntegratorState* state = nullptr;
   const Eigen::VectorXd* derivative = nullptr;
+  /// Set when the sampler stopped the run inside a step: the observer sees the state before that
+  /// step once more (with `state` positioned to retake it, for a checkpoint); not a new step.
+  bool repeat = false;
 };
 
 /// Where simulate() continues from: the state x (passed as simulate's x), its derivative, and the
@@ -208,8 +211,23 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
   // Counted in double: a count beyond 2^63 (t_end/dt absurdly large) must not wrap around.
   const double n_fixed =
       fixed ? std::max(1.0, std::ceil((options.t_end - options.t0) / options.dt - 1e-9)) : 0.0;
+  // Fills `loop` with the integrator's state (what a checkpoint needs to continue from here).
+  auto snapshot = [&]() -> const IntegratorState* {
+    loop.t = t;
+    loop.dt = dt;
+    loop.steps = summary.steps;
+    loop.rejected = summary.rejected;
+    loop.rhs_evaluations = summary.rhs_evaluations;
+    loop.next_sample = next_sample;
+    loop.max_norm_drift = summary.max_norm_drift;
+    loop.wall_seconds =
+        wall_before +
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return &loop;
+  };
   while (t < options.t_end - t_eps) {
-    const double t_old = t;
+    const double t_old = t, dt_old = dt;
+    const long rhs_old = summary.rhs_evaluations;
     double h;
     bool f_new_valid = false;
     if (fixed) {
@@ -262,9 +280,18 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
         hermite(std::clamp((ts - t_old) / h, 0.0, 1.0), h, x, f_old, x_new, f_new, sample);
       }
       renormalize(layout, sample);
-      if (!sampler(ts, sample)) {  // stop (e.g. a signal) even inside a step of many samples
+      if (!sampler(ts, sample)) {
+        // Stopped (a signal) inside a step that spans many samples: back to the step's start,
+        // with the samples taken so far kept, so that retaking the step continues exactly.
         t = t_old;
+        dt = dt_old;
         --summary.steps;
+        summary.rhs_evaluations = rhs_old;
+        if (observer) {
+          StepInfo info{summary.steps, 0.0, 0.0, snapshot(), &f_old};
+          info.repeat = true;
+          observer(t, x, info);
+        }
         return finish(EndReason::Interrupted);
       }
     }
@@ -274,20 +301,8 @@ Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& 
     if (!f_new_valid || drift > 0.0) system(x_new, f_new, t);
     x.swap(x_new);
     f_old.swap(f_new);
-    if (observer) {
-      loop.t = t;
-      loop.dt = dt;
-      loop.steps = summary.steps;
-      loop.rejected = summary.rejected;
-      loop.rhs_evaluations = summary.rhs_evaluations;
-      loop.next_sample = next_sample;
-      loop.max_norm_drift = summary.max_norm_drift;
-      loop.wall_seconds =
-          wall_before +
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (!observer(t, x, StepInfo{summary.steps, h, drift, &loop, &f_old}))
-        return finish(EndReason::Interrupted);
-    }
+    if (observer && !observer(t, x, StepInfo{summary.steps, h, drift, snapshot(), &f_old}))
+      return finish(EndReason::Interrupted);
     if (options.converged_tol > 0.0 && detail::inf_norm(f_old) < options.converged_tol)
       return finish(EndReason::Converged);
     if (summary.steps >= options.max_steps) return finish(EndReason::MaxSteps);
