@@ -29,7 +29,6 @@ class TraceTest : public ::testing::Test {
 void write_trace(const std::string& p, const std::vector<double>& energies) {
   const StateLayout lay{3, 2, 2};
   io::TraceWriter w(p, lay, {"a", "b"}, {{"r", 0, ""}});
-  AuditResult a;
   EnergyAudit audit(1e-8);
   for (std::size_t k = 0; k < energies.size(); ++k) {
     Eigen::VectorXd z = Eigen::VectorXd::LinSpaced(lay.size(), double(k), double(k) + 1.0);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <numbers>
 
 #include "support/numeric.hpp"
@@ -350,6 +351,63 @@ TEST(Simulate, ReportsWhyARunEnded) {
   EXPECT_EQ(m.end_reason, EndReason::MaxSteps);
   EXPECT_EQ(m.steps, 7);
   EXPECT_GT(m.rhs_evaluations, 7 * 6);
+}
+
+}  // namespace
+}  // namespace hkam
+
+namespace hkam {
+namespace {
+
+// A sampler that stops the run inside a step spanning many samples (a signal during dense
+// output) leaves a checkpoint at the step's start; continuing from it gives exactly the samples
+// and the final state of the run never stopped.
+TEST(Steppers, StoppingInsideAStepOfManySamplesResumesExactly) {
+  for (auto kind : {StepperKind::Dopri5, StepperKind::Rk4}) {
+    SimulateOptions o;
+    o.stepper = kind;
+    o.t_end = 3.0;
+    o.dt = kind == StepperKind::Rk4 ? 0.5 : 0.3;
+    o.rtol = o.atol = 1e-6;
+    o.sample_interval = 0.01;  // tens of samples per step
+    std::vector<std::pair<double, double>> whole;
+    Eigen::VectorXd x = Eigen::VectorXd::Ones(1);
+    simulate(Decay{}, x, o, {}, [&](double t, const Eigen::VectorXd& v) {
+      whole.emplace_back(t, v[0]);
+      return true;
+    });
+
+    std::vector<std::pair<double, double>> parts;
+    Eigen::VectorXd y = Eigen::VectorXd::Ones(1);
+    std::optional<Resume> ck;
+    const Observer keep = [&](double, const Eigen::VectorXd& s, const StepInfo& info) {
+      if (info.repeat) {
+        ck = Resume{*info.state, *info.derivative};
+        EXPECT_EQ(s[0], y[0]);
+      }
+      return true;
+    };
+    const std::size_t stop_at = 137;  // inside a step
+    const Summary first = simulate(Decay{}, y, o, keep, [&](double t, const Eigen::VectorXd& v) {
+      if (parts.size() == stop_at) return false;
+      parts.emplace_back(t, v[0]);
+      return true;
+    });
+    ASSERT_EQ(first.end_reason, EndReason::Interrupted) << stepper_name(kind);
+    ASSERT_TRUE(ck.has_value());
+    EXPECT_EQ(ck->state.next_sample, static_cast<long>(stop_at));
+    EXPECT_LT(ck->state.t, parts.back().first);  // the step's start, before its first samples
+    simulate(Decay{}, y, o, {}, [&](double t, const Eigen::VectorXd& v) {
+      parts.emplace_back(t, v[0]);
+      return true;
+    }, &*ck);
+    ASSERT_EQ(parts.size(), whole.size()) << stepper_name(kind);
+    for (std::size_t k = 0; k < whole.size(); ++k) {
+      EXPECT_EQ(parts[k].first, whole[k].first) << k;
+      EXPECT_EQ(parts[k].second, whole[k].second) << k;  // bit-identical
+    }
+    EXPECT_EQ(y[0], x[0]);
+  }
 }
 
 }  // namespace

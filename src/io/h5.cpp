@@ -312,8 +312,20 @@ void copy_attributes(hid_t from, hid_t to) {
     Id a(H5Aopen(from, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
     Id type(H5Aget_type(a.get()), H5Tclose, "attribute type");
     Id space(H5Aget_space(a.get()), H5Sclose, "attribute space");
-    std::vector<unsigned char> buf(H5Aget_storage_size(a.get()) + 1);
+    // The in-memory size (not the storage size, which differs for variable-length types); the
+    // variable-length parts HDF5 allocates while reading are given back after the write.
+    const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+    const std::size_t bytes = static_cast<std::size_t>(std::max<hssize_t>(points, 0)) *
+                              H5Tget_size(type.get());
+    if (points < 0 || bytes > (std::size_t{1} << 26))
+      throw H5Error(fmt::format("HDF5: attribute {} is too large to copy ({} bytes)", name, bytes));
+    std::vector<unsigned char> buf(bytes + 1);
     check(H5Aread(a.get(), type.get(), buf.data()), "read attribute " + name, 0);
+    struct Reclaim {
+      hid_t type, space;
+      void* data;
+      ~Reclaim() { H5Dvlen_reclaim(type, space, H5P_DEFAULT, data); }
+    } reclaim{type.get(), space.get(), buf.data()};
     if (H5Aexists(to, name.c_str()) > 0) H5Adelete(to, name.c_str());
     Id b(H5Acreate2(to, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
          "create attribute " + name);

@@ -1,6 +1,7 @@
 #include "hkam/models/graph.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -164,6 +165,10 @@ bool Graph::connected() const {
 }
 
 EdgeListFile read_edge_list(const std::string& path, Index n) {
+  // A device or FIFO (/dev/zero, /dev/stdin) would be read forever.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw std::runtime_error(path + ": not a regular file");
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open edge-list file");
   std::vector<Edge> edges;
@@ -219,6 +224,12 @@ EdgeListFile read_edge_list(const std::string& path, Index n) {
     max_node = std::max<std::int64_t>(max_node, std::max(e.i, e.j));
     edges.push_back(e);
   }
+  // An inferred node count is bounded (a single line "0 2147483647" would otherwise ask for a
+  // 16 GB adjacency); callers that know the size pass it and get their own bound checked.
+  constexpr std::int64_t kMaxInferredNodes = std::int64_t{1} << 24;
+  if (n < 0 && max_node + 1 > kMaxInferredNodes)
+    throw std::runtime_error(path + ": node id " + std::to_string(max_node) +
+                             " implies more nodes than an edge list may infer (2^24)");
   if (n < 0) n = max_node + 1;
   try {
     return {Graph::from_edges(n, std::move(edges)), std::move(columns)};

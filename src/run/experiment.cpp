@@ -51,6 +51,10 @@ std::string x_input(Section& s, const std::string& path) {
 }  // namespace
 
 Eigen::MatrixXd read_text_matrix(const std::string& path) {
+  // A device or FIFO (/dev/zero, /dev/stdin) would be read forever.
+  std::error_code ec;
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))
+    throw std::runtime_error(path + ": not a regular file");
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open");
   std::vector<std::vector<double>> rows;

@@ -71,7 +71,8 @@ struct EdgeListFile {
 };
 
 /// Reads "i j [value ...]" lines (0-based nodes; '#' starts a comment; blank lines skipped).
-/// n < 0 means "1 + the largest node id". Every line must have the same number of columns.
+/// n < 0 means "1 + the largest node id" (at most 2^24 nodes inferred that way). Every line must
+/// have the same number of columns; values must be finite; the file must be a regular file.
 /// Throws std::runtime_error naming the file and line on malformed input.
 EdgeListFile read_edge_list(const std::string& path, Index n = -1);
 
