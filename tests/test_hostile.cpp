@@ -76,7 +76,9 @@ TEST(Hostile, IntegersBeyondTheirTypeAreRefusedAtTheKey) {
   const std::string obj = "[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\nimsize = 8\n";
   EXPECT_TRUE(has(error_of(obj + "steps = 2.7\n"), "expected an integer T, got 2.7"));
   EXPECT_TRUE(has(error_of(obj + "steps = [3000000000]\n"), "network.steps"));
-  EXPECT_TRUE(has(error_of(obj + "imsize = 4294967296\n"), "network.imsize: expected an integer"));
+  EXPECT_TRUE(has(error_of("[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\n"
+                           "imsize = 4294967296\n"),
+                  "network.imsize: expected an integer in [1, 2147483647]"));
   EXPECT_TRUE(has(error_of(kHopfield, {"hopfield.units=4294967297"}), "hopfield.units"));
 }
 
@@ -186,10 +188,13 @@ TEST(Hostile, AnAbsurdOutputIsRefusedBeforeWriting) {
 TEST(Hostile, SweepsTooLargeToRunAreRefusedWithoutWrapping) {
   EXPECT_TRUE(has(error_of(kHopfield + "[sweep]\nreplicates = 1000000000\n"),
                   "sweep.replicates: the sweep has 1e+09 runs"));
-  // 2^62 × 4 used to wrap around to "0 runs".
-  EXPECT_TRUE(has(error_of(kHopfield + "[sweep]\nreplicates = 4611686018427387904\n"
+  // 2^62 × 4 used to wrap around to "0 runs"; replicates are now at most 2^31 - 1 and the
+  // product is counted without wrapping.
+  EXPECT_TRUE(has(error_of(kHopfield + "[sweep]\nreplicates = 4611686018427387904\n"),
+                  "sweep.replicates: expected an integer in [1, 2147483647]"));
+  EXPECT_TRUE(has(error_of(kHopfield + "[sweep]\nreplicates = 2147483647\n"
                                        "[sweep.grid]\nhopfield.beta = [1, 2, 3, 4]\n"),
-                  "sweep.replicates"));
+                  "sweep.replicates: the sweep has 8.58993e+09 runs"));
 }
 
 TEST(Hostile, ADatasetDeclaringMoreThanMemoryIsNotRead) {
@@ -346,7 +351,7 @@ states = 3
 
 TEST(Hostile, ASweptSeedThatIsNotANumberIsAConfigError) {
   const std::string msg = error_of(kHopfield + "[sweep.grid]\nseed = [\"abc\"]\n");
-  EXPECT_TRUE(has(msg, "seed: expected an integer >= 0, got \"abc\"")) << msg;
+  EXPECT_TRUE(has(msg, "(sweep.grid.seed): seed: expected an integer >= 0, got 'abc'")) << msg;
 }
 
 // ---- 8. settings without effect ----

@@ -340,6 +340,7 @@ SweepPlan expand_sweep(Document& doc) {
   plan.has_replicates = sw.has("replicates");
   const long replicates = sw.integer("replicates", 1, config::at_least(1));
   sw.done();
+  doc.check();
   if (axes.empty() && !plan.has_replicates)
     sw.fail("grid",
             "nothing to sweep: give sweep.grid, sweep.zip, sweep.seeds, sweep.cases or "
