@@ -113,12 +113,12 @@ TEST(Hostile, AnAuditToleranceThatCouldHideARiseIsRefused) {
   EXPECT_TRUE(has(error_of(kHopfield, {"integrator.rtol=1e-3"}),
                   "audit.rtol defaults to integrator.rtol"));
   EXPECT_EQ(error_of(kHopfield, {"integrator.rtol=1e-3", "audit.rtol=1e-4"}), "");
-  EXPECT_THROW(EnergyAudit(std::numeric_limits<double>::infinity()), std::invalid_argument);
-  EXPECT_THROW(EnergyAudit(1e308, 1e308), std::invalid_argument);
-  EXPECT_THROW(EnergyAudit(std::nan("")), std::invalid_argument);
-  EXPECT_THROW(EnergyAudit(1e-8, 100, std::numeric_limits<double>::infinity()),
+  EXPECT_THROW(EnergyAudit{std::numeric_limits<double>::infinity()}, std::invalid_argument);
+  EXPECT_THROW(EnergyAudit(1e308, 1e308).add(0, 0, 1), std::invalid_argument);
+  EXPECT_THROW(EnergyAudit{std::nan("")}, std::invalid_argument);
+  EXPECT_THROW(EnergyAudit(1e-8, 100, std::numeric_limits<double>::infinity()).add(0, 0, 1),
                std::invalid_argument);
-  EXPECT_NO_THROW(EnergyAudit(1e-4, 100));
+  EXPECT_NO_THROW(EnergyAudit(1e-4, 100).add(0, 0, 1));
 }
 
 TEST(Hostile, CheckEnergyRefusesATraceWhoseToleranceIsInfinite) {
