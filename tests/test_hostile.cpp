@@ -182,7 +182,10 @@ TEST(Hostile, AnAbsurdOutputIsRefusedBeforeWriting) {
   EXPECT_TRUE(has(msg, "record.interval: the run would need about") &&
               has(msg, "limits.output_gb"))
       << msg;
-  EXPECT_EQ(error_of(kHopfield, {"record.interval=1e-6", "limits.output_gb=1"}), "");
+  EXPECT_EQ(error_of(kHopfield, {"record.interval=1e-6", "limits.output_gb=3"}), "");
+  // Adaptive runs: up to max_steps audit rows of 16 bytes are counted too.
+  EXPECT_TRUE(has(error_of(kHopfield, {"integrator.max_steps=2000000000"}),
+                  "integrator.max_steps: the run would need about 32 GB of output"));
 }
 
 TEST(Hostile, SweepsTooLargeToRunAreRefusedWithoutWrapping) {

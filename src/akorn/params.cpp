@@ -103,6 +103,7 @@ ParamStore ParamStore::load(const std::string& path) {
     for (const auto& n : names) {
       std::vector<hsize_t> dims;
       auto values = io::read_doubles(f.get(), n, &dims);
+      io::require_finite(values, n);
       std::vector<Index> shape(dims.begin(), dims.end());
       s.set(n, std::move(shape), std::move(values));
     }

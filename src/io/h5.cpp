@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <hdf5_hl.h>
 
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -239,6 +240,20 @@ void write_ints(hid_t parent, const std::string& name, const std::vector<long lo
   if (!v.empty())
     check(H5Dwrite(ds.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()),
           "write " + name, 0);
+}
+
+void require_finite(const std::vector<double>& v, const std::string& what) {
+  for (std::size_t k = 0; k < v.size(); ++k)
+    if (!std::isfinite(v[k]))
+      throw H5Error(fmt::format("{}: value {} is {}, expected a finite number", what, k, v[k]));
+}
+
+void require_integers(const std::vector<double>& v, const std::string& what, double lo,
+                      double hi) {
+  for (std::size_t k = 0; k < v.size(); ++k)
+    if (!(v[k] >= lo && v[k] <= hi && v[k] == std::floor(v[k])))
+      throw H5Error(fmt::format("{}: value {} is {}, expected an integer in [{}, {}]", what, k,
+                                v[k], lo, hi));
 }
 
 double& max_read_bytes() {

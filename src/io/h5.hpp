@@ -80,6 +80,11 @@ void copy_attributes(hid_t from, hid_t to);
 /// is refused with an H5Error instead of exhausting memory. Default: 40 % of physical memory.
 double& max_read_bytes();
 
+/// Throws H5Error naming `what` and the first offending index unless every value is finite.
+void require_finite(const std::vector<double>& v, const std::string& what);
+/// The same, and every value an integer in [lo, hi] (labels, masks: cast to int afterwards).
+void require_integers(const std::vector<double>& v, const std::string& what, double lo, double hi);
+
 /// Reads a whole double dataset, flattened in row-major order; `shape` receives its dimensions.
 std::vector<double> read_doubles(hid_t parent, const std::string& path,
                                  std::vector<hsize_t>* shape = nullptr);

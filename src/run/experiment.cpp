@@ -468,6 +468,7 @@ Eigen::VectorXd last_state(Section& s, const std::string& path, const char* data
   try {
     io::Id f = io::open_file_read(path);
     v = io::read_doubles(f.get(), dataset, &shape);
+    io::require_finite(v, path + ": /" + dataset);
   } catch (const std::exception& e) {
     s.fail("file", fmt::format("cannot read /{} from {}: {}", dataset, path, e.what()));
   }
@@ -850,6 +851,10 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
     if (x.audit_steps && !is_adaptive(x.so.stepper))
       budget.output(rec, "audit_steps", 16.0 * (span / x.so.dt + 1),
                     "for the per-step energies (record.audit_steps = false leaves them out)");
+    else if (x.audit_steps)  // adaptive: at most max_steps rows
+      budget.output(in, "max_steps", 16.0 * static_cast<double>(x.so.max_steps),
+                    "for the per-step energies of up to max_steps steps (record.audit_steps = "
+                    "false leaves them out)");
   }
   rec.done();
 

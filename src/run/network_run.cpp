@@ -339,6 +339,7 @@ Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
     const io::Id f = io::open_file_read(n.input_file);
     std::vector<hsize_t> d;
     const auto v = io::read_doubles(f.get(), "images", &d);
+    io::require_finite(v, n.input_file + ": images");
     if (d.size() != 4 || d[1] != 3 || static_cast<Index>(d[2]) != S ||
         static_cast<Index>(d[3]) != S)
       throw std::runtime_error(
@@ -353,6 +354,7 @@ Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
     if (io::exists(f.get(), "labels")) {
       std::vector<hsize_t> ld;
       const auto lab = io::read_doubles(f.get(), "labels", &ld);
+      io::require_integers(lab, n.input_file + ": labels", -1, 1e9);
       if (ld.size() != 1 || static_cast<Index>(ld[0]) != in.batch)
         throw std::runtime_error(fmt::format("{}: 'labels' must be [{}], got [{}]", n.input_file,
                                              in.batch, fmt::join(ld, ", ")));
@@ -361,6 +363,7 @@ Inputs read_inputs(const NetSpec& n, std::uint64_t seed) {
     if (io::exists(f.get(), "masks")) {
       std::vector<hsize_t> md;
       const auto m = io::read_doubles(f.get(), "masks", &md);
+      io::require_integers(m, n.input_file + ": masks", -1, 1e9);
       if (md.size() != 3 || static_cast<Index>(md[0]) != in.batch ||
           static_cast<Index>(md[1]) != S || static_cast<Index>(md[2]) != S)
         throw std::runtime_error(fmt::format("{}: 'masks' must be [{}, {}, {}], got [{}]",
@@ -453,6 +456,7 @@ Mat<T> noise_for(const NetSpec& n, Index C, Index cols, Index batch, Index posit
   const io::Id f = io::open_file_read(n.noise_file);
   std::vector<hsize_t> d;
   const auto v = io::read_doubles(f.get(), "noise", &d);
+  io::require_finite(v, n.noise_file + ": noise");
   const Index h = static_cast<Index>(std::lround(std::sqrt(static_cast<double>(positions))));
   if (d.size() != 4 || static_cast<Index>(d[0]) != batch || static_cast<Index>(d[1]) != C ||
       static_cast<Index>(d[2] * d[3]) != positions)

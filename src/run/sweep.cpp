@@ -341,6 +341,16 @@ SweepPlan expand_sweep(Document& doc) {
   const long replicates = sw.integer("replicates", 1, config::at_least(1));
   sw.done();
   doc.check();
+  // Counted in double first: 2^31 × 4 × … must not wrap around to "0 runs". (Checked while `sw`
+  // is alive: the [sweep] table is erased from the document below.)
+  constexpr double kMaxRuns = 1e6;
+  double count = static_cast<double>(replicates);
+  for (const auto& a : axes) count *= static_cast<double>(a.size());
+  if (count > kMaxRuns)
+    sw.fail(plan.has_replicates ? "replicates" : "grid",
+            fmt::format("the sweep has {:.6g} runs, more than the {:.0f} one sweep folder holds: "
+                        "split it into several sweeps",
+                        count, kMaxRuns));
   if (axes.empty() && !plan.has_replicates)
     sw.fail("grid",
             "nothing to sweep: give sweep.grid, sweep.zip, sweep.seeds, sweep.cases or "
@@ -374,15 +384,6 @@ SweepPlan expand_sweep(Document& doc) {
   auto last = [](const std::string& k) { return k.substr(k.rfind('.') + 1); };
   for (const auto& k : plan.columns) ++last_count[last(k)];
 
-  // Counted in double first: 2^62 × 4 must not wrap around to "0 runs".
-  constexpr double kMaxRuns = 1e6;
-  double count = static_cast<double>(replicates);
-  for (const auto& a : axes) count *= static_cast<double>(a.size());
-  if (count > kMaxRuns)
-    sw.fail(plan.has_replicates ? "replicates" : "grid",
-            fmt::format("the sweep has {:.6g} runs, more than the {:.0f} one sweep folder holds: "
-                        "split it into several sweeps",
-                        count, kMaxRuns));
   const auto total = static_cast<std::size_t>(count);
   const bool seed_swept = swept.count("seed") > 0;
   std::set<std::string> names;

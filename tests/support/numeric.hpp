@@ -90,8 +90,12 @@ inline Hopfield random_hopfield(Rng& rng, Index n, LagrangianKind kind, double b
 inline Kuramoto random_kuramoto(Rng& rng, Index m, Index d, PairPotentialKind kind,
                                 const Graph& graph, double omega_scale = 0.7) {
   const Index e = graph.num_edges();
-  return Kuramoto(m, d, graph, kind, normal_vector(rng, e, 0.5), normal_vector(rng, e, 0.5),
-                  random_skew(rng, d, omega_scale));
+  // Drawn in sequence (the order g++ evaluated the arguments in): function arguments have no
+  // evaluation order, and clang's differs, which changed every "random" instance.
+  Eigen::MatrixXd omega = random_skew(rng, d, omega_scale);
+  Eigen::VectorXd b = normal_vector(rng, e, 0.5);
+  Eigen::VectorXd a = normal_vector(rng, e, 0.5);
+  return Kuramoto(m, d, graph, kind, std::move(a), std::move(b), std::move(omega));
 }
 
 /// A Hopfield–Kuramoto instance with κ_H ≠ κ_K ≠ 1 and Ω ≠ 0.
