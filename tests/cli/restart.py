@@ -2,7 +2,10 @@
 """Exact restart: a run interrupted and continued with `hkam resume` equals the run never
 interrupted, bit for bit (Debian's python3 + h5py + numpy).
 
-usage: restart.py HKAM_BINARY EXPERIMENTS_DIR WORKDIR
+usage: restart.py HKAM_BINARY EXPERIMENTS_DIR WORKDIR [small]
+
+`small` (the sanitizer build) runs shorter versions of the same cases: every check is the same,
+only the runs are shorter, because a sanitized binary is ~25x slower.
 
 For an adaptive stepper (dopri5, the Hopfield-Kuramoto demo) and a fixed-step one (the discrete
 AKOrN update): (1) SIGTERM, then resume; (2) SIGKILL once checkpoints exist, then resume. Every
@@ -25,6 +28,11 @@ CASES = {
     "dopri5": ("demo.toml", ["--set", "integrator.t_end=120", "--set", "hopfield.units=256",
                              "--set", "patterns.count=12"]),
     "akorn": ("akorn_symmetric.toml", ["--set", "integrator.steps=8000"]),
+}
+# Shorter runs for the sanitized build: still long enough for several checkpoints before a kill.
+SMALL = {
+    "dopri5": ["--set", "integrator.t_end=60"],
+    "akorn": [],
 }
 COMMON = ["--set", "record.checkpoint_seconds=0.05", "--set", "record.flush_seconds=0.05", "-q", "--force"]
 
@@ -77,10 +85,11 @@ def interrupted(binary, args, out, sig, full_size, fraction):
     return p.returncode
 
 
-def main(binary, experiments, work):
+def main(binary, experiments, work, scale="full"):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     for name, (config, extra) in CASES.items():
+        extra = extra + (SMALL[name] if scale == "small" else [])
         args = [os.path.join(experiments, config), *extra, *COMMON]
         full = os.path.join(work, f"{name}_full.h5")
         subprocess.run([binary, "run", *args, "-o", full], check=True)
