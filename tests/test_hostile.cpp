@@ -302,6 +302,32 @@ TEST(Hostile, ResumeRefusesACheckpointWithANaNTime) {
   }
 }
 
+// Found by fuzz_trace: a dataset replaced by one of another width was copied row by row past the
+// end of what was read (heap overflow) when the run was resumed.
+TEST(Hostile, ResumeRefusesADatasetOfAnotherShape) {
+  const fs::path p = scratch("shape.h5");
+  run::Experiment e(doc_of(kHopfield, {"integrator.stepper=\"rk4\"", "record.checkpoint_seconds=1e-9"}));
+  run::RunOptions o;
+  o.output = p.string();
+  o.force = o.quiet = true;
+  e.run(o);
+  {
+    io::Id f = open_rw(p);
+    H5Ldelete(f.get(), "summary", H5P_DEFAULT);
+    H5Ldelete(f.get(), "trace/x", H5P_DEFAULT);
+    const std::vector<double> narrow(200, 0.5);  // 100 rows of 2 values, the run writes 20
+    io::write_array(f.get(), "trace/x", narrow.data(), {100, 2});
+  }
+  const io::RunRecord rec = io::read_run_record(p.string());
+  run::Experiment again(config::Document::from_string(rec.config_resolved, "cfg.toml"));
+  try {
+    again.resume(p.string(), o);
+    ADD_FAILURE() << "a trace/x of the wrong width was resumed";
+  } catch (const io::H5Error& err) {
+    EXPECT_TRUE(has(err.what(), "/trace/x does not have the shape this run writes")) << err.what();
+  }
+}
+
 TEST(Hostile, TheOutputIsNeverAnInputOfTheSameRun) {
   const fs::path cfg = scratch("run.toml");
   std::ofstream(cfg) << kHopfield;

@@ -99,6 +99,12 @@ class Growable {
   /// Appends `n_rows` rows stored contiguously (row-major) at `data`.
   void append(const double* data, hsize_t n_rows);
   hsize_t rows() const { return rows_; }
+  /// Values in one row (the product of the dimensions after the first).
+  hsize_t row_size() const {
+    hsize_t n = 1;
+    for (hsize_t t : tail_) n *= t;
+    return n;
+  }
   hid_t id() const { return ds_.get(); }
 
  private:

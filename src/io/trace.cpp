@@ -225,6 +225,11 @@ TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
     for (hsize_t r = 0; r < rows; r += kBlock) {
       const hsize_t n = std::min(kBlock, rows - r);
       const auto v = read_rows(f, from_path, r, n);
+      // A dataset replaced by one of another shape must not be copied row by row past its end.
+      if (v.size() != n * to.row_size())
+        throw H5Error(fmt::format("{}: /{} does not have the shape this run writes ({} values "
+                                  "per row)",
+                                  path_, from_path, to.row_size()));
       to.append(v.data(), n);
     }
   };
