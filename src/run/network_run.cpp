@@ -18,6 +18,7 @@
 #include "hkam/random.hpp"
 #include "io/h5.hpp"
 #include "run/limits.hpp"
+#include "run/signals.hpp"
 
 namespace hkam::run {
 
@@ -633,15 +634,20 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         obj   ? n.obj.steps[n.obj.steps.size() == 1 ? 0 : static_cast<std::size_t>(l)]
         : sud ? (n.test_steps > 0 ? n.test_steps : n.sud.steps)
               : n.cif.steps;
-  StateObserver<T> observe;
-  if (n.store_states)
-    observe = [&](int l, int t, const Mat<T>& x) {
-      const auto s = static_cast<std::size_t>(l);
-      if (t % n.state_interval == 0 || t == steps_of[s]) {
-        kept_steps[s].push_back(t);
-        kept[s].push_back(channels_first<T>(x, chains));
-      }
-    };
+  // Ctrl-C / SIGTERM end the run between two steps (of any block) with a message and exit
+  // 128 + signal, the file left as OUT.partial with end_reason "interrupted".
+  struct Interrupted {
+    int signal;
+  };
+  SignalGuard signals;
+  const StateObserver<T> observe = [&](int l, int t, const Mat<T>& x) {
+    if (const int sig = SignalGuard::received()) throw Interrupted{sig};
+    const auto s = static_cast<std::size_t>(l);
+    if (n.store_states && (t % n.state_interval == 0 || t == steps_of[s])) {
+      kept_steps[s].push_back(t);
+      kept[s].push_back(channels_first<T>(x, chains));
+    }
+  };
   Eigen::MatrixXi chain_boards;
   if (sud) {
     chain_boards.resize(chains, 81);
@@ -658,9 +664,20 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         chain_images.middleCols((b * votes + k) * P0, P0) =
             in.images.middleCols(b * P0, P0).template cast<T>();
   }
-  const NetworkOutput<T> out = obj   ? obj->forward(in.images.cast<T>(), noise, in.batch, observe)
-                               : sud ? sud->forward(chain_boards, noise, n.test_steps, observe)
-                                     : cif->forward(chain_images, noise, chains, observe);
+  std::optional<NetworkOutput<T>> result;
+  try {
+    result.emplace(obj   ? obj->forward(in.images.cast<T>(), noise, in.batch, observe)
+                   : sud ? sud->forward(chain_boards, noise, n.test_steps, observe)
+                         : cif->forward(chain_images, noise, chains, observe));
+  } catch (const Interrupted& stop) {
+    io::set_attr(f, "end_reason", std::string("interrupted"));
+    fmt::print(stderr,
+               "hkam {}: interrupted by signal {}: the network run stopped; {} keeps its "
+               "provenance (a network run writes its outputs at the end)\n",
+               who, stop.signal, partial);
+    return 128 + stop.signal;
+  }
+  const NetworkOutput<T>& out = *result;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // ---- per block: energies (chains × (T + 1)) and kept states

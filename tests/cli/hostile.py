@@ -9,7 +9,7 @@ usage: hostile.py HKAM_BINARY WORKDIR
   an infinite audit tolerance written into a trace: check-energy exits 2, never "monotone";
 * plot / analyze on bad paths end with a message and exit 2, never a Python traceback;
 * SIGINT while one adaptive step spans very many samples stops the run within seconds, with a
-  checkpoint to resume from.
+  checkpoint to resume from; SIGINT during a network run ends it with 130 and a message.
 """
 import os
 import shutil
@@ -142,6 +142,25 @@ def main(hkam, work):
         ck_rows = f["checkpoint"][current].attrs["rows"]
     expect(rows > 1000 and ck_rows <= rows, f"the trace keeps the samples written ({rows} rows, checkpoint at {ck_rows})")
     expect(0 < t_ck < 1e9, f"a checkpoint to resume from (t = {t_ck:g})")
+
+    # --- SIGINT during a network run with an absurd T (within the limits: no states kept)
+    net = os.path.join(work, "long_net.toml")
+    with open(net, "w") as f:
+        f.write('[network]\nkind = "sudoku"\nchannels = 64\nheads = 4\nsteps = 100000000\n'
+                '[input]\nbatch = 1\n[record]\nstates = false\n')
+    out = os.path.join(work, "long_net.h5")
+    proc = subprocess.Popen([hkam, "run", net, "-o", out, "-q"], stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=60)
+    err = proc.stderr.read()
+    expect(code == 130 and "interrupted by signal 2" in err,
+           f"SIGINT during a network run: exit 130 with a message (got {code})")
+    with h5py.File(out + ".partial", "r") as f:
+        reason = f.attrs["end_reason"]
+        reason = reason.decode() if isinstance(reason, bytes) else reason
+    expect(reason == "interrupted" and not os.path.exists(out),
+           "... the partial file says interrupted; no trace under the final name")
     print("all hostile-input CLI checks passed")
 
 
