@@ -2,13 +2,14 @@
 // user would, with the input that exposed it. Each test fails on the code before the fix.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <string>
-#include <unistd.h>
 
 #include "config/reader.hpp"
 #include "hkam/hkam.hpp"
@@ -91,8 +92,8 @@ TEST(Hostile, AnIntegerAbove2To53ForANumberKeyIsReadAsThatNumber) {
 }
 
 TEST(Hostile, AFixedStepCountBeyondMaxStepsIsRefused) {
-  const std::string msg =
-      error_of(kHopfield, {"integrator.stepper=\"rk4\"", "integrator.dt=1e-19", "record.interval=0.5"});
+  const std::string msg = error_of(
+      kHopfield, {"integrator.stepper=\"rk4\"", "integrator.dt=1e-19", "record.interval=0.5"});
   EXPECT_TRUE(has(msg, "integrator.dt: t_end / dt = 1e+19 fixed steps exceed max_steps")) << msg;
 }
 
@@ -110,8 +111,8 @@ TEST(Hostile, InfinityAndNaNAreRefusedByEveryRange) {
 TEST(Hostile, AnAuditToleranceThatCouldHideARiseIsRefused) {
   EXPECT_TRUE(has(error_of(kHopfield, {"audit.factor=1e308", "audit.rtol=1e308"}),
                   "is above 0.01, the largest that cannot hide a genuine rise"));
-  EXPECT_TRUE(has(error_of(kHopfield, {"integrator.rtol=1e-3"}),
-                  "audit.rtol defaults to integrator.rtol"));
+  EXPECT_TRUE(
+      has(error_of(kHopfield, {"integrator.rtol=1e-3"}), "audit.rtol defaults to integrator.rtol"));
   EXPECT_EQ(error_of(kHopfield, {"integrator.rtol=1e-3", "audit.rtol=1e-4"}), "");
   EXPECT_THROW(EnergyAudit{std::numeric_limits<double>::infinity()}, std::invalid_argument);
   EXPECT_THROW(EnergyAudit(1e308, 1e308).add(0, 0, 1), std::invalid_argument);
@@ -163,24 +164,26 @@ TEST(Hostile, AModelThatCannotFitIsRefusedAtItsKey) {
   EXPECT_TRUE(has(msg, "hopfield.units: the run would need about 16 EB of memory") &&
               has(msg, "limits.memory_gb"))
       << msg;
-  msg = error_of("[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 10\ndim = 1000000\n"
-                 "[integrator]\nt_end = 1\n",
-                 {"limits.memory_gb=0.01"});
-  EXPECT_TRUE(has(msg, "kuramoto.dim: the run would need") && has(msg, "(limits.memory_gb)")) << msg;
+  msg = error_of(
+      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 10\ndim = 1000000\n"
+      "[integrator]\nt_end = 1\n",
+      {"limits.memory_gb=0.01"});
+  EXPECT_TRUE(has(msg, "kuramoto.dim: the run would need") && has(msg, "(limits.memory_gb)"))
+      << msg;
   // The override works: the same size is accepted when the limit is raised.
   EXPECT_EQ(error_of(kHopfield, {"hopfield.units=2000", "limits.memory_gb=1"}), "");
-  EXPECT_TRUE(has(error_of(kHopfield, {"hopfield.units=2000", "limits.memory_gb=0.01"}),
-                  "hopfield.units"));
+  EXPECT_TRUE(
+      has(error_of(kHopfield, {"hopfield.units=2000", "limits.memory_gb=0.01"}), "hopfield.units"));
   msg = error_of("[network]\nkind = \"objects\"\nchannels = 1000000\nheads = 2\n");
   EXPECT_TRUE(has(msg, "network.channels: the run would need")) << msg;
-  msg = error_of("[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\n[input]\nbatch = 100000000\n");
+  msg = error_of(
+      "[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\n[input]\nbatch = 100000000\n");
   EXPECT_TRUE(has(msg, "input.batch: the run would need")) << msg;
 }
 
 TEST(Hostile, AnAbsurdOutputIsRefusedBeforeWriting) {
   const std::string msg = error_of(kHopfield, {"record.interval=1e-9"});
-  EXPECT_TRUE(has(msg, "record.interval: the run would need about") &&
-              has(msg, "limits.output_gb"))
+  EXPECT_TRUE(has(msg, "record.interval: the run would need about") && has(msg, "limits.output_gb"))
       << msg;
   EXPECT_EQ(error_of(kHopfield, {"record.interval=1e-6", "limits.output_gb=3"}), "");
   // Adaptive runs: up to max_steps audit rows of 16 bytes are counted too.
@@ -208,9 +211,9 @@ TEST(Hostile, ADatasetDeclaringMoreThanMemoryIsNotRead) {
     io::Id space(H5Screate_simple(1, dims, maxdims), H5Sclose, "space");
     io::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "dcpl");
     H5Pset_chunk(dcpl.get(), 1, chunk);
-    io::Id ds(H5Dcreate2(f.get(), "e", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
-                         H5P_DEFAULT),
-              H5Dclose, "create");
+    io::Id ds(
+        H5Dcreate2(f.get(), "e", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+        H5Dclose, "create");
   }
   io::Id f = io::open_file_read(p.string());
   try {
@@ -231,8 +234,8 @@ TEST(Hostile, AttributesAreReadInEveryStringFlavourAndShape) {
     H5Tset_size(type.get(), vlen ? H5T_VARIABLE : v.size());
     H5Tset_cset(type.get(), cset);
     io::Id space(H5Screate(H5S_SCALAR), H5Sclose, "space");
-    io::Id a(H5Acreate2(f.get(), name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-             H5Aclose, "attr");
+    io::Id a(H5Acreate2(f.get(), name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+             "attr");
     const char* c = v.c_str();
     H5Awrite(a.get(), type.get(), vlen ? static_cast<const void*>(&c) : c);
   };
@@ -261,8 +264,9 @@ TEST(Hostile, FileValuesAreValidated) {
   std::ofstream(pat) << "1 -1 1 -1\n1 1 0.5 -1\n";
   std::ofstream(w) << "0 nan\nnan 0\n";
   std::ofstream(edges) << "0 1 inf\n1 2 0.5\n";
-  const std::string hop = "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 4\n[integrator]\n"
-                          "t_end = 1\n";
+  const std::string hop =
+      "[model]\nkind = \"hopfield\"\n[hopfield]\nunits = 4\n[integrator]\n"
+      "t_end = 1\n";
   EXPECT_TRUE(has(error_of(hop, {"patterns.file=\"" + pat.string() + "\""}),
                   "pattern 1, entry 2 is 0.5: patterns are ±1"));
   EXPECT_TRUE(has(error_of(hop, {"hopfield.units=2", "hopfield.weights=\"file\"",
@@ -272,41 +276,18 @@ TEST(Hostile, FileValuesAreValidated) {
                            "graph = \"file\"\n[integrator]\nt_end = 1\n",
                            {"kuramoto.edges_file=\"" + edges.string() + "\""}),
                   "value 'inf' is not a finite number"));
-  EXPECT_TRUE(has(error_of(hop, {"hopfield.weights=\"file\"", "hopfield.weights_file=\"/dev/zero\""}),
-                  "not a regular file"));
+  EXPECT_TRUE(
+      has(error_of(hop, {"hopfield.weights=\"file\"", "hopfield.weights_file=\"/dev/zero\""}),
+          "not a regular file"));
 }
 
-TEST(Hostile, ResumeRefusesACheckpointWithANaNTime) {
-  const fs::path p = scratch("ck.h5");
-  run::Experiment e(doc_of(kHopfield, {"integrator.stepper=\"rk4\"", "record.checkpoint_seconds=1e-9"}));
-  run::RunOptions o;
-  o.output = p.string();
-  o.force = o.quiet = true;
-  e.run(o);
-  {
-    io::Id f = open_rw(p);
-    H5Ldelete(f.get(), "summary", H5P_DEFAULT);  // as if killed
-    io::Id top(H5Gopen2(f.get(), "checkpoint", H5P_DEFAULT), H5Gclose, "open");
-    const std::string slot = io::get_attr_string(top.get(), "current").value_or("a");
-    io::Id g(H5Gopen2(top.get(), slot.c_str(), H5P_DEFAULT), H5Gclose, "open");
-    io::set_attr(g.get(), "t", std::nan(""));
-  }
-  const io::RunRecord rec = io::read_run_record(p.string());
-  ASSERT_FALSE(rec.finished);
-  run::Experiment again(config::Document::from_string(rec.config_resolved, "cfg.toml"));
-  try {
-    again.resume(p.string(), o);
-    ADD_FAILURE() << "a checkpoint at t = NaN was resumed";
-  } catch (const std::exception& err) {
-    EXPECT_TRUE(has(err.what(), "checkpoint attribute t = nan is not a valid value")) << err.what();
-  }
-}
-
-// Found by fuzz_trace: a dataset replaced by one of another width was copied row by row past the
-// end of what was read (heap overflow) when the run was resumed.
-TEST(Hostile, ResumeRefusesADatasetOfAnotherShape) {
-  const fs::path p = scratch("shape.h5");
-  run::Experiment e(doc_of(kHopfield, {"integrator.stepper=\"rk4\"", "record.checkpoint_seconds=1e-9"}));
+// Runs a small checkpointed rk4 run into `name`, removes its /summary (as if it had been killed),
+// lets `edit` change the file, then resumes it: the message of the exception resume throws ("" if
+// it resumed).
+std::string resume_after_edit(const std::string& name, const std::function<void(hid_t)>& edit) {
+  const fs::path p = scratch(name);
+  run::Experiment e(
+      doc_of(kHopfield, {"integrator.stepper=\"rk4\"", "record.checkpoint_seconds=1e-9"}));
   run::RunOptions o;
   o.output = p.string();
   o.force = o.quiet = true;
@@ -314,18 +295,38 @@ TEST(Hostile, ResumeRefusesADatasetOfAnotherShape) {
   {
     io::Id f = open_rw(p);
     H5Ldelete(f.get(), "summary", H5P_DEFAULT);
-    H5Ldelete(f.get(), "trace/x", H5P_DEFAULT);
-    const std::vector<double> narrow(200, 0.5);  // 100 rows of 2 values, the run writes 20
-    io::write_array(f.get(), "trace/x", narrow.data(), {100, 2});
+    edit(f.get());
   }
   const io::RunRecord rec = io::read_run_record(p.string());
+  EXPECT_FALSE(rec.finished);
   run::Experiment again(config::Document::from_string(rec.config_resolved, "cfg.toml"));
   try {
     again.resume(p.string(), o);
-    ADD_FAILURE() << "a trace/x of the wrong width was resumed";
-  } catch (const io::H5Error& err) {
-    EXPECT_TRUE(has(err.what(), "/trace/x does not have the shape this run writes")) << err.what();
+  } catch (const std::exception& err) {
+    return err.what();
   }
+  return "";
+}
+
+TEST(Hostile, ResumeRefusesACheckpointWithANaNTime) {
+  const std::string msg = resume_after_edit("ck.h5", [](hid_t f) {
+    io::Id top(H5Gopen2(f, "checkpoint", H5P_DEFAULT), H5Gclose, "open");
+    const std::string slot = io::get_attr_string(top.get(), "current").value_or("a");
+    io::Id g(H5Gopen2(top.get(), slot.c_str(), H5P_DEFAULT), H5Gclose, "open");
+    io::set_attr(g.get(), "t", std::nan(""));
+  });
+  EXPECT_TRUE(has(msg, "checkpoint attribute t = nan is not a valid value")) << msg;
+}
+
+// Found by fuzz_trace: a dataset replaced by one of another width was copied row by row past the
+// end of what was read (heap overflow) when the run was resumed.
+TEST(Hostile, ResumeRefusesADatasetOfAnotherShape) {
+  const std::string msg = resume_after_edit("shape.h5", [](hid_t f) {
+    H5Ldelete(f, "trace/x", H5P_DEFAULT);
+    const std::vector<double> narrow(200, 0.5);  // 100 rows of 2 values, the run writes 20
+    io::write_array(f, "trace/x", narrow.data(), {100, 2});
+  });
+  EXPECT_TRUE(has(msg, "/trace/x does not have the shape this run writes")) << msg;
 }
 
 TEST(Hostile, TheOutputIsNeverAnInputOfTheSameRun) {
@@ -373,7 +374,8 @@ rtol = "tight"
 states = 3
 )");
   const auto a = msg.find("cfg.toml:5:8: hopfield.beta"), b = msg.find("cfg.toml:6:"),
-             c = msg.find("cfg.toml:9:8: integrator.rtol"), d = msg.find("cfg.toml:11:10: record.states");
+             c = msg.find("cfg.toml:9:8: integrator.rtol"),
+             d = msg.find("cfg.toml:11:10: record.states");
   EXPECT_TRUE(has(msg, "4 errors:")) << msg;
   EXPECT_TRUE(a < b && b < c && c < d && d != std::string::npos) << msg;
 }
@@ -386,17 +388,18 @@ TEST(Hostile, ASweptSeedThatIsNotANumberIsAConfigError) {
 // ---- 8. settings without effect ----
 
 TEST(Hostile, ASharedOmegaBesidePerOscillatorOnesIsRefused) {
-  const std::string k = "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\n"
-                        "[integrator]\nt_end = 1\n";
-  EXPECT_TRUE(has(error_of(k, {"kuramoto.omega_scale=1", "kuramoto.omega_per_oscillator=1",
-                               "kuramoto.dim=3"}),
-                  "kuramoto.omega_scale: a shared Ω has no effect"));
-  EXPECT_TRUE(has(error_of(k, {"kuramoto.omega=[[0, 1], [-1, 0]]", "kuramoto.frequencies=\"normal\"",
-                               "kuramoto.frequency_width=0.1"}),
+  const std::string k =
+      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\n"
+      "[integrator]\nt_end = 1\n";
+  EXPECT_TRUE(has(
+      error_of(k, {"kuramoto.omega_scale=1", "kuramoto.omega_per_oscillator=1", "kuramoto.dim=3"}),
+      "kuramoto.omega_scale: a shared Ω has no effect"));
+  EXPECT_TRUE(has(error_of(k, {"kuramoto.omega=[[0, 1], [-1, 0]]",
+                               "kuramoto.frequencies=\"normal\"", "kuramoto.frequency_width=0.1"}),
                   "kuramoto.omega: a shared Ω has no effect"));
-  EXPECT_EQ(error_of(k, {"kuramoto.omega_scale=0", "kuramoto.omega_per_oscillator=1",
-                         "kuramoto.dim=3"}),
-            "");
+  EXPECT_EQ(
+      error_of(k, {"kuramoto.omega_scale=0", "kuramoto.omega_per_oscillator=1", "kuramoto.dim=3"}),
+      "");
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <optional>
 #include <numbers>
+#include <optional>
 
 #include "support/numeric.hpp"
 
@@ -397,10 +397,13 @@ TEST(Steppers, StoppingInsideAStepOfManySamplesResumesExactly) {
     ASSERT_TRUE(ck.has_value());
     EXPECT_EQ(ck->state.next_sample, static_cast<long>(stop_at));
     EXPECT_LT(ck->state.t, parts.back().first);  // the step's start, before its first samples
-    simulate(Decay{}, y, o, {}, [&](double t, const Eigen::VectorXd& v) {
-      parts.emplace_back(t, v[0]);
-      return true;
-    }, &*ck);
+    simulate(
+        Decay{}, y, o, {},
+        [&](double t, const Eigen::VectorXd& v) {
+          parts.emplace_back(t, v[0]);
+          return true;
+        },
+        &*ck);
     ASSERT_EQ(parts.size(), whole.size()) << stepper_name(kind);
     for (std::size_t k = 0; k < whole.size(); ++k) {
       EXPECT_EQ(parts[k].first, whole[k].first) << k;

@@ -21,7 +21,8 @@ bool Range::contains(double v) const {
 namespace {
 // Whole bounds are written in full (2147483647, not 2.14748e+09).
 std::string bound(double v) {
-  return v == std::floor(v) && std::abs(v) < 1e19 ? fmt::format("{:.0f}", v) : fmt::format("{:g}", v);
+  return v == std::floor(v) && std::abs(v) < 1e19 ? fmt::format("{:.0f}", v)
+                                                  : fmt::format("{:g}", v);
 }
 }  // namespace
 
@@ -140,7 +141,8 @@ void Section::note(const std::string& key, const std::string& message) const {
   const bool from_set = doc_->set_from_.count(dotted(key)) > 0;
   const long line = node && !from_set ? static_cast<long>(node->source().begin.line) : 0;
   const long col = node && !from_set ? static_cast<long>(node->source().begin.column) : 0;
-  doc_->errors_.push_back({line, col, fmt::format("{}: {}: {}", origin(key), dotted(key), message)});
+  doc_->errors_.push_back(
+      {line, col, fmt::format("{}: {}: {}", origin(key), dotted(key), message)});
 }
 
 void Section::fail(const std::string& key, const std::string& message) const {
@@ -355,8 +357,9 @@ std::string Section::misspelt(const std::string& key) const {
     if (std::find(read_.begin(), read_.end(), other) != read_.end()) continue;
     if (const auto d = edit_distance(key, other); d < best) best = d, best_key = other;
   }
-  return best_key.empty() ? "" : fmt::format("; did you mean it as '{}' ({})?", best_key,
-                                             where(table_->get(best_key)));
+  return best_key.empty() ? ""
+                          : fmt::format("; did you mean it as '{}' ({})?", best_key,
+                                        where(table_->get(best_key)));
 }
 
 // ---- Document ----

@@ -1,9 +1,8 @@
 #include "io/h5.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <hdf5_hl.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -248,8 +247,7 @@ void require_finite(const std::vector<double>& v, const std::string& what) {
       throw H5Error(fmt::format("{}: value {} is {}, expected a finite number", what, k, v[k]));
 }
 
-void require_integers(const std::vector<double>& v, const std::string& what, double lo,
-                      double hi) {
+void require_integers(const std::vector<double>& v, const std::string& what, double lo, double hi) {
   for (std::size_t k = 0; k < v.size(); ++k)
     if (!(v[k] >= lo && v[k] <= hi && v[k] == std::floor(v[k])))
       throw H5Error(fmt::format("{}: value {} is {}, expected an integer in [{}, {}]", what, k,
@@ -269,9 +267,10 @@ void check_read_size(const std::string& path, const std::vector<hsize_t>& dims) 
   double n = 1;
   for (hsize_t d : dims) n *= static_cast<double>(d);
   if (8 * n > max_read_bytes())
-    throw H5Error(fmt::format("HDF5: {} declares {:.0f} values ({:.3g} GB), more than hkam reads "
-                              "at once ({:.3g} GB): not a file hkam can use",
-                              path, n, 8e-9 * n, 1e-9 * max_read_bytes()));
+    throw H5Error(
+        fmt::format("HDF5: {} declares {:.0f} values ({:.3g} GB), more than hkam reads "
+                    "at once ({:.3g} GB): not a file hkam can use",
+                    path, n, 8e-9 * n, 1e-9 * max_read_bytes()));
 }
 }  // namespace
 
@@ -330,8 +329,8 @@ void copy_attributes(hid_t from, hid_t to) {
     // The in-memory size (not the storage size, which differs for variable-length types); the
     // variable-length parts HDF5 allocates while reading are given back after the write.
     const hssize_t points = H5Sget_simple_extent_npoints(space.get());
-    const std::size_t bytes = static_cast<std::size_t>(std::max<hssize_t>(points, 0)) *
-                              H5Tget_size(type.get());
+    const std::size_t bytes =
+        static_cast<std::size_t>(std::max<hssize_t>(points, 0)) * H5Tget_size(type.get());
     if (points < 0 || bytes > (std::size_t{1} << 26))
       throw H5Error(fmt::format("HDF5: attribute {} is too large to copy ({} bytes)", name, bytes));
     std::vector<unsigned char> buf(bytes + 1);

@@ -1,14 +1,13 @@
 #include "io/trace.hpp"
 
-#include <cmath>
-#include <string_view>
-
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
+#include <string_view>
 #include <type_traits>
 
 namespace hkam::io {
@@ -190,8 +189,8 @@ TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
       ok = ok && *v == std::floor(*v) && *v >= (std::is_unsigned_v<V> ? 0 : -1) &&
            *v <= 9007199254740992.0;
     if (!ok)
-      throw H5Error(fmt::format("{}: checkpoint attribute {} = {:g} is not a valid value", path_,
-                                name, *v));
+      throw H5Error(
+          fmt::format("{}: checkpoint attribute {} = {:g} is not a valid value", path_, name, *v));
     value = static_cast<V>(*v);
   });
   if (c.rows < 1 || c.integrator.steps < 0 || c.integrator.next_sample < 0 ||
@@ -227,9 +226,10 @@ TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
       const auto v = read_rows(f, from_path, r, n);
       // A dataset replaced by one of another shape must not be copied row by row past its end.
       if (v.size() != n * to.row_size())
-        throw H5Error(fmt::format("{}: /{} does not have the shape this run writes ({} values "
-                                  "per row)",
-                                  path_, from_path, to.row_size()));
+        throw H5Error(
+            fmt::format("{}: /{} does not have the shape this run writes ({} values "
+                        "per row)",
+                        path_, from_path, to.row_size()));
       to.append(v.data(), n);
     }
   };

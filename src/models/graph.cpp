@@ -1,8 +1,8 @@
 #include "hkam/models/graph.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>

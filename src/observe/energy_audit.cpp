@@ -1,10 +1,10 @@
 #include "hkam/observe/energy_audit.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace hkam {
 

@@ -345,8 +345,7 @@ AkornKuramoto read_akorn(Section s, std::uint64_t seed, Budget& budget) {
 }
 
 // [akorn_conv]: an AKOrN K-layer with convolutional J on an image grid (docs/config.md).
-ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene,
-                          Budget& budget) {
+ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene, Budget& budget) {
   ConvAkornSpec sp;
   sp.channels = s.integer("channels", std::nullopt, config::at_least(2));
   sp.osc_dim = s.integer("dim", 4, config::at_least(2));
@@ -359,10 +358,10 @@ ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene,
   {
     const double c = static_cast<double>(sp.channels), kk = static_cast<double>(sp.kernel);
     budget.memory(s, "kernel", 16.0 * c * c * kk * kk, "for the conv kernel and its im2col");
-    budget.memory(s, "height",
-                  8.0 * c * static_cast<double>(sp.height) * static_cast<double>(sp.width) *
-                      (8 + kk * kk),
-                  "for the feature maps (channels × height × width, and their im2col)");
+    budget.memory(
+        s, "height",
+        8.0 * c * static_cast<double>(sp.height) * static_cast<double>(sp.width) * (8 + kk * kk),
+        "for the feature maps (channels × height × width, and their im2col)");
   }
   const std::string kind = s.choice("coupling", "local", {"local", "random", "symmetric"});
   const double scale = s.number("coupling_scale", 1.0, config::non_negative());
@@ -803,8 +802,9 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
                         "largest that cannot hide a genuine rise of the energy{}",
                         x.audit_factor, x.audit_rtol, x.audit_factor * x.audit_rtol,
                         EnergyAudit::kMaxRelativeTolerance,
-                        au.has("rtol") ? "" : " (audit.rtol defaults to integrator.rtol: set "
-                                              "audit.rtol explicitly for a loose integrator)"));
+                        au.has("rtol") ? ""
+                                       : " (audit.rtol defaults to integrator.rtol: set "
+                                         "audit.rtol explicitly for a loose integrator)"));
   au.done();
 
   Section st = root.section("stop");
@@ -845,8 +845,8 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
     budget.memory(root, "model", 8.0 * dim * 24, "for the integrator's state vectors");
     const double span = x.so.t_end - x.so.t0;
     const double records = std::floor(span / x.so.sample_interval) + 2;
-    const double row = 8.0 * ((x.store_states ? dim : 0) + 16 +
-                              static_cast<double>(x.patterns.rows()));
+    const double row =
+        8.0 * ((x.store_states ? dim : 0) + 16 + static_cast<double>(x.patterns.rows()));
     budget.output(rec, "interval", records * row, "for the recorded states");
     if (x.audit_steps && !is_adaptive(x.so.stepper))
       budget.output(rec, "audit_steps", 16.0 * (span / x.so.dt + 1),

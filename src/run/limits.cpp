@@ -43,12 +43,12 @@ void add(const config::Section& s, const std::string& key, double bytes, const s
          const char* default_text) {
   total += bytes;
   if (total <= limit) return;  // NaN and inf fail here too
-  s.fail(key, fmt::format("the run would need about {} of {} ({} {}), above the limit of {} ({}): "
-                          "reduce it, or raise limits.{} if you mean it",
-                          format_bytes(total), resource, format_bytes(bytes), what,
-                          format_bytes(limit), given ? fmt::format("limits.{}", limit_key)
-                                                     : std::string(default_text),
-                          limit_key));
+  s.fail(key,
+         fmt::format("the run would need about {} of {} ({} {}), above the limit of {} ({}): "
+                     "reduce it, or raise limits.{} if you mean it",
+                     format_bytes(total), resource, format_bytes(bytes), what, format_bytes(limit),
+                     given ? fmt::format("limits.{}", limit_key) : std::string(default_text),
+                     limit_key));
 }
 }  // namespace
 

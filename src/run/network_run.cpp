@@ -1012,10 +1012,10 @@ void check_budget(Section& root, const NetSpec& n) {
     budget.memory(in, "batch", sz * b * heads * p * p * 2,
                   "for the attention matrices (batch × heads × positions²)");
   if (n.store_states)
-    budget.output(root.section("record"), "state_interval",
-                  sz * static_cast<double>(n.batch) * c * p * blocks *
-                      (std::floor(t / n.state_interval) + 2),
-                  "for the recorded oscillator states (record.states = false leaves them out)");
+    budget.output(
+        root.section("record"), "state_interval",
+        sz * static_cast<double>(n.batch) * c * p * blocks * (std::floor(t / n.state_interval) + 2),
+        "for the recorded oscillator states (record.states = false leaves them out)");
 }
 
 Top read_top(config::Document& doc) {

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -410,10 +410,11 @@ SweepPlan expand_sweep(Document& doc) {
         part += (part.empty() ? "" : "-") + (last_count[last(s.key)] > 1 ? s.key : last(s.key)) +
                 "=" + s.label;
         if (s.key == "seed") {
-          const auto [ptr, ec] = std::from_chars(s.text.data(), s.text.data() + s.text.size(), p.seed);
+          const auto [ptr, ec] =
+              std::from_chars(s.text.data(), s.text.data() + s.text.size(), p.seed);
           if (ec != std::errc() || ptr != s.text.data() + s.text.size())
-            throw ConfigError(fmt::format("{}: seed: expected an integer >= 0, got {}", s.origin,
-                                          s.text));
+            throw ConfigError(
+                fmt::format("{}: seed: expected an integer >= 0, got {}", s.origin, s.text));
         }
       }
       if (named) part = axes[a].names[pick[a]];

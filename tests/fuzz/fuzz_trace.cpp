@@ -56,12 +56,13 @@ checkpoint_seconds = 1e-9
 
 struct Base {
   std::string bytes, path;
-  std::vector<std::string> objects;                           // every group and dataset
+  std::vector<std::string> objects;                             // every group and dataset
   std::vector<std::pair<std::string, std::string>> attributes;  // (object, attribute)
 };
 
 extern "C" herr_t visit_object(hid_t, const char* name, const H5O_info_t*, void* out) {
-  static_cast<Base*>(out)->objects.emplace_back(std::string("/") + (std::string(name) == "." ? "" : name));
+  static_cast<Base*>(out)->objects.emplace_back(std::string("/") +
+                                                (std::string(name) == "." ? "" : name));
   return 0;
 }
 
@@ -69,8 +70,8 @@ Base& base() {
   static Base b = [] {
     Base out;
     const char* dir = std::getenv("TMPDIR");
-    const std::string stem = std::string(dir ? dir : "/tmp") + "/hkam_fuzz_trace_" +
-                             std::to_string(getpid());
+    const std::string stem =
+        std::string(dir ? dir : "/tmp") + "/hkam_fuzz_trace_" + std::to_string(getpid());
     out.path = stem + ".h5";
     const std::string first = stem + "_base.h5";
     hkam::run::Experiment e(hkam::config::Document::from_string(kConfig, "fuzz_base.toml"));
@@ -102,15 +103,28 @@ double pick_number(FuzzedDataProvider& in) {
   constexpr double kSpecial[] = {std::numeric_limits<double>::quiet_NaN(),
                                  std::numeric_limits<double>::infinity(),
                                  -std::numeric_limits<double>::infinity(),
-                                 1e308, -1e308, -1, 0, 1, 0.5, 2, 1e-300, 9007199254740993.0,
-                                 9.3e18, 1.8e19, 2147483648.0, -2147483649.0, 4294967296.0};
+                                 1e308,
+                                 -1e308,
+                                 -1,
+                                 0,
+                                 1,
+                                 0.5,
+                                 2,
+                                 1e-300,
+                                 9007199254740993.0,
+                                 9.3e18,
+                                 1.8e19,
+                                 2147483648.0,
+                                 -2147483649.0,
+                                 4294967296.0};
   if (in.ConsumeBool()) return in.PickValueInArray(kSpecial);
   return in.ConsumeFloatingPoint<double>();
 }
 
 std::string pick_string(FuzzedDataProvider& in) {
-  const char* const kWords[] = {"interrupted", "t_end", "non_finite", "hkam-akorn-network", "a",
-                                "b", "", "hopfield", "kuramoto", "x", "ü≠∞"};
+  const char* const kWords[] = {"interrupted", "t_end", "non_finite", "hkam-akorn-network",
+                                "a",           "b",     "",           "hopfield",
+                                "kuramoto",    "x",     "ü≠∞"};
   if (in.ConsumeBool()) return in.PickValueInArray(kWords);
   if (in.ConsumeBool()) {  // a variation of the stored config (for resume)
     std::string cfg = kConfig;
@@ -140,8 +154,8 @@ void put_string_attr(hid_t obj, const std::string& name, const std::string& v, b
   H5Tclose(type);
 }
 
-void put_number_attr(hid_t obj, const std::string& name, const std::vector<double>& v,
-                     bool scalar, bool integer) {
+void put_number_attr(hid_t obj, const std::string& name, const std::vector<double>& v, bool scalar,
+                     bool integer) {
   const hsize_t n = v.size();
   const hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr);
   const hid_t a = H5Acreate2(obj, name.c_str(), integer ? H5T_STD_I64LE : H5T_IEEE_F64LE, space,
@@ -149,7 +163,8 @@ void put_number_attr(hid_t obj, const std::string& name, const std::vector<doubl
   if (a >= 0) {
     if (integer) {
       std::vector<long long> w;
-      for (double x : v) w.push_back(std::isfinite(x) && std::abs(x) < 9e18 ? static_cast<long long>(x) : -1);
+      for (double x : v)
+        w.push_back(std::isfinite(x) && std::abs(x) < 9e18 ? static_cast<long long>(x) : -1);
       if (!w.empty()) H5Awrite(a, H5T_NATIVE_LLONG, w.data());
     } else if (!v.empty()) {
       H5Awrite(a, H5T_NATIVE_DOUBLE, v.data());
@@ -191,7 +206,8 @@ void replace_dataset(hid_t f, const std::string& path, FuzzedDataProvider& in) {
     std::vector<hsize_t> chunk(dims.size(), 1);
     H5Pset_chunk(dcpl, rank, chunk.data());
   }
-  const hid_t d = H5Dcreate2(f, path.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  const hid_t d =
+      H5Dcreate2(f, path.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   if (d >= 0) {
     if (!huge && total > 0) {  // small: written (huge ones only declare their size)
       std::vector<double> v(total);
