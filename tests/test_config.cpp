@@ -13,6 +13,7 @@
 #include "run/experiment.hpp"
 #include "run/network_run.hpp"
 #include "run/sweep.hpp"
+#include "support/configs.hpp"
 
 namespace hkam {
 namespace {
@@ -36,14 +37,7 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
   return "";
 }
 
-const std::string kHopfield = R"(
-[model]
-kind = "hopfield"
-[hopfield]
-units = 20
-[integrator]
-t_end = 1.0
-)";
+const std::string& kHopfield = test::kSmallHopfieldConfig;
 
 struct BadCase {
   std::string name, toml, expected;

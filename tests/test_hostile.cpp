@@ -18,19 +18,14 @@
 #include "run/experiment.hpp"
 #include "run/network_run.hpp"
 #include "run/sweep.hpp"
+#include "support/configs.hpp"
 
 namespace hkam {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kHopfield = R"([model]
-kind = "hopfield"
-[hopfield]
-units = 20
-[integrator]
-t_end = 1.0
-)";
+const std::string& kHopfield = test::kSmallHopfieldConfig;
 
 config::Document doc_of(const std::string& text, const std::vector<std::string>& sets) {
   config::Document doc = config::Document::from_string(text, "cfg.toml");

@@ -91,6 +91,21 @@ std::string type_name(const toml::node& node) {
   }
 }
 
+// The candidate nearest to `word` by edit distance when below `limit` (the first of equals), or "":
+// the "did you mean" of every message.
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates,
+                    std::size_t limit) {
+  std::string hint;
+  for (const auto& c : candidates)
+    if (const auto d = edit_distance(word, c); d < limit) limit = d, hint = c;
+  return hint;
+}
+
+// How far a key may be from another to count as its misspelling.
+std::size_t misspelling_limit(const std::string& key) {
+  return std::max<std::size_t>(3, key.size() / 3 + 1);
+}
+
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
   for (std::size_t k = 0; k < v.size(); ++k) out += (k ? sep : "") + v[k];
@@ -250,10 +265,7 @@ std::string Section::choice(const std::string& key, std::optional<std::string> d
     return n.is_string() ? n.value<std::string>() : std::nullopt;
   });
   if (std::find(options.begin(), options.end(), v) == options.end()) {
-    std::string hint;
-    std::size_t best = 3;
-    for (const auto& o : options)
-      if (const auto d = edit_distance(v, o); d < best) best = d, hint = o;
+    const std::string hint = nearest(v, options, 3);
     fail(key, "expected " + want + ", got \"" + v + "\"" +
                   (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
   }
@@ -334,12 +346,9 @@ void Section::done() {
       note(key, "not used here: " + it->second);
       continue;
     }
-    std::string hint;
-    std::size_t best = std::max<std::size_t>(3, key.size() / 3 + 1);
     std::vector<std::string> candidates = read_;
     for (const auto& [name, why] : irrelevant_) candidates.push_back(name);
-    for (const auto& c : candidates)
-      if (const auto d = edit_distance(key, c); d < best) best = d, hint = c;
+    const std::string hint = nearest(key, candidates, misspelling_limit(key));
     std::sort(candidates.begin(), candidates.end());
     note(key, hint.empty() ? "unknown key (valid here: " + join(candidates, ", ") + ")"
                            : "unknown key; did you mean '" + hint + "'?");
@@ -350,13 +359,11 @@ void Section::done() {
 std::string Section::misspelt(const std::string& key) const {
   // A required key is missing: a key of this table nobody has read may be its misspelling.
   if (!table_) return "";
-  std::string best_key;
-  std::size_t best = std::max<std::size_t>(3, key.size() / 3 + 1);
-  for (const auto& [k, node] : *table_) {
-    const std::string other(k.str());
-    if (std::find(read_.begin(), read_.end(), other) != read_.end()) continue;
-    if (const auto d = edit_distance(key, other); d < best) best = d, best_key = other;
-  }
+  std::vector<std::string> unread;
+  for (const auto& [k, node] : *table_)
+    if (std::find(read_.begin(), read_.end(), std::string(k.str())) == read_.end())
+      unread.emplace_back(k.str());
+  const std::string best_key = nearest(key, unread, misspelling_limit(key));
   return best_key.empty() ? ""
                           : fmt::format("; did you mean it as '{}' ({})?", best_key,
                                         where(table_->get(best_key)));
@@ -395,6 +402,13 @@ Document Document::from_file(const std::string& path) {
   Document d = from_string(ss.str(), path);
   d.add_input(path);
   return d;
+}
+
+std::string Document::input_path(const std::string& file) {
+  if (file.empty()) return file;
+  const std::string path = (std::filesystem::path(name_).parent_path() / file).string();
+  add_input(path);
+  return path;
 }
 
 void Document::erase(const std::string& key) {

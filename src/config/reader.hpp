@@ -73,7 +73,8 @@ class Section {
   std::string origin(const std::string& key) const;
   /// Declares `key` as known but meaningless here: if present, done() reports `why`.
   void irrelevant(const std::string& key, const std::string& why);
-  /// Reports keys that were neither read nor declared.
+  /// Notes keys that were neither read nor declared; on the root section (the whole file read)
+  /// throws every error noted in the document (Document::check).
   void done();
 
   /// Throws a ConfigError located at `key` (or at the table when the key is absent), listing
@@ -122,6 +123,9 @@ class Document {
   /// Files the run reads (the config itself, weight, pattern, edge, input files): a run never
   /// writes its output over one of them.
   void add_input(const std::string& path) { inputs_.push_back(path); }
+  /// A file named in this config: a relative path is taken from the config's folder; the file is
+  /// recorded as an input (add_input) and its path returned. "" stays "" (no file).
+  std::string input_path(const std::string& file);
   const std::vector<std::string>& inputs() const { return inputs_; }
   /// Throws every error recorded by Section::note (in line order) as one ConfigError.
   void check() const;

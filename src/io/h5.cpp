@@ -2,11 +2,12 @@
 
 #include <fmt/format.h>
 #include <hdf5_hl.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <numeric>
+
+#include "os.hpp"
 
 namespace hkam::io {
 namespace {
@@ -255,10 +256,7 @@ void require_integers(const std::vector<double>& v, const std::string& what, dou
 }
 
 double& max_read_bytes() {
-  static double bytes = [] {
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    return 0.4 * (pages > 0 && page > 0 ? static_cast<double>(pages) * page : 8e9);
-  }();
+  static double bytes = 0.4 * os::physical_memory_bytes();
   return bytes;
 }
 

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_set>
 
 #include "hkam/random.hpp"
+#include "os.hpp"
 
 namespace hkam {
 namespace {
@@ -165,10 +165,7 @@ bool Graph::connected() const {
 }
 
 EdgeListFile read_edge_list(const std::string& path, Index n) {
-  // A device or FIFO (/dev/zero, /dev/stdin) would be read forever.
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
-    throw std::runtime_error(path + ": not a regular file");
+  os::require_regular_file(path);
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open edge-list file");
   std::vector<Edge> edges;

@@ -16,6 +16,7 @@
 #include "analysis/segmentation.hpp"
 #include "hkam/hkam.hpp"
 #include "io/trace.hpp"
+#include "os.hpp"
 #include "run/limits.hpp"
 #include "run/signals.hpp"
 
@@ -42,19 +43,10 @@ enum Stream : std::uint64_t {
   kClustering = 12,
 };
 
-// Records `path` as an input of the run (see Document::add_input) and returns it.
-std::string x_input(Section& s, const std::string& path) {
-  s.document().add_input(path);
-  return path;
-}
-
 }  // namespace
 
 Eigen::MatrixXd read_text_matrix(const std::string& path) {
-  // A device or FIFO (/dev/zero, /dev/stdin) would be read forever.
-  std::error_code ec;
-  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))
-    throw std::runtime_error(path + ": not a regular file");
+  os::require_regular_file(path);
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open");
   std::vector<std::vector<double>> rows;
@@ -106,8 +98,7 @@ struct GraphSpec {
 
 const std::string kGraphKeysWhy = "only used with graph = \"ring\" or \"watts_strogatz\"";
 
-GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& base,
-                     Budget& budget) {
+GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, Budget& budget) {
   GraphSpec g;
   const std::string kind =
       s.choice("graph", "complete", {"complete", "ring", "watts_strogatz", "file"});
@@ -132,7 +123,7 @@ GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& ba
   if (kind == "file") {
     const std::string file = s.string("edges_file", std::nullopt);
     try {
-      EdgeListFile f = read_edge_list(x_input(s, (base / file).string()), n);
+      EdgeListFile f = read_edge_list(s.document().input_path(file), n);
       g.graph = std::move(f.graph);
       g.columns = std::move(f.columns);
     } catch (const std::exception& e) {
@@ -145,14 +136,13 @@ GraphSpec read_graph(Section& s, Index n, std::uint64_t seed, const fs::path& ba
   return g;
 }
 
-Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& base,
-                              Budget& budget) {
+Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, Budget& budget) {
   if (s.has("file")) {
     s.irrelevant("count", "the patterns come from 'file'");
     const std::string file = s.string("file", std::nullopt);
     Eigen::MatrixXd p;
     try {
-      p = read_text_matrix(x_input(s, (base / file).string()));
+      p = read_text_matrix(s.document().input_path(file));
     } catch (const std::exception& e) {
       s.fail("file", e.what());
     }
@@ -176,8 +166,7 @@ Eigen::MatrixXd read_patterns(Section s, Rng& rng, Index units, const fs::path& 
 }
 
 // [hopfield] after its `units` (read first, because [patterns] needs it).
-Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std::uint64_t seed,
-                       const fs::path& base) {
+Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std::uint64_t seed) {
   const bool have_patterns = patterns.size() > 0;
   const std::string lag = s.choice("lagrangian", "tanh", {"tanh", "sigmoid", "relu", "lse"});
   const double beta = s.number("beta", 1.0, config::positive());
@@ -199,7 +188,7 @@ Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std:
   if (wkind == "file") {
     const std::string file = s.string("weights_file", std::nullopt);
     try {
-      w = read_text_matrix(x_input(s, (base / file).string()));
+      w = read_text_matrix(s.document().input_path(file));
     } catch (const std::exception& e) {
       s.fail("weights_file", e.what());
     }
@@ -219,12 +208,12 @@ Hopfield read_hopfield(Section s, Index n, const Eigen::MatrixXd& patterns, std:
 }
 
 Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t seed,
-                       const fs::path& base, Budget& budget) {
+                       Budget& budget) {
   const long m = s.integer("oscillators", default_m, config::at_least(1));
   const long d = s.integer("dim", 2, config::at_least(2));
   // oscillator buffers (M×D, a few) and Ω (D×D)
   budget.memory(s, "dim", 8.0 * d * (8.0 * m + d), "for the oscillators' buffers and Ω");
-  GraphSpec g = read_graph(s, m, Rng::derive(seed, kKuramotoGraph), base, budget);
+  GraphSpec g = read_graph(s, m, Rng::derive(seed, kKuramotoGraph), budget);
   const std::string pot = s.choice("potential", "linear", {"linear", "relu", "tanh", "sigmoid"});
   const bool from_file = !g.columns.empty();
   Eigen::VectorXd a, b;
@@ -415,12 +404,11 @@ ConvAkorn read_akorn_conv(Section s, std::uint64_t seed, analysis::Scene& scene,
   return ConvAkorn(std::move(sp));
 }
 
-HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed, const fs::path& base,
-                         Budget& budget) {
+HkCoupling read_coupling(Section& s, Index n, std::uint64_t seed, Budget& budget) {
   HkCoupling c;
   c.kind = hk_coupling_from_name(
       s.choice("kind", "additive", {"additive", "multiplicative", "general"}));
-  GraphSpec g = read_graph(s, n, Rng::derive(seed, kCouplingGraph), base, budget);
+  GraphSpec g = read_graph(s, n, Rng::derive(seed, kCouplingGraph), budget);
   c.graph = std::move(g.graph);
   if (c.kind == HkCouplingKind::General) {
     s.irrelevant("alpha", "kind = \"general\" takes one weight per edge (edges file or random)");
@@ -491,7 +479,7 @@ long pattern_index(Section& s, const std::string& key, std::optional<long> def,
 }
 
 Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::MatrixXd& patterns,
-                             std::uint64_t seed, const fs::path& base, long& cue) {
+                             std::uint64_t seed, long& cue) {
   Rng rng(Rng::derive(seed, kInitial));
   Eigen::VectorXd z(lay.size());
   const bool want_file = [&] {
@@ -502,7 +490,7 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
   }();
   std::string file;
   if (want_file)
-    file = x_input(s, (base / s.string("file", std::nullopt)).string());
+    file = s.document().input_path(s.string("file", std::nullopt));
   else
     s.irrelevant("file", "only used with x = \"file\" or sigma = \"file\"");
   if (lay.n_units) {
@@ -698,7 +686,6 @@ struct Experiment::Impl {
 Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std::move(doc))) {
   Impl& x = *impl_;
   Section root = x.doc.root();
-  const fs::path base = fs::path(x.doc.name()).parent_path();
   x.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::Range{0, config::kMaxSeed}));
   x.title = root.string("title", "");
   const std::string stem = fs::path(x.doc.name()).stem().string();
@@ -723,7 +710,7 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
                   "for the N × N weights");
     if (root.has("patterns")) {
       Rng rng(Rng::derive(x.seed, kPatterns));
-      x.patterns = read_patterns(root.section("patterns"), rng, n_units, base, budget);
+      x.patterns = read_patterns(root.section("patterns"), rng, n_units, budget);
     }
   } else {
     root.irrelevant("patterns", not_used);
@@ -735,19 +722,19 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   if (x.kind != "akorn_conv") root.irrelevant("akorn_conv", not_used);
 
   if (x.kind == "hopfield") {
-    x.model = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
+    x.model = read_hopfield(*hop_section, n_units, x.patterns, x.seed);
   } else if (x.kind == "kuramoto") {
-    x.model = read_kuramoto(root.section("kuramoto"), std::nullopt, x.seed, base, budget);
+    x.model = read_kuramoto(root.section("kuramoto"), std::nullopt, x.seed, budget);
   } else if (x.kind == "akorn_kuramoto") {
     x.model = read_akorn(root.section("akorn"), x.seed, budget);
   } else if (x.kind == "akorn_conv") {
     x.model = read_akorn_conv(root.section("akorn_conv"), x.seed, x.scene, budget);
   } else {
-    Hopfield hop = read_hopfield(*hop_section, n_units, x.patterns, x.seed, base);
+    Hopfield hop = read_hopfield(*hop_section, n_units, x.patterns, x.seed);
     const Index n = n_units;
-    Kuramoto kur = read_kuramoto(root.section("kuramoto"), n, x.seed, base, budget);
+    Kuramoto kur = read_kuramoto(root.section("kuramoto"), n, x.seed, budget);
     Section cs = root.section("coupling");
-    HkCoupling c = read_coupling(cs, n, x.seed, base, budget);
+    HkCoupling c = read_coupling(cs, n, x.seed, budget);
     const double kh = cs.number("kappa_h", 1.0, config::positive());
     const double kk = cs.number("kappa_k", 1.0, config::positive());
     std::vector<Index> pairing = read_pairing(cs, n, kur.n_osc());
@@ -858,12 +845,11 @@ Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std:
   }
   rec.done();
 
-  x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, base, x.cue);
+  x.z0 = read_initial(root.section("initial"), lay, x.patterns, x.seed, x.cue);
   root.irrelevant("sweep",
                   "this is a sweep: run it with `hkam sweep`, or its base point with "
                   "`hkam run --ignore-sweep`");
-  root.done();
-  x.doc.check();
+  root.done();  // reports every error noted in the file
 }
 
 Experiment::~Experiment() = default;

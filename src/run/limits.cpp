@@ -1,18 +1,17 @@
 #include "run/limits.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cmath>
+
+#include "os.hpp"
 
 namespace hkam::run {
 
 Limits& default_limits() {
   static Limits limits = [] {
     Limits l;
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    const double ram = pages > 0 && page > 0 ? static_cast<double>(pages) * page : 8e9;
-    l.memory_bytes = 0.8 * ram;
+    l.memory_bytes = 0.8 * os::physical_memory_bytes();
     l.output_bytes = 20e9;
     return l;
   }();

@@ -66,15 +66,12 @@ StimulusNorm read_norm(Section& s) {
                         : StimulusNorm::None;
 }
 
-NetSpec read_spec(Section& root, const fs::path& base) {
+NetSpec read_spec(Section& root) {
   NetSpec n;
   Section s = root.section("network");
   n.kind = s.choice("kind", std::nullopt, {"objects", "sudoku", "cifar"});
   n.precision = s.choice("precision", "float32", {"float32", "float64"});
-  n.weights = s.string("weights", "");
-  if (!n.weights.empty() && fs::path(n.weights).is_relative())
-    n.weights = (base / n.weights).string();
-  if (!n.weights.empty()) s.document().add_input(n.weights);
+  n.weights = s.document().input_path(s.string("weights", ""));
   n.gamma_given = s.has("gamma");
   const auto pos = config::at_least(1);
   if (n.kind == "objects") {
@@ -235,16 +232,11 @@ NetSpec read_spec(Section& root, const fs::path& base) {
     in.irrelevant("objects", "objects are for image inputs");
     in.irrelevant("pixel_noise", "pixel_noise is for image inputs");
   }
-  if (!n.input_file.empty() && fs::path(n.input_file).is_relative())
-    n.input_file = (base / n.input_file).string();
-  if (!n.input_file.empty()) in.document().add_input(n.input_file);
+  n.input_file = in.document().input_path(n.input_file);
   in.done();
 
   Section ini = root.section("initial");
-  n.noise_file = ini.string("noise_file", "");
-  if (!n.noise_file.empty() && fs::path(n.noise_file).is_relative())
-    n.noise_file = (base / n.noise_file).string();
-  if (!n.noise_file.empty()) ini.document().add_input(n.noise_file);
+  n.noise_file = ini.document().input_path(ini.string("noise_file", ""));
   ini.done();
 
   Section ev = root.section("evaluate");
@@ -1021,18 +1013,16 @@ void check_budget(Section& root, const NetSpec& n) {
 Top read_top(config::Document& doc) {
   Top t;
   Section root = doc.root();
-  const fs::path base = fs::path(doc.name()).parent_path();
   t.seed = static_cast<std::uint64_t>(root.integer("seed", 1, config::Range{0, config::kMaxSeed}));
   t.title = root.string("title", "");
   const std::string stem = fs::path(doc.name()).stem().string();
   t.output = root.string("output", "out/" + (stem.empty() ? std::string("run") : stem) + ".h5");
-  t.spec = read_spec(root, base);
+  t.spec = read_spec(root);
   check_budget(root, t.spec);
   root.irrelevant("sweep",
                   "this is a sweep: run it with `hkam sweep`, or its base point with "
                   "`hkam run --ignore-sweep`");
-  root.done();
-  doc.check();
+  root.done();  // reports every error noted in the file
   return t;
 }
 }  // namespace
