@@ -1,0 +1,97 @@
+#pragma once
+/// The Hopfield–Kuramoto right-hand side, energy and vector–Jacobian products for B trajectories
+/// at once, in float or double (docs/models.md §6–7).
+///
+/// **Batch layout.** A batch of states is one column-major B×dim matrix `Z`: row b is trajectory
+/// b's flat state [x (N); σ_0 … σ_{M−1} (M·D)] as in core.hpp. Column c holds coordinate c of
+/// every trajectory contiguously, so
+///   * W_s·g for the whole batch is one GEMM, G·W_s (B×N times N×N);
+///   * a sparse edge loop reads σ_j,d for all B trajectories as one contiguous run and vectorises
+///     over the batch inside each edge;
+///   * at B = 1 the matrix is exactly the flat single-trajectory vector.
+///
+/// **Sharing.** `BatchModel<T>` holds one copy of the parameters converted to T (W_s, Ω's skew
+/// part, per-edge A/B/w) and no mutable state; every evaluation takes a `BatchWorkspace<T>` sized
+/// for B. One model can serve several threads, each with its own workspace. After changing the
+/// Params (training), call `set_params` — the graphs and sizes must stay the same.
+///
+/// **Paths.** ℰ_K complete with a linear potential and one shared A: O(M·D) mean field. ℰ_HK
+/// complete with additive coupling: O(N·D) low rank, u_i = α(Σ_j g_jσ_j − g_iσ_i). Every other
+/// complete graph is materialised into an edge list (O(N²) memory).
+///
+/// Evaluations allocate nothing once the workspace has been sized for the batch.
+
+#include <Eigen/Core>
+
+#include "hkam/core.hpp"
+#include "hkam/models/params.hpp"
+
+namespace hkam {
+
+template <class T>
+using BatchMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// Work buffers for one batch (size B); reused across calls, resized when B changes.
+template <class T>
+struct BatchWorkspace {
+  Index batch = 0;
+  BatchMatrix<T> g, wg, h, y;       // activations, G·W_s, HK field on x, y_i (B×M·D)
+  BatchMatrix<T> mu, gbar, lx_w;    // VJP: projected cotangent, ḡ, Λ_x·W_s
+  BatchMatrix<T> pool;              // per-trajectory D-vectors of the low-rank paths
+  Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;  // per-edge parameter gradients
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> w_acc, omega_acc;
+  void resize(Index batch, const StateLayout& layout, Index k_edges, Index hk_edges);
+};
+
+template <class T>
+class BatchModel {
+ public:
+  using Matrix = BatchMatrix<T>;
+  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+  BatchModel() = default;
+  /// Throws std::invalid_argument with `params.validate()`'s text when invalid.
+  explicit BatchModel(const HopfieldKuramotoParams& params);
+
+  /// Replaces the parameter values (same sizes, graphs and kinds as at construction).
+  void set_params(const HopfieldKuramotoParams& params);
+  const HopfieldKuramotoParams& params() const { return p_; }
+  StateLayout layout() const { return p_.layout(); }
+  Index dim() const { return p_.dim(); }
+
+  /// dZ = f(Z) row by row. Z and dZ are B×dim; dZ must not alias Z.
+  void rhs(const Matrix& z, Matrix& dz, BatchWorkspace<T>& ws) const;
+  /// energy[b] = E(Z_b) (HK1).
+  void energy(const Matrix& z, Vector& energy, BatchWorkspace<T>& ws) const;
+  /// Vector–Jacobian product: zbar_b = (∂f/∂z at Z_b)ᵀ Λ_b for every row, and, when grad is not
+  /// null, grad += Σ_b (∂f/∂θ at Z_b)ᵀ Λ_b for the fields it wants (accumulates: the solver's
+  /// backward pass adds one term per stage). zbar must not alias z or lambda.
+  void vjp(const Matrix& z, const Matrix& lambda, Matrix& zbar, BatchWorkspace<T>& ws,
+           HkGradient* grad = nullptr) const;
+
+  /// True when the O(M·D) mean-field path is used for ℰ_K.
+  bool kuramoto_mean_field() const { return mean_field_; }
+  /// True when the O(N·D) low-rank path is used for ℰ_HK.
+  bool coupling_low_rank() const { return low_rank_; }
+
+ private:
+  void forward(const Matrix& z, BatchWorkspace<T>& ws) const;  // fills g, wg, h, y
+
+  HopfieldKuramotoParams p_;
+  Index n_ = 0, m_ = 0, d_ = 0;
+  bool mean_field_ = false, low_rank_ = false;
+  Matrix w_;      // W_s in T
+  Vector bias_;   // b in T
+  Matrix omega_;  // skew part of Ω in T (D×D, zero when absent)
+  Graph kg_, hkg_;      // ℰ_K and ℰ_HK with explicit edge lists (unless on a mean-field path)
+  Vector ka_, kb_;      // A_e, B_e (size 1 when shared)
+  Vector hw_;           // w_e per ℰ_HK edge (general weights, α, or α W_s,ij)
+  T beta_ = 1, inv_kh_ = 1, inv_kk_ = 1, alpha_ = 0, mean_a_ = 0;
+};
+
+extern template class BatchModel<float>;
+extern template class BatchModel<double>;
+extern template struct BatchWorkspace<float>;
+extern template struct BatchWorkspace<double>;
+
+}  // namespace hkam

@@ -1,0 +1,351 @@
+#include "hkam/models/batch.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "models/batch_kernels.hpp"
+
+namespace hkam {
+
+using namespace batch_detail;
+
+// ---- Workspace ---------------------------------------------------------------------------------
+
+template <class T>
+void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_edges, Index hk_edges) {
+  if (b == batch && g.cols() == l.n_units && y.cols() == l.n_osc * l.osc_dim &&
+      edge_a.size() == k_edges && edge_w.size() == hk_edges)
+    return;
+  batch = b;
+  const Index n = l.n_units, md = l.n_osc * l.osc_dim;
+  g.resize(b, n);
+  wg.resize(b, n);
+  h.resize(b, n);
+  gbar.resize(b, n);
+  lx_w.resize(b, n);
+  y.resize(b, md);
+  mu.resize(b, md);
+  pool.resize(b, 4 * l.osc_dim);
+  edge_a.resize(k_edges);
+  edge_b.resize(k_edges);
+  edge_w.resize(hk_edges);
+  w_acc.resize(n, n);
+  omega_acc.resize(l.osc_dim, l.osc_dim);
+}
+
+// ---- Model -------------------------------------------------------------------------------------
+
+template <class T>
+BatchModel<T>::BatchModel(const HopfieldKuramotoParams& params) {
+  params.require_valid();
+  p_ = params;
+  n_ = p_.hopfield.units();
+  m_ = p_.kuramoto.n_osc;
+  d_ = m_ > 0 ? p_.kuramoto.osc_dim : 0;
+  const auto& k = p_.kuramoto;
+  mean_field_ = m_ > 0 && k.graph.is_complete() && k.potential == PairPotentialKind::Linear &&
+                k.a.size() == 1;
+  if (m_ > 0) kg_ = (k.graph.is_complete() && !mean_field_) ? k.graph.materialized() : k.graph;
+  const auto& c = p_.coupling;
+  low_rank_ = c.present() && c.graph.is_complete() && c.kind == HkCouplingKind::Additive;
+  if (c.present()) hkg_ = (c.graph.is_complete() && !low_rank_) ? c.graph.materialized() : c.graph;
+  set_params(params);
+}
+
+template <class T>
+void BatchModel<T>::set_params(const HopfieldKuramotoParams& params) {
+  params.require_valid();
+  if (params.hopfield.units() != n_ || params.kuramoto.n_osc != m_ ||
+      (m_ > 0 && params.kuramoto.osc_dim != d_) ||
+      params.kuramoto.a.size() != p_.kuramoto.a.size() ||
+      params.kuramoto.b.size() != p_.kuramoto.b.size() ||
+      params.kuramoto.potential != p_.kuramoto.potential ||
+      params.coupling.kind != p_.coupling.kind ||
+      params.coupling.present() != p_.coupling.present() ||
+      params.kuramoto.graph.num_edges() != p_.kuramoto.graph.num_edges() ||
+      params.coupling.graph.num_edges() != p_.coupling.graph.num_edges())
+    throw std::invalid_argument(
+        "BatchModel::set_params: sizes, kinds and graphs must stay those of construction");
+  // Keep our own graphs (the caller's may be implicit); copy the values.
+  Graph kg = std::move(p_.kuramoto.graph), cg = std::move(p_.coupling.graph);
+  p_ = params;
+  p_.kuramoto.graph = std::move(kg);
+  p_.coupling.graph = std::move(cg);
+
+  w_ = (0.5 * (p_.hopfield.w + p_.hopfield.w.transpose())).template cast<T>();
+  bias_ = p_.hopfield.b.template cast<T>();
+  beta_ = T(p_.hopfield.lagrangian.beta);
+  inv_kh_ = T(1.0 / p_.kappa_h);
+  inv_kk_ = T(1.0 / p_.kappa_k);
+  omega_ = Matrix::Zero(d_, d_);
+  if (p_.kuramoto.omega.size() > 0)
+    omega_ = (0.5 * (p_.kuramoto.omega - p_.kuramoto.omega.transpose())).template cast<T>();
+  ka_ = p_.kuramoto.a.template cast<T>();
+  kb_ = p_.kuramoto.b.template cast<T>();
+  if (kb_.size() == 0) kb_ = Vector::Zero(1);
+  mean_a_ = ka_.size() > 0 ? ka_[0] : T(0);
+  alpha_ = T(p_.coupling.alpha);
+  if (p_.coupling.present() && !low_rank_) {
+    const auto& edges = hkg_.edges();
+    hw_.resize(Index(edges.size()));
+    for (std::size_t e = 0; e < edges.size(); ++e) {
+      switch (p_.coupling.kind) {
+        case HkCouplingKind::General:
+          hw_[Index(e)] = T(p_.coupling.weights[Index(e)]);
+          break;
+        case HkCouplingKind::Additive:
+          hw_[Index(e)] = alpha_;
+          break;
+        case HkCouplingKind::Multiplicative:
+          hw_[Index(e)] = alpha_ * w_(edges[e].i, edges[e].j);
+          break;
+      }
+    }
+  }
+}
+
+
+template <class T>
+void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  ws.resize(B, layout(), kg_.num_edges(), p_.coupling.present() ? hkg_.num_edges() : 0);
+  const CCols<T> sig{z.data() + N * B, B};
+  if (N > 0) {
+    const MapC<T> x(z.data(), B, N);
+    activation(p_.hopfield.lagrangian.kind, beta_, x, ws.g);
+    ws.wg.noalias() = ws.g * w_;  // W_s symmetric: (W_s G_bᵀ)ᵀ = G_b W_s
+  }
+  if (M > 0) {
+    ws.y.setZero();
+    const Cols<T> y{ws.y.data(), B};
+    if (mean_field_) {
+      // y_i = A (S − σ_i), S = Σ_j σ_j
+      T* s = ws.pool.data();  // B×D, column d at s + d·B
+      std::fill(s, s + B * D, T(0));
+      for (Index j = 0; j < M; ++j)
+        for (Index d = 0; d < D; ++d) {
+          const T* sj = sig.at(j * D + d, 0);
+          for (Index b = 0; b < B; ++b) s[d * B + b] += sj[b];
+        }
+      const T a = mean_a_;
+      for (Index i = 0; i < M; ++i)
+        for (Index d = 0; d < D; ++d) {
+          const T* si = sig.at(i * D + d, 0);
+          T* yi = y.at(i * D + d, 0);
+          for (Index b = 0; b < B; ++b) yi[b] = a * (s[d * B + b] - si[b]);
+        }
+    } else {
+      const auto& off = kg_.csr_offsets();
+      const auto& nbr = kg_.csr_neighbors();
+      const auto& eid = kg_.csr_edge_ids();
+      const T* ka = ka_.data();
+      const T* kb = kb_.data();
+      const bool a_shared = ka_.size() == 1, b_shared = kb_.size() == 1;
+      const double work = double(2 * kg_.num_edges()) * double(B) * double(D);
+      with_potential(p_.kuramoto.potential, [&](auto kc) {
+        constexpr PairPotentialKind K = decltype(kc)::value;
+#pragma omp parallel for schedule(static) if (work > kParallelWork)
+        for (Index i = 0; i < M; ++i) {
+          for_chunks(B, [&](auto bc, Index b0) {
+            constexpr int BC = decltype(bc)::value;
+            const T* si = sig.at(i * D, b0);
+            T* yi = y.at(i * D, b0);
+            for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
+              const Index j = nbr[q], e = eid[q];
+              const T* sj = sig.at(j * D, b0);
+              const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
+              T s[BC] = {};
+              for (Index d = 0; d < D; ++d)
+                for (int b = 0; b < BC; ++b) s[b] += si[d * B + b] * sj[d * B + b];
+              T fp[BC];
+              for (int b = 0; b < BC; ++b) fp[b] = a + bb * dphi<K>(s[b]);
+              for (Index d = 0; d < D; ++d)
+                for (int b = 0; b < BC; ++b) yi[d * B + b] += fp[b] * sj[d * B + b];
+            }
+          });
+        }
+      });
+    }
+  }
+  if (p_.coupling.present()) {
+    ws.h.setZero();
+    const Cols<T> y{ws.y.data(), B}, h{ws.h.data(), B};
+    const CCols<T> g{ws.g.data(), B};
+    const T kk = inv_kk_;
+    if (low_rank_) {
+      // u_i = α(V − g_i σ_i), V = Σ_j g_j σ_j;  h_i = σ_i·u_i;  y_i −= g_i u_i / κ_K
+      T* v = ws.pool.data();
+      std::fill(v, v + B * D, T(0));
+      for (Index j = 0; j < N; ++j)
+        for (Index d = 0; d < D; ++d) {
+          const T* sj = sig.at(j * D + d, 0);
+          const T* gj = g.at(j, 0);
+          for (Index b = 0; b < B; ++b) v[d * B + b] += gj[b] * sj[b];
+        }
+      const T a = alpha_;
+      for (Index i = 0; i < N; ++i) {
+        const T* gi = g.at(i, 0);
+        T* hi = h.at(i, 0);
+        for (Index d = 0; d < D; ++d) {
+          const T* si = sig.at(i * D + d, 0);
+          T* yi = y.at(i * D + d, 0);
+          for (Index b = 0; b < B; ++b) {
+            const T u = a * (v[d * B + b] - gi[b] * si[b]);
+            hi[b] += si[b] * u;
+            yi[b] -= kk * gi[b] * u;
+          }
+        }
+      }
+    } else {
+      const auto& off = hkg_.csr_offsets();
+      const auto& nbr = hkg_.csr_neighbors();
+      const auto& eid = hkg_.csr_edge_ids();
+      const T* hw = hw_.data();
+      const double work = double(2 * hkg_.num_edges()) * double(B) * double(D);
+#pragma omp parallel for schedule(static) if (work > kParallelWork)
+      for (Index i = 0; i < N; ++i) {
+        for_chunks(B, [&](auto bc, Index b0) {
+          constexpr int BC = decltype(bc)::value;
+          const T* si = sig.at(i * D, b0);
+          const T* gi = g.at(i, b0);
+          T* yi = y.at(i * D, b0);
+          T* hi = h.at(i, b0);
+          for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
+            const Index j = nbr[q];
+            const T w = hw[eid[q]];
+            const T* sj = sig.at(j * D, b0);
+            const T* gj = g.at(j, b0);
+            T s[BC] = {}, c[BC];
+            for (Index d = 0; d < D; ++d)
+              for (int b = 0; b < BC; ++b) s[b] += si[d * B + b] * sj[d * B + b];
+            for (int b = 0; b < BC; ++b) {
+              hi[b] += w * s[b] * gj[b];
+              c[b] = kk * w * gi[b] * gj[b];
+            }
+            for (Index d = 0; d < D; ++d)
+              for (int b = 0; b < BC; ++b) yi[d * B + b] -= c[b] * sj[d * B + b];
+          }
+        });
+      }
+    }
+  }
+}
+
+template <class T>
+void BatchModel<T>::rhs(const Matrix& z, Matrix& dz, BatchWorkspace<T>& ws) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  if (z.cols() != dim()) throw std::invalid_argument("BatchModel::rhs: state has wrong size");
+  dz.resize(B, dim());
+  forward(z, ws);
+  const bool coupled = p_.coupling.present();
+  for (Index i = 0; i < N; ++i) {
+    const T* x = z.data() + i * B;
+    const T* wg = ws.wg.data() + i * B;
+    const T* h = ws.h.data() + i * B;
+    T* out = dz.data() + i * B;
+    const T bi = bias_[i];
+    for (Index b = 0; b < B; ++b) out[b] = wg[b] - x[b] + bi + (coupled ? inv_kh_ * h[b] : T(0));
+  }
+  // σ part: −(y_i − (σ_i·y_i)σ_i) + Ω σ_i
+  const CCols<T> sig{z.data() + N * B, B}, y{ws.y.data(), B};
+  const Cols<T> out{dz.data() + N * B, B};
+  const T* om = omega_.data();
+  const double work = double(M) * double(B) * double(D * (D + 4));
+#pragma omp parallel for schedule(static) if (work > kParallelWork)
+  for (Index i = 0; i < M; ++i) {
+    for_chunks(B, [&](auto bc, Index b0) {
+      constexpr int BC = decltype(bc)::value;
+      const T* si = sig.at(i * D, b0);
+      const T* yi = y.at(i * D, b0);
+      T* oi = out.at(i * D, b0);
+      T dot[BC] = {};
+      for (Index d = 0; d < D; ++d)
+        for (int b = 0; b < BC; ++b) dot[b] += si[d * B + b] * yi[d * B + b];
+      for (Index r = 0; r < D; ++r) {
+        T acc[BC];
+        for (int b = 0; b < BC; ++b) acc[b] = dot[b] * si[r * B + b] - yi[r * B + b];
+        for (Index c = 0; c < D; ++c) {
+          const T o = om[c * D + r];
+          if (o != T(0))
+            for (int b = 0; b < BC; ++b) acc[b] += o * si[c * B + b];
+        }
+        for (int b = 0; b < BC; ++b) oi[r * B + b] = acc[b];
+      }
+    });
+  }
+}
+
+template <class T>
+void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  if (z.cols() != dim()) throw std::invalid_argument("BatchModel::energy: state has wrong size");
+  forward(z, ws);
+  e = Vector::Zero(B);
+  const T kh = T(p_.kappa_h), kk = T(p_.kappa_k);
+  if (N > 0) {
+    const MapC<T> x(z.data(), B, N);
+    // E_H = (x − b)·g − L(x) − ½ g·W_s g
+    for (Index b = 0; b < B; ++b)
+      e[b] = kh * (((x.row(b) - bias_.transpose()).array() * ws.g.row(b).array()).sum() -
+                   T(0.5) * ws.g.row(b).dot(ws.wg.row(b)));
+    add_lagrangian(p_.hopfield.lagrangian.kind, beta_, x, -kh, e);
+  }
+  if (p_.coupling.present())
+    for (Index b = 0; b < B; ++b) e[b] -= T(0.5) * ws.g.row(b).dot(ws.h.row(b));
+  if (M == 0) return;
+  const CCols<T> sig{z.data() + N * B, B};
+  if (mean_field_) {
+    // A Σ_{i<j} s_ij = ½ A (‖S‖² − Σ_i ‖σ_i‖²)
+    for (Index b = 0; b < B; ++b) {
+      T self = 0;
+      for (Index d = 0; d < D; ++d) {
+        T s = 0;
+        for (Index j = 0; j < M; ++j) {
+          const T v = sig.at(j * D + d, 0)[b];
+          s += v;
+          self += v * v;
+        }
+        self -= s * s;
+      }
+      e[b] -= kk * T(0.5) * mean_a_ * self;
+    }
+    return;
+  }
+  // Per node i, the edges (i, j) with j > i; partial sums per node in ws.y's first M columns.
+  const auto& off = kg_.csr_offsets();
+  const auto& nbr = kg_.csr_neighbors();
+  const auto& eid = kg_.csr_edge_ids();
+  const bool a_shared = ka_.size() == 1, b_shared = kb_.size() == 1;
+  const Cols<T> part{ws.y.data(), B};
+  with_potential(p_.kuramoto.potential, [&](auto kc) {
+    constexpr PairPotentialKind K = decltype(kc)::value;
+#pragma omp parallel for schedule(static) if (double(kg_.num_edges()) * B * D > kParallelWork)
+    for (Index i = 0; i < M; ++i) {
+      T* pi = part.at(i, 0);
+      for (Index b = 0; b < B; ++b) pi[b] = 0;
+      for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
+        const Index j = nbr[q], ed = eid[q];
+        if (j < i) continue;
+        const T a = ka_[a_shared ? 0 : ed], bb = kb_[b_shared ? 0 : ed];
+        for (Index b = 0; b < B; ++b) {
+          T s = 0;
+          for (Index d = 0; d < D; ++d) s += sig.at(i * D + d, 0)[b] * sig.at(j * D + d, 0)[b];
+          pi[b] += a * s + bb * phi<K>(s);
+        }
+      }
+    }
+  });
+  for (Index b = 0; b < B; ++b) {
+    T s = 0;
+    for (Index i = 0; i < M; ++i) s += part.at(i, 0)[b];
+    e[b] += kk * s;
+  }
+}
+
+template class BatchModel<float>;
+template class BatchModel<double>;
+template struct BatchWorkspace<float>;
+template struct BatchWorkspace<double>;
+
+}  // namespace hkam

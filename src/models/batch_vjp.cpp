@@ -1,0 +1,334 @@
+// Vector–Jacobian products of the batched Hopfield–Kuramoto right-hand side (docs/models.md §7).
+//
+// With cotangents λ_x (N) and λ_σ (M×D) per trajectory, μ_i = P_i λ_σi and, per edge,
+// m_e = μ_i·σ_j + μ_j·σ_i:
+//   σ̄_i = Ωᵀλ_σi + (λ_σi·σ_i) y_i + (σ_i·y_i) λ_σi
+//         − Σ_{j∼K i} (F'_e μ_j + F''_e m_e σ_j)
+//         + Σ_{j∼HK i} w_e [ g_i g_j μ_j / κ_K + (λ_x,i g_j + λ_x,j g_i) σ_j / κ_H ]
+//   ḡ_i = [W_s λ_x]_i + Σ_{j∼HK i} w_e (s_e λ_x,j / κ_H + g_j m_e / κ_K),   x̄ = H ḡ − λ_x
+//   b̄ = λ_x,  W̄ = ½(λ_x gᵀ + g λ_xᵀ),  Ā_e = −m_e,  B̄_e = −φ'(s_e) m_e,
+//   w̄_e = s_e (λ_x,i g_j + λ_x,j g_i) / κ_H + g_i g_j m_e / κ_K,  Ω̄ = skew(Σ_i λ_σi σ_iᵀ).
+// Each edge's parameter gradient is written by the thread that owns its first node, so the
+// node-parallel loops need no atomics.
+
+#include <stdexcept>
+
+#include "hkam/models/batch.hpp"
+#include "models/batch_kernels.hpp"
+
+namespace hkam {
+
+using namespace batch_detail;
+
+template <class T>
+void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchWorkspace<T>& ws,
+                        HkGradient* grad) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  if (z.cols() != dim() || lam.rows() != B || lam.cols() != dim())
+    throw std::invalid_argument("BatchModel::vjp: state and cotangent must both be B x dim");
+  forward(z, ws);
+  zbar.resize(B, dim());
+  const CCols<T> sig{z.data() + N * B, B}, ls{lam.data() + N * B, B}, y{ws.y.data(), B};
+  const CCols<T> g{ws.g.data(), B}, lx{lam.data(), B};
+  const Cols<T> sb{zbar.data() + N * B, B}, mu{ws.mu.data(), B}, gb{ws.gbar.data(), B};
+  ws.edge_a.setZero();
+  ws.edge_b.setZero();
+  ws.edge_w.setZero();
+  T alpha_bar = 0, mean_a_bar = 0;
+
+  // μ_i = P_i λ_σi and the projection and Ω terms of σ̄_i.
+  const T* om = omega_.data();
+  const double osc_work = double(M) * double(B) * double(D * (D + 4));
+#pragma omp parallel for schedule(static) if (osc_work > kParallelWork)
+  for (Index i = 0; i < M; ++i) {
+    for_chunks(B, [&](auto bc, Index b0) {
+      constexpr int BC = decltype(bc)::value;
+      const T* si = sig.at(i * D, b0);
+      const T* li = ls.at(i * D, b0);
+      const T* yi = y.at(i * D, b0);
+      T* mi = mu.at(i * D, b0);
+      T* oi = sb.at(i * D, b0);
+      T dl[BC] = {}, dy[BC] = {};
+      for (Index d = 0; d < D; ++d)
+        for (int b = 0; b < BC; ++b) {
+          dl[b] += si[d * B + b] * li[d * B + b];
+          dy[b] += si[d * B + b] * yi[d * B + b];
+        }
+      for (Index r = 0; r < D; ++r) {
+        for (int b = 0; b < BC; ++b) {
+          mi[r * B + b] = li[r * B + b] - dl[b] * si[r * B + b];
+          oi[r * B + b] = dl[b] * yi[r * B + b] + dy[b] * li[r * B + b];
+        }
+        for (Index c = 0; c < D; ++c) {
+          const T o = om[r * D + c];  // Ω(c, r): (Ωᵀλ)_r
+          if (o != T(0))
+            for (int b = 0; b < BC; ++b) oi[r * B + b] += o * li[c * B + b];
+        }
+      }
+    });
+  }
+
+  if (N > 0) {
+    const MapC<T> lxm(lam.data(), B, N);
+    ws.gbar.noalias() = lxm * w_;
+  }
+
+  // ℰ_K
+  const CCols<T> muc{ws.mu.data(), B};
+  if (M > 0 && mean_field_) {
+    // y_i = A(S − σ_i): σ̄_i −= A(U − μ_i), Ā = −Σ_{i≠j} μ_i·σ_j = −(U·S − Σ_i μ_i·σ_i)
+    T* s = ws.pool.data();
+    T* u = s + B * D;
+    std::fill(s, s + 2 * B * D, T(0));
+    T self = 0;
+    for (Index j = 0; j < M; ++j)
+      for (Index d = 0; d < D; ++d) {
+        const T* sj = sig.at(j * D + d, 0);
+        const T* mj = muc.at(j * D + d, 0);
+        for (Index b = 0; b < B; ++b) {
+          s[d * B + b] += sj[b];
+          u[d * B + b] += mj[b];
+          self += mj[b] * sj[b];
+        }
+      }
+    T us = 0;
+    for (Index q = 0; q < B * D; ++q) us += u[q] * s[q];
+    mean_a_bar = -(us - self);
+    const T a = mean_a_;
+    for (Index i = 0; i < M; ++i)
+      for (Index d = 0; d < D; ++d) {
+        const T* mi = muc.at(i * D + d, 0);
+        T* oi = sb.at(i * D + d, 0);
+        for (Index b = 0; b < B; ++b) oi[b] -= a * (u[d * B + b] - mi[b]);
+      }
+  } else if (M > 0) {
+    const auto& off = kg_.csr_offsets();
+    const auto& nbr = kg_.csr_neighbors();
+    const auto& eid = kg_.csr_edge_ids();
+    const T* ka = ka_.data();
+    const T* kb = kb_.data();
+    T* ea = ws.edge_a.data();
+    T* eb = ws.edge_b.data();
+    const bool a_shared = ka_.size() == 1, b_shared = kb_.size() == 1;
+    const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
+    with_potential(p_.kuramoto.potential, [&](auto kc) {
+      constexpr PairPotentialKind K = decltype(kc)::value;
+#pragma omp parallel for schedule(static) if (work > kParallelWork)
+      for (Index i = 0; i < M; ++i) {
+        for_chunks(B, [&](auto bc, Index b0) {
+          constexpr int BC = decltype(bc)::value;
+          const T* si = sig.at(i * D, b0);
+          const T* mi = muc.at(i * D, b0);
+          T* oi = sb.at(i * D, b0);
+          for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
+            const Index j = nbr[q], e = eid[q];
+            const T* sj = sig.at(j * D, b0);
+            const T* mj = muc.at(j * D, b0);
+            const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
+            T s[BC] = {}, m[BC] = {};
+            for (Index d = 0; d < D; ++d)
+              for (int b = 0; b < BC; ++b) {
+                s[b] += si[d * B + b] * sj[d * B + b];
+                m[b] += mi[d * B + b] * sj[d * B + b] + mj[d * B + b] * si[d * B + b];
+              }
+            T fp[BC], fpp[BC], p[BC];
+            for (int b = 0; b < BC; ++b) {
+              p[b] = dphi<K>(s[b]);
+              fp[b] = a + bb * p[b];
+              fpp[b] = bb * ddphi<K>(s[b], p[b]);
+            }
+            for (Index d = 0; d < D; ++d)
+              for (int b = 0; b < BC; ++b)
+                oi[d * B + b] -= fp[b] * mj[d * B + b] + fpp[b] * m[b] * sj[d * B + b];
+            if (j > i) {
+              T sa = 0, sbb = 0;
+              for (int b = 0; b < BC; ++b) {
+                sa += m[b];
+                sbb += p[b] * m[b];
+              }
+              ea[e] -= sa;
+              eb[e] -= sbb;
+            }
+          }
+        });
+      }
+    });
+  }
+
+  // ℰ_HK
+  const T kh = inv_kh_, kk = inv_kk_;
+  if (p_.coupling.present() && low_rank_) {
+    T* v = ws.pool.data();  // V = Σ g_j σ_j, L = Σ λ_x,j σ_j, Ug = Σ g_j μ_j  (B×D each)
+    T* l = v + B * D;
+    T* ug = l + B * D;
+    std::fill(v, v + 3 * B * D, T(0));
+    for (Index j = 0; j < N; ++j)
+      for (Index d = 0; d < D; ++d) {
+        const T* sj = sig.at(j * D + d, 0);
+        const T* mj = muc.at(j * D + d, 0);
+        const T* gj = g.at(j, 0);
+        const T* lj = lx.at(j, 0);
+        for (Index b = 0; b < B; ++b) {
+          v[d * B + b] += gj[b] * sj[b];
+          l[d * B + b] += lj[b] * sj[b];
+          ug[d * B + b] += gj[b] * mj[b];
+        }
+      }
+    const T a = alpha_;
+    T abar = 0;
+    for (Index q = 0; q < B * D; ++q) abar += kh * l[q] * v[q] + kk * ug[q] * v[q];
+    for (Index i = 0; i < N; ++i) {
+      const T* gi = g.at(i, 0);
+      const T* li = lx.at(i, 0);
+      T* gbi = gb.at(i, 0);
+      for (Index b = 0; b < B; ++b) {
+        T ss = 0, ms = 0, sl = 0, mv = 0, su = 0;
+        for (Index d = 0; d < D; ++d) {
+          const T sv = sig.at(i * D + d, 0)[b], mv_ = muc.at(i * D + d, 0)[b];
+          ss += sv * sv;
+          ms += mv_ * sv;
+          sl += sv * l[d * B + b];
+          mv += mv_ * v[d * B + b];
+          su += sv * ug[d * B + b];
+        }
+        gbi[b] += a * kh * (sl - li[b] * ss) + a * kk * (mv + su - T(2) * gi[b] * ms);
+        abar -= kh * li[b] * gi[b] * ss + kk * gi[b] * gi[b] * ms;
+        for (Index d = 0; d < D; ++d) {
+          const T sv = sig.at(i * D + d, 0)[b], mv_ = muc.at(i * D + d, 0)[b];
+          sb.at(i * D + d, 0)[b] +=
+              a * kk * gi[b] * (ug[d * B + b] - gi[b] * mv_) +
+              a * kh * (li[b] * (v[d * B + b] - gi[b] * sv) + gi[b] * (l[d * B + b] - li[b] * sv));
+        }
+      }
+    }
+    alpha_bar = abar;
+  } else if (p_.coupling.present()) {
+    const auto& off = hkg_.csr_offsets();
+    const auto& nbr = hkg_.csr_neighbors();
+    const auto& eid = hkg_.csr_edge_ids();
+    const T* hw = hw_.data();
+    T* ew = ws.edge_w.data();
+    const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
+#pragma omp parallel for schedule(static) if (work > kParallelWork)
+    for (Index i = 0; i < N; ++i) {
+      for_chunks(B, [&](auto bc, Index b0) {
+        constexpr int BC = decltype(bc)::value;
+        const T* si = sig.at(i * D, b0);
+        const T* mi = muc.at(i * D, b0);
+        const T* gi = g.at(i, b0);
+        const T* li = lx.at(i, b0);
+        T* gbi = gb.at(i, b0);
+        T* oi = sb.at(i * D, b0);
+        for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
+          const Index j = nbr[q], e = eid[q];
+          const T w = hw[e];
+          const T* sj = sig.at(j * D, b0);
+          const T* mj = muc.at(j * D, b0);
+          const T* gj = g.at(j, b0);
+          const T* lj = lx.at(j, b0);
+          T s[BC] = {}, m[BC] = {}, c1[BC], c2[BC];
+          for (Index d = 0; d < D; ++d)
+            for (int b = 0; b < BC; ++b) {
+              s[b] += si[d * B + b] * sj[d * B + b];
+              m[b] += mi[d * B + b] * sj[d * B + b] + mj[d * B + b] * si[d * B + b];
+            }
+          T we = 0;
+          for (int b = 0; b < BC; ++b) {
+            gbi[b] += w * (kh * s[b] * lj[b] + kk * gj[b] * m[b]);
+            const T cross = li[b] * gj[b] + lj[b] * gi[b];
+            c1[b] = kk * w * gi[b] * gj[b];
+            c2[b] = kh * w * cross;
+            we += kh * s[b] * cross + kk * gi[b] * gj[b] * m[b];
+          }
+          for (Index d = 0; d < D; ++d)
+            for (int b = 0; b < BC; ++b)
+              oi[d * B + b] += c1[b] * mj[d * B + b] + c2[b] * sj[d * B + b];
+          if (j > i) ew[e] += we;
+        }
+      });
+    }
+  }
+
+  // x̄ = H ḡ − λ_x
+  if (N > 0) {
+    const MapC<T> x(z.data(), B, N), lxm(lam.data(), B, N);
+    hessian_times(p_.hopfield.lagrangian.kind, beta_, x, ws.g, ws.gbar, ws.lx_w);
+    Map<T>(zbar.data(), B, N) = ws.lx_w - lxm;
+  }
+
+  if (!grad) return;
+  HkGradient& gr = *grad;
+  if (N > 0) {
+    const MapC<T> lxm(lam.data(), B, N);
+    if (gr.hopfield.b.size() == N)
+      gr.hopfield.b += lxm.colwise().sum().transpose().template cast<double>();
+    if (gr.hopfield.w.rows() == N) {
+      ws.w_acc.noalias() = lxm.transpose() * ws.g;
+      gr.hopfield.w += 0.5 * (ws.w_acc + ws.w_acc.transpose()).template cast<double>();
+    }
+  }
+  if (M > 0) {
+    auto add_edges = [](Eigen::VectorXd& dst, const Vector& src) {
+      if (dst.size() == 1)
+        dst[0] += double(src.sum());
+      else if (dst.size() == src.size())
+        dst += src.template cast<double>();
+    };
+    if (mean_field_) {
+      if (gr.kuramoto.a.size() == 1) gr.kuramoto.a[0] += double(mean_a_bar);
+    } else {
+      add_edges(gr.kuramoto.a, ws.edge_a);
+      if (p_.kuramoto.potential != PairPotentialKind::Linear) add_edges(gr.kuramoto.b, ws.edge_b);
+    }
+    if (gr.kuramoto.omega.rows() == D) {
+      // Ω̄(r, c) = Σ_b Σ_i λ_σi,r σ_i,c, then its skew part.
+      for (Index r = 0; r < D; ++r)
+        for (Index c = 0; c < D; ++c) {
+          T acc = 0;
+          for (Index i = 0; i < M; ++i) {
+            const T* li = ls.at(i * D + r, 0);
+            const T* si = sig.at(i * D + c, 0);
+            for (Index b = 0; b < B; ++b) acc += li[b] * si[b];
+          }
+          ws.omega_acc(r, c) = acc;
+        }
+      gr.kuramoto.omega +=
+          0.5 * (ws.omega_acc - ws.omega_acc.transpose()).template cast<double>();
+    }
+  }
+  if (p_.coupling.present()) {
+    switch (p_.coupling.kind) {
+      case HkCouplingKind::General:
+        if (gr.coupling.weights.size() == ws.edge_w.size())
+          gr.coupling.weights += ws.edge_w.template cast<double>();
+        break;
+      case HkCouplingKind::Additive:
+        if (gr.wanted.alpha) gr.coupling.alpha += double(low_rank_ ? alpha_bar : ws.edge_w.sum());
+        break;
+      case HkCouplingKind::Multiplicative: {
+        // w_e = α W_s,ij: ᾱ = Σ_e W_s,ij w̄_e; W_s,ij = (W_ij + W_ji)/2 gets α w̄_e.
+        const auto& edges = hkg_.edges();
+        double abar = 0;
+        const bool want_w = gr.hopfield.w.rows() == N;
+        for (std::size_t e = 0; e < edges.size(); ++e) {
+          const Index i = edges[e].i, j = edges[e].j;
+          const double we = double(ws.edge_w[Index(e)]);
+          abar += double(w_(i, j)) * we;
+          if (want_w) {
+            gr.hopfield.w(i, j) += 0.5 * p_.coupling.alpha * we;
+            gr.hopfield.w(j, i) += 0.5 * p_.coupling.alpha * we;
+          }
+        }
+        if (gr.wanted.alpha) gr.coupling.alpha += abar;
+        break;
+      }
+    }
+  }
+}
+
+template void BatchModel<float>::vjp(const Matrix&, const Matrix&, Matrix&, BatchWorkspace<float>&,
+                                     HkGradient*) const;
+template void BatchModel<double>::vjp(const Matrix&, const Matrix&, Matrix&,
+                                      BatchWorkspace<double>&, HkGradient*) const;
+
+}  // namespace hkam

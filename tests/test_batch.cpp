@@ -1,0 +1,372 @@
+// The batched model (models/batch.hpp): same right-hand side and energy as the single-trajectory
+// HopfieldKuramoto, vector–Jacobian products against central differences for every
+// Lagrangian × pair potential × coupling × graph kind, batch = sum of its trajectories, float.
+
+#include <gtest/gtest.h>
+
+#include <tuple>
+
+#include "hkam/models/batch.hpp"
+#include "hkam/random.hpp"
+#include "support/numeric.hpp"
+
+namespace hkam {
+namespace {
+
+using test::vectors_near_rel;
+
+struct Kinds {
+  LagrangianKind lagrangian;
+  PairPotentialKind potential;
+  HkCouplingKind coupling;
+  bool k_complete;   // ℰ_K complete (mean field when linear with a shared A)
+  bool hk_complete;  // ℰ_HK complete (low rank when additive)
+  bool shared_ab;    // one A and B for all ℰ_K edges
+};
+
+constexpr Index kN = 7, kD = 3;
+
+Eigen::VectorXd random_vector(Rng& rng, Index n, double lo = -1.0, double hi = 1.0) {
+  Eigen::VectorXd v(n);
+  for (Index k = 0; k < n; ++k) v[k] = rng.uniform(lo, hi);
+  return v;
+}
+
+HopfieldKuramotoParams make_params(const Kinds& k, std::uint64_t seed) {
+  Rng rng(seed);
+  HopfieldKuramotoParams p;
+  Eigen::MatrixXd w(kN, kN);
+  for (Index i = 0; i < kN; ++i)
+    for (Index j = 0; j < kN; ++j) w(i, j) = rng.uniform(-0.8, 0.8);
+  p.hopfield.w = w;  // deliberately not symmetric: the model uses (W + Wᵀ)/2
+  p.hopfield.b = random_vector(rng, kN, -0.3, 0.3);
+  p.hopfield.lagrangian = {k.lagrangian, 1.3};
+  auto& ku = p.kuramoto;
+  ku.n_osc = kN;
+  ku.osc_dim = kD;
+  ku.graph = k.k_complete ? Graph::complete(kN) : Graph::ring(kN, 4);
+  ku.potential = k.potential;
+  const Index ke = ku.graph.num_edges();
+  ku.a = random_vector(rng, k.shared_ab ? 1 : ke);
+  if (k.potential != PairPotentialKind::Linear) ku.b = random_vector(rng, k.shared_ab ? 1 : ke);
+  Eigen::MatrixXd m(kD, kD);
+  for (Index i = 0; i < kD; ++i)
+    for (Index j = 0; j < kD; ++j) m(i, j) = rng.uniform(-1.0, 1.0);
+  ku.omega = m - m.transpose();
+  auto& c = p.coupling;
+  c.kind = k.coupling;
+  c.graph = k.hk_complete ? Graph::complete(kN) : Graph::watts_strogatz(kN, 4, 0.3, seed + 1);
+  c.alpha = 0.7;
+  if (k.coupling == HkCouplingKind::General) c.weights = random_vector(rng, c.graph.num_edges());
+  p.kappa_h = 1.7;
+  p.kappa_k = 0.6;
+  return p;
+}
+
+// B random states (rows): x ~ U(−1.5, 1.5), σ_i of norm 1 perturbed off the sphere (the model is
+// defined on the ambient space, so its derivatives are checked there too).
+Eigen::MatrixXd random_states(Rng& rng, Index batch, Index n, Index m, Index d) {
+  Eigen::MatrixXd z(batch, n + m * d);
+  for (Index b = 0; b < batch; ++b) {
+    for (Index i = 0; i < n; ++i) z(b, i) = rng.uniform(-1.5, 1.5);
+    for (Index i = 0; i < m; ++i) {
+      Eigen::VectorXd s(d);
+      for (Index k = 0; k < d; ++k) s[k] = rng.normal();
+      s *= rng.uniform(0.8, 1.2) / s.norm();
+      for (Index k = 0; k < d; ++k) z(b, n + i * d + k) = s[k];
+    }
+  }
+  return z;
+}
+
+HopfieldKuramoto reference_model(const HopfieldKuramotoParams& p) {
+  const auto& k = p.kuramoto;
+  Hopfield hop(p.hopfield.w, p.hopfield.b, p.hopfield.lagrangian);
+  Kuramoto kur(k.n_osc, k.osc_dim, k.graph, k.potential, k.a, k.b, k.omega);
+  HkCoupling c{p.coupling.kind, p.coupling.graph, p.coupling.alpha, p.coupling.weights};
+  return HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), p.kappa_h, p.kappa_k);
+}
+
+// Σ_b λ_b · f(z_b)
+double contracted_rhs(const BatchModel<double>& model, const Eigen::MatrixXd& z,
+                      const Eigen::MatrixXd& lambda, BatchWorkspace<double>& ws) {
+  Eigen::MatrixXd f;
+  model.rhs(z, f, ws);
+  return (f.array() * lambda.array()).sum();
+}
+
+// Central difference of θ ↦ Σ_b λ_b·f_θ(z_b) along the parameter edit `edit(p, ±h)`.
+template <class Edit>
+double param_fd(const HopfieldKuramotoParams& p, const Eigen::MatrixXd& z,
+                const Eigen::MatrixXd& lambda, Edit edit) {
+  const double h = test::kFdStep;
+  BatchWorkspace<double> ws;
+  HopfieldKuramotoParams q = p;
+  edit(q, h);
+  const double fp = contracted_rhs(BatchModel<double>(q), z, lambda, ws);
+  q = p;
+  edit(q, -h);
+  const double fm = contracted_rhs(BatchModel<double>(q), z, lambda, ws);
+  return (fp - fm) / (2 * h);
+}
+
+std::string kinds_name(const ::testing::TestParamInfo<Kinds>& info) {
+  const Kinds& k = info.param;
+  std::string s;
+  s += std::string(Lagrangian{k.lagrangian, 1.0}.name()) + "_";
+  s += std::string(pair_potential_name(k.potential)) + "_";
+  s += std::string(hk_coupling_name(k.coupling));
+  s += k.k_complete ? "_Kcomplete" : "_Kring";
+  s += k.hk_complete ? "_HKcomplete" : "_HKsmallworld";
+  s += k.shared_ab ? "_sharedAB" : "_edgeAB";
+  return s;
+}
+
+class BatchKinds : public ::testing::TestWithParam<Kinds> {};
+
+TEST_P(BatchKinds, RightHandSideAndEnergyEqualTheSingleTrajectoryModel) {
+  const auto p = make_params(GetParam(), 11);
+  const BatchModel<double> model(p);
+  const HopfieldKuramoto ref = reference_model(p);
+  Rng rng(5);
+  const Eigen::MatrixXd z = random_states(rng, 5, kN, kN, kD);
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd f;
+  Eigen::VectorXd e;
+  model.rhs(z, f, ws);
+  model.energy(z, e, ws);
+  for (Index b = 0; b < z.rows(); ++b) {
+    const Eigen::VectorXd zb = z.row(b).transpose();
+    Eigen::VectorXd fb(zb.size());
+    ref(zb, fb, 0.0);
+    EXPECT_TRUE(vectors_near_rel(f.row(b).transpose(), fb, 1e-13)) << "trajectory " << b;
+    EXPECT_TRUE(test::near_rel(e[b], ref.energy(zb), 1e-13)) << "trajectory " << b;
+  }
+}
+
+TEST_P(BatchKinds, StateVjpMatchesCentralDifferences) {
+  const auto p = make_params(GetParam(), 12);
+  const BatchModel<double> model(p);
+  Rng rng(6);
+  const Index batch = 3;
+  Eigen::MatrixXd z = random_states(rng, batch, kN, kN, kD);
+  const Eigen::MatrixXd lambda = random_states(rng, batch, kN, kN, kD);
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd zbar;
+  model.vjp(z, lambda, zbar, ws);
+  // ∂/∂z_bk of Σ_b λ_b·f(z_b), one coordinate at a time.
+  Eigen::MatrixXd fd(batch, z.cols());
+  const double h = test::kFdStep;
+  for (Index b = 0; b < batch; ++b)
+    for (Index k = 0; k < z.cols(); ++k) {
+      const double v = z(b, k);
+      z(b, k) = v + h;
+      const double fp = contracted_rhs(model, z, lambda, ws);
+      z(b, k) = v - h;
+      const double fm = contracted_rhs(model, z, lambda, ws);
+      z(b, k) = v;
+      fd(b, k) = (fp - fm) / (2 * h);
+    }
+  for (Index b = 0; b < batch; ++b)
+    EXPECT_TRUE(vectors_near_rel(zbar.row(b).transpose(), fd.row(b).transpose(), test::kFdRelTol))
+        << "trajectory " << b;
+}
+
+TEST_P(BatchKinds, ParameterVjpMatchesCentralDifferences) {
+  const auto p = make_params(GetParam(), 13);
+  const BatchModel<double> model(p);
+  Rng rng(7);
+  const Eigen::MatrixXd z = random_states(rng, 3, kN, kN, kD);
+  const Eigen::MatrixXd lambda = random_states(rng, 3, kN, kN, kD);
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd zbar;
+  HkGradient grad = HkGradient::zeros_like(p);
+  model.vjp(z, lambda, zbar, ws, &grad);
+
+  Eigen::MatrixXd fd_w(kN, kN);
+  for (Index i = 0; i < kN; ++i)
+    for (Index j = 0; j < kN; ++j)
+      fd_w(i, j) = param_fd(p, z, lambda, [&](auto& q, double h) { q.hopfield.w(i, j) += h; });
+  EXPECT_TRUE(vectors_near_rel(grad.hopfield.w.reshaped(), fd_w.reshaped(), test::kFdRelTol))
+      << "hopfield.w";
+  Eigen::VectorXd fd_b(kN);
+  for (Index i = 0; i < kN; ++i)
+    fd_b[i] = param_fd(p, z, lambda, [&](auto& q, double h) { q.hopfield.b[i] += h; });
+  EXPECT_TRUE(vectors_near_rel(grad.hopfield.b, fd_b, test::kFdRelTol)) << "hopfield.b";
+
+  const auto per_entry = [&](Index n, auto edit) {
+    Eigen::VectorXd v(n);
+    for (Index k = 0; k < n; ++k)
+      v[k] = param_fd(p, z, lambda, [&](auto& q, double h) { edit(q, k, h); });
+    return v;
+  };
+  EXPECT_TRUE(vectors_near_rel(
+      grad.kuramoto.a,
+      per_entry(p.kuramoto.a.size(), [](auto& q, Index k, double h) { q.kuramoto.a[k] += h; }),
+      test::kFdRelTol))
+      << "kuramoto.a";
+  if (p.kuramoto.b.size() > 0) {
+    EXPECT_TRUE(vectors_near_rel(
+        grad.kuramoto.b,
+        per_entry(p.kuramoto.b.size(), [](auto& q, Index k, double h) { q.kuramoto.b[k] += h; }),
+        test::kFdRelTol))
+        << "kuramoto.b";
+  }
+  // Ω stays skew: move Ω(r,c) and Ω(c,r) together; the derivative is Ω̄(r,c) − Ω̄(c,r).
+  for (Index r = 0; r < kD; ++r)
+    for (Index c = r + 1; c < kD; ++c) {
+      const double fd = param_fd(p, z, lambda, [&](auto& q, double h) {
+        q.kuramoto.omega(r, c) += h;
+        q.kuramoto.omega(c, r) -= h;
+      });
+      EXPECT_TRUE(test::near_rel(grad.kuramoto.omega(r, c) - grad.kuramoto.omega(c, r), fd,
+                                 test::kFdRelTol))
+          << "kuramoto.omega(" << r << "," << c << ")";
+    }
+  if (p.coupling.kind == HkCouplingKind::General) {
+    EXPECT_TRUE(vectors_near_rel(grad.coupling.weights,
+                                 per_entry(p.coupling.weights.size(),
+                                           [](auto& q, Index k, double h) {
+                                             q.coupling.weights[k] += h;
+                                           }),
+                                 test::kFdRelTol))
+        << "coupling.weights";
+  } else {
+    EXPECT_TRUE(test::near_rel(
+        grad.coupling.alpha,
+        param_fd(p, z, lambda, [](auto& q, double h) { q.coupling.alpha += h; }), test::kFdRelTol))
+        << "coupling.alpha";
+  }
+}
+
+TEST_P(BatchKinds, BatchIsTheSumOfItsTrajectoriesAndFloatAgrees) {
+  const auto p = make_params(GetParam(), 14);
+  const BatchModel<double> model(p);
+  Rng rng(8);
+  const Index batch = 11;  // one chunk of 8 and three single trajectories
+  const Eigen::MatrixXd z = random_states(rng, batch, kN, kN, kD);
+  const Eigen::MatrixXd lambda = random_states(rng, batch, kN, kN, kD);
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd zbar, zbar1, f, f1;
+  HkGradient grad = HkGradient::zeros_like(p), sum = HkGradient::zeros_like(p);
+  model.vjp(z, lambda, zbar, ws, &grad);
+  model.rhs(z, f, ws);
+  BatchWorkspace<double> ws1;
+  for (Index b = 0; b < batch; ++b) {
+    model.vjp(z.row(b), lambda.row(b), zbar1, ws1, &sum);
+    model.rhs(z.row(b), f1, ws1);
+    EXPECT_TRUE(vectors_near_rel(zbar.row(b).transpose(), zbar1.row(0).transpose(), 1e-13));
+    EXPECT_TRUE(vectors_near_rel(f.row(b).transpose(), f1.row(0).transpose(), 1e-13));
+  }
+  EXPECT_TRUE(vectors_near_rel(grad.hopfield.w.reshaped(), sum.hopfield.w.reshaped(), 1e-12));
+  EXPECT_TRUE(vectors_near_rel(grad.kuramoto.a, sum.kuramoto.a, 1e-12));
+  EXPECT_TRUE(test::near_rel(grad.coupling.alpha, sum.coupling.alpha, 1e-12));
+
+  // float: the same numbers to float precision.
+  const BatchModel<float> model32(p);
+  BatchWorkspace<float> ws32;
+  BatchMatrix<float> f32, zbar32;
+  model32.rhs(z.cast<float>(), f32, ws32);
+  model32.vjp(z.cast<float>(), lambda.cast<float>(), zbar32, ws32);
+  EXPECT_TRUE(vectors_near_rel(f32.cast<double>().reshaped(), f.reshaped(), 2e-5));
+  EXPECT_TRUE(vectors_near_rel(zbar32.cast<double>().reshaped(), zbar.reshaped(), 2e-5));
+}
+
+std::vector<Kinds> all_kinds() {
+  std::vector<Kinds> out;
+  for (auto l : {LagrangianKind::Tanh, LagrangianKind::Sigmoid, LagrangianKind::Relu,
+                 LagrangianKind::LogSumExp})
+    for (auto f : {PairPotentialKind::Linear, PairPotentialKind::Relu, PairPotentialKind::Tanh,
+                   PairPotentialKind::Sigmoid})
+      for (auto c :
+           {HkCouplingKind::General, HkCouplingKind::Additive, HkCouplingKind::Multiplicative})
+        for (int graphs = 0; graphs < 4; ++graphs)
+          out.push_back({l, f, c, (graphs & 1) != 0, (graphs & 2) != 0,
+                         f == PairPotentialKind::Linear && (graphs & 1) != 0});
+  // Shared A/B on explicit graphs (the mean-field path needs shared A; this is the other branch).
+  out.push_back({LagrangianKind::Tanh, PairPotentialKind::Tanh, HkCouplingKind::Additive, false,
+                 false, true});
+  out.push_back({LagrangianKind::Relu, PairPotentialKind::Linear, HkCouplingKind::General, true,
+                 true, false});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryKind, BatchKinds, ::testing::ValuesIn(all_kinds()), kinds_name);
+
+TEST(BatchModel, PathsAreTheOnesDocumented) {
+  Kinds k{LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, true, true,
+          true};
+  EXPECT_TRUE(BatchModel<double>(make_params(k, 1)).kuramoto_mean_field());
+  EXPECT_TRUE(BatchModel<double>(make_params(k, 1)).coupling_low_rank());
+  k.coupling = HkCouplingKind::Multiplicative;
+  k.potential = PairPotentialKind::Relu;
+  EXPECT_FALSE(BatchModel<double>(make_params(k, 1)).kuramoto_mean_field());
+  EXPECT_FALSE(BatchModel<double>(make_params(k, 1)).coupling_low_rank());
+}
+
+TEST(BatchModel, PureHopfieldAndPureKuramoto) {
+  Kinds k{LagrangianKind::Sigmoid, PairPotentialKind::Tanh, HkCouplingKind::Additive, false,
+          false, false};
+  auto p = make_params(k, 3);
+  HopfieldKuramotoParams hop = p, kur = p;
+  hop.kuramoto = {};
+  hop.kuramoto.n_osc = 0;
+  hop.coupling = {};
+  kur.hopfield = {};
+  kur.coupling = {};
+  Rng rng(4);
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd f;
+  const Eigen::MatrixXd zh = random_states(rng, 2, kN, 0, kD);
+  BatchModel<double>(hop).rhs(zh, f, ws);
+  Hopfield ref_h(p.hopfield.w, p.hopfield.b, p.hopfield.lagrangian);
+  Eigen::VectorXd fr(kN);
+  ref_h(zh.row(1).transpose(), fr, 0.0);
+  EXPECT_TRUE(vectors_near_rel(f.row(1).transpose(), fr, 1e-13));
+  const Eigen::MatrixXd zk = random_states(rng, 2, 0, kN, kD);
+  BatchModel<double>(kur).rhs(zk, f, ws);
+  const auto& q = p.kuramoto;
+  Kuramoto ref_k(q.n_osc, q.osc_dim, q.graph, q.potential, q.a, q.b, q.omega);
+  fr.resize(kN * kD);
+  ref_k(zk.row(1).transpose(), fr, 0.0);
+  EXPECT_TRUE(vectors_near_rel(f.row(1).transpose(), fr, 1e-13));
+}
+
+TEST(BatchModel, ValidateNamesEveryProblem) {
+  Kinds k{LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::General, false, false,
+          false};
+  auto p = make_params(k, 2);
+  EXPECT_EQ(p.validate(), "");
+  p.hopfield.b.resize(3);
+  p.kuramoto.a.resize(2);
+  p.kuramoto.omega(0, 1) = 5.0;
+  p.coupling.weights[0] = std::numeric_limits<double>::infinity();
+  p.kappa_k = 0.0;
+  const std::string why = p.validate();
+  for (const char* part : {"hopfield: w is 7x7; expected 3x3", "kuramoto: a has 2 values",
+                           "omega is not skew-symmetric", "weights has a non-finite value",
+                           "kappa_k = 0 must be > 0", "needs as many oscillators (7) as units (3)"})
+    EXPECT_NE(why.find(part), std::string::npos) << part << " not in: " << why;
+  EXPECT_THROW(BatchModel<double>{p}, std::invalid_argument);
+}
+
+TEST(BatchModel, SetParamsKeepsTheShapes) {
+  Kinds k{LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::Multiplicative, false,
+          false, false};
+  auto p = make_params(k, 2);
+  BatchModel<double> model(p);
+  p.hopfield.w *= 2.0;
+  model.set_params(p);  // values may change …
+  Rng rng(1);
+  const Eigen::MatrixXd z = random_states(rng, 2, kN, kN, kD);
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd f, f2;
+  model.rhs(z, f, ws);
+  BatchModel<double>(p).rhs(z, f2, ws);
+  EXPECT_TRUE(vectors_near_rel(f.reshaped(), f2.reshaped(), 1e-15));
+  p.kuramoto.a.resize(1);  // … sizes may not
+  EXPECT_THROW(model.set_params(p), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace hkam
