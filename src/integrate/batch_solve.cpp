@@ -1,0 +1,352 @@
+#include "hkam/integrate/batch_solve.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace hkam {
+namespace {
+
+// An explicit Runge–Kutta tableau: a (lower triangular, row s holds a_s0 … a_s,s−1), b, and for
+// embedded pairs the error weights e = b − b̂ over s + 1 stages (the last is f at the new state).
+struct Tableau {
+  int stages = 1;
+  double a[7][7] = {};
+  double b[7] = {};
+  double e[7] = {};
+  bool embedded = false;
+};
+
+Tableau tableau(StepperKind kind) {
+  Tableau t;
+  switch (kind) {
+    case StepperKind::Euler:
+    case StepperKind::Akorn:
+      t.stages = 1;
+      t.b[0] = 1;
+      return t;
+    case StepperKind::Rk4:
+      t.stages = 4;
+      t.a[1][0] = 0.5;
+      t.a[2][1] = 0.5;
+      t.a[3][2] = 1.0;
+      t.b[0] = t.b[3] = 1.0 / 6;
+      t.b[1] = t.b[2] = 1.0 / 3;
+      return t;
+    case StepperKind::Dopri5:
+    default: {
+      // Dormand & Prince (1980), 5th-order solution with a 4th-order embedded estimate.
+      t.stages = 6;
+      t.embedded = true;
+      const double a[6][5] = {{0, 0, 0, 0, 0},
+                              {1.0 / 5, 0, 0, 0, 0},
+                              {3.0 / 40, 9.0 / 40, 0, 0, 0},
+                              {44.0 / 45, -56.0 / 15, 32.0 / 9, 0, 0},
+                              {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729, 0},
+                              {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176,
+                               -5103.0 / 18656}};
+      for (int s = 0; s < 6; ++s)
+        for (int r = 0; r < 5; ++r) t.a[s][r] = a[s][r];
+      const double b[6] = {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84};
+      const double e[7] = {71.0 / 57600,      0, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200,
+                           22.0 / 525, -1.0 / 40};
+      for (int s = 0; s < 6; ++s) t.b[s] = b[s];
+      for (int s = 0; s < 7; ++s) t.e[s] = e[s];
+      return t;
+    }
+  }
+}
+
+bool normalizes(const BatchSolveOptions& o) {
+  return o.normalize || o.stepper == StepperKind::Akorn;
+}
+
+// σ_i ← σ_i / ‖σ_i‖ for every oscillator of every row.
+template <class T>
+void normalize_rows(const StateLayout& l, BatchMatrix<T>& z) {
+  const Index B = z.rows(), D = l.osc_dim;
+  for (Index i = 0; i < l.n_osc; ++i) {
+    T* s = z.data() + (l.n_units + i * D) * B;
+    for (Index b = 0; b < B; ++b) {
+      T n2 = 0;
+      for (Index d = 0; d < D; ++d) n2 += s[d * B + b] * s[d * B + b];
+      const T inv = T(1) / std::sqrt(n2);
+      for (Index d = 0; d < D; ++d) s[d * B + b] *= inv;
+    }
+  }
+}
+
+// λ ← J_Nᵀ λ at the unnormalised state zt: (I − σ̂σ̂ᵀ) λ_i / ‖σ̃_i‖ per oscillator.
+template <class T>
+void normalize_vjp(const StateLayout& l, const BatchMatrix<T>& zt, BatchMatrix<T>& lambda) {
+  const Index B = zt.rows(), D = l.osc_dim;
+  for (Index i = 0; i < l.n_osc; ++i) {
+    const T* s = zt.data() + (l.n_units + i * D) * B;
+    T* v = lambda.data() + (l.n_units + i * D) * B;
+    for (Index b = 0; b < B; ++b) {
+      T n2 = 0, dot = 0;
+      for (Index d = 0; d < D; ++d) {
+        n2 += s[d * B + b] * s[d * B + b];
+        dot += s[d * B + b] * v[d * B + b];
+      }
+      const T r = std::sqrt(n2);
+      for (Index d = 0; d < D; ++d) v[d * B + b] = (v[d * B + b] - dot / n2 * s[d * B + b]) / r;
+    }
+  }
+}
+
+// The largest over the rows of each row's RMS of v / (atol + rtol·max(|y|, |y2|)).
+template <class T>
+double batch_error_norm(const BatchMatrix<T>& v, const BatchMatrix<T>& y, const BatchMatrix<T>& y2,
+                        double atol, double rtol) {
+  double worst = 0;
+  for (Index b = 0; b < v.rows(); ++b) {
+    double sum = 0;
+    for (Index c = 0; c < v.cols(); ++c) {
+      const double sc =
+          atol + rtol * std::max(std::abs(double(y(b, c))), std::abs(double(y2(b, c))));
+      const double q = double(v(b, c)) / sc;
+      sum += q * q;
+    }
+    const double rms = std::sqrt(sum / double(std::max<Index>(v.cols(), 1)));
+    if (!(rms <= worst)) worst = rms;  // NaN propagates
+  }
+  return worst;
+}
+
+// Stage buffers of one solve (sized once, reused every step).
+template <class T>
+struct Stages {
+  std::vector<BatchMatrix<T>> k, zs, zbar;
+  BatchMatrix<T> znew, err;
+  void resize(int s, Index rows, Index cols) {
+    k.assign(std::size_t(s + 1), BatchMatrix<T>(rows, cols));
+    zs.assign(std::size_t(s), BatchMatrix<T>(rows, cols));
+    zbar.assign(std::size_t(s), BatchMatrix<T>(rows, cols));
+    znew.resize(rows, cols);
+    err.resize(rows, cols);
+  }
+};
+
+// One explicit RK step from z with size h: stage points zs, derivatives k (k[0] must hold f(z)),
+// the new state in st.znew (not normalised). Returns the evaluations spent.
+template <class T>
+int rk_step(const BatchModel<T>& model, const Tableau& tb, const BatchMatrix<T>& z, double h,
+            Stages<T>& st, BatchWorkspace<T>& ws) {
+  int evals = 0;
+  st.zs[0] = z;
+  for (int s = 1; s < tb.stages; ++s) {
+    st.zs[std::size_t(s)] = z;
+    for (int r = 0; r < s; ++r)
+      if (tb.a[s][r] != 0.0) st.zs[std::size_t(s)] += T(h * tb.a[s][r]) * st.k[std::size_t(r)];
+    model.rhs(st.zs[std::size_t(s)], st.k[std::size_t(s)], ws);
+    ++evals;
+  }
+  st.znew = z;
+  for (int s = 0; s < tb.stages; ++s)
+    if (tb.b[s] != 0.0) st.znew += T(h * tb.b[s]) * st.k[std::size_t(s)];
+  return evals;
+}
+
+// SciPy's select_initial_step (Hairer, Nørsett & Wanner, II.4), rows combined by their maximum.
+template <class T>
+double initial_step(const BatchModel<T>& model, const BatchMatrix<T>& z, const BatchMatrix<T>& f0,
+                    const BatchSolveOptions& o, Stages<T>& st, BatchWorkspace<T>& ws) {
+  const BatchMatrix<T> zero = BatchMatrix<T>::Zero(z.rows(), z.cols());
+  const double d0 = batch_error_norm<T>(z, z, zero, o.atol, o.rtol);
+  const double d1 = batch_error_norm<T>(f0, z, zero, o.atol, o.rtol);
+  const double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+  st.znew = z + T(h0) * f0;
+  model.rhs(st.znew, st.err, ws);
+  st.err -= f0;
+  const double d2 = batch_error_norm<T>(st.err, z, zero, o.atol, o.rtol) / h0;
+  const double h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? std::max(1e-6, h0 * 1e-3)
+                                                 : std::pow(0.01 / std::max(d1, d2), 1.0 / 5);
+  return std::min(100 * h0, h1);
+}
+
+}  // namespace
+
+std::string BatchSolveOptions::validate() const {
+  std::vector<std::string> p;
+  auto add = [&](std::string s) { p.push_back(std::move(s)); };
+  if (stepper == StepperKind::Rkf78)
+    add("stepper rkf78 is not available for batches (euler, rk4, akorn or dopri5)");
+  if (!std::isfinite(t0) || !std::isfinite(t_end) || !(t_end > t0))
+    add(fmt::format("t_end = {} must be finite and after t0 = {}", t_end, t0));
+  const bool fixed = stepper != StepperKind::Dopri5;
+  if (steps.empty()) {
+    if (fixed && (!(dt > 0) || !std::isfinite(dt)))
+      add(fmt::format("dt = {} must be a finite step > 0 for a fixed-step stepper", dt));
+    if (!fixed && (!(dt >= 0) || !std::isfinite(dt)))
+      add(fmt::format("dt = {} must be >= 0 (0: automatic first step)", dt));
+    if (std::isfinite(t_end - t0) && fixed && dt > 0 && (t_end - t0) / dt > double(max_steps))
+      add(fmt::format("(t_end - t0)/dt = {:.4g} steps exceed max_steps = {}", (t_end - t0) / dt,
+                      max_steps));
+  }
+  for (double h : steps)
+    if (!(h > 0) || !std::isfinite(h)) {
+      add(fmt::format("steps holds {}; every step must be finite and > 0", h));
+      break;
+    }
+  if (!fixed && (!(rtol > 0) || !std::isfinite(rtol) || !(atol > 0) || !std::isfinite(atol)))
+    add(fmt::format("rtol = {} and atol = {} must be finite and > 0", rtol, atol));
+  if (!(dt_min >= 0) || !std::isfinite(dt_min)) add(fmt::format("dt_min = {} must be >= 0", dt_min));
+  if (max_steps < 1) add(fmt::format("max_steps = {} must be >= 1", max_steps));
+  std::string out;
+  for (const auto& s : p) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
+template <class T>
+BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
+                        const BatchSolveOptions& o, BatchWorkspace<T>& ws, BatchTape<T>* tape,
+                        const BatchObserver<T>& observer) {
+  if (const std::string why = o.validate(); !why.empty())
+    throw std::invalid_argument("invalid solve options: " + why);
+  if (z.cols() != model.dim() || z.rows() < 1)
+    throw std::invalid_argument(
+        fmt::format("solve: the state is {}x{}; expected B x {}", z.rows(), z.cols(), model.dim()));
+  const Tableau tb = tableau(o.stepper);
+  const StateLayout lay = model.layout();
+  const bool norm = normalizes(o);
+  Stages<T> st;
+  st.resize(tb.stages, z.rows(), z.cols());
+  if (tape) tape->clear();
+  BatchSolveSummary sum;
+  sum.t = o.t0;
+  if (observer && !observer(sum.t, z)) {
+    sum.end_reason = EndReason::Interrupted;
+    if (tape) tape->end = z;
+    return sum;
+  }
+  const bool replay = !o.steps.empty();
+  const bool adaptive = !replay && o.stepper == StepperKind::Dopri5;
+  model.rhs(z, st.k[0], ws);
+  ++sum.evaluations;
+  double h = replay ? o.steps[0] : o.dt;
+  if (adaptive && h == 0) {
+    h = initial_step(model, z, st.k[0], o, st, ws);
+    ++sum.evaluations;
+  }
+  const double span = o.t_end - o.t0;
+  const long fixed_n = (replay || adaptive) ? 0 : long(std::ceil(span / o.dt * (1 - 1e-12)));
+  bool just_rejected = false;
+  while (true) {
+    if (replay ? sum.steps >= long(o.steps.size()) : o.t_end - sum.t <= 1e-14 * std::abs(span))
+      break;
+    if (sum.steps >= o.max_steps) {
+      sum.end_reason = EndReason::MaxSteps;
+      break;
+    }
+    if (replay)
+      h = o.steps[std::size_t(sum.steps)];
+    else if (!adaptive)
+      h = sum.steps + 1 >= fixed_n ? o.t_end - sum.t : o.dt;
+    else
+      h = std::min(h, o.t_end - sum.t);
+    sum.evaluations += rk_step(model, tb, z, h, st, ws);
+    if (adaptive) {
+      model.rhs(st.znew, st.k[std::size_t(tb.stages)], ws);
+      ++sum.evaluations;
+      st.err.setZero();
+      for (int s = 0; s <= tb.stages; ++s)
+        if (tb.e[s] != 0.0) st.err += T(h * tb.e[s]) * st.k[std::size_t(s)];
+      const double en = batch_error_norm<T>(st.err, z, st.znew, o.atol, o.rtol);
+      if (!(en <= 1.0)) {  // reject (NaN included)
+        ++sum.rejected;
+        h *= std::isfinite(en) ? std::max(0.2, 0.9 * std::pow(en, -0.2)) : 0.2;
+        just_rejected = true;
+        if (h < o.dt_min) {
+          sum.end_reason = EndReason::StepCollapse;
+          break;
+        }
+        continue;
+      }
+      if (tape) {
+        tape->h.push_back(h);
+        tape->starts.push_back(z);
+      }
+      double factor = en == 0.0 ? 10.0 : std::min(10.0, 0.9 * std::pow(en, -0.2));
+      if (just_rejected) factor = std::min(1.0, factor);
+      just_rejected = false;
+      z = st.znew;
+      sum.t += h;
+      h *= factor;
+    } else {
+      if (tape) {
+        tape->h.push_back(h);
+        tape->starts.push_back(z);
+      }
+      z = st.znew;
+      sum.t = replay ? sum.t + h : (sum.steps + 1 >= fixed_n ? o.t_end : o.t0 + (sum.steps + 1) * o.dt);
+    }
+    ++sum.steps;
+    if (norm) normalize_rows(lay, z);
+    if (!z.allFinite()) {
+      sum.end_reason = EndReason::NonFinite;
+      break;
+    }
+    if (observer && !observer(sum.t, z)) {
+      sum.end_reason = EndReason::Interrupted;
+      break;
+    }
+    // FSAL: Dormand–Prince's last stage is f(znew); after a renormalisation it is recomputed.
+    if (adaptive && !norm)
+      std::swap(st.k[0], st.k[std::size_t(tb.stages)]);
+    else {
+      model.rhs(z, st.k[0], ws);
+      ++sum.evaluations;
+    }
+  }
+  if (tape) tape->end = z;
+  return sum;
+}
+
+template <class T>
+void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
+                    const BatchSolveOptions& o, BatchMatrix<T>& lambda, BatchWorkspace<T>& ws,
+                    HkGradient& grad, const StepLoss<T>& step_loss) {
+  if (tape.starts.size() != tape.h.size())
+    throw std::invalid_argument("solve_backward: the tape is inconsistent");
+  if (lambda.rows() != tape.end.rows() || lambda.cols() != tape.end.cols())
+    throw std::invalid_argument("solve_backward: the cotangent must be shaped like the state");
+  const Tableau tb = tableau(o.stepper);
+  const StateLayout lay = model.layout();
+  const bool norm = normalizes(o);
+  Stages<T> st;
+  st.resize(tb.stages, lambda.rows(), lambda.cols());
+  BatchMatrix<T> kbar(lambda.rows(), lambda.cols());
+  const long n = long(tape.h.size());
+  if (step_loss) step_loss(n, tape.end, lambda);
+  for (long k = n - 1; k >= 0; --k) {
+    const BatchMatrix<T>& z = tape.starts[std::size_t(k)];
+    const double h = tape.h[std::size_t(k)];
+    model.rhs(z, st.k[0], ws);
+    rk_step(model, tb, z, h, st, ws);
+    if (norm) normalize_vjp(lay, st.znew, lambda);  // λ is now v = J_Nᵀ λ'
+    for (int s = tb.stages - 1; s >= 0; --s) {
+      kbar = T(h * tb.b[s]) * lambda;
+      for (int q = s + 1; q < tb.stages; ++q)
+        if (tb.a[q][s] != 0.0) kbar += T(h * tb.a[q][s]) * st.zbar[std::size_t(q)];
+      model.vjp(st.zs[std::size_t(s)], kbar, st.zbar[std::size_t(s)], ws, &grad);
+    }
+    for (int s = 0; s < tb.stages; ++s) lambda += st.zbar[std::size_t(s)];
+    if (step_loss) step_loss(k, z, lambda);
+  }
+}
+
+#define HKAM_INSTANTIATE(T)                                                                      \
+  template BatchSolveSummary solve<T>(const BatchModel<T>&, BatchMatrix<T>&,                     \
+                                      const BatchSolveOptions&, BatchWorkspace<T>&,              \
+                                      BatchTape<T>*, const BatchObserver<T>&);                   \
+  template void solve_backward<T>(const BatchModel<T>&, const BatchTape<T>&,                     \
+                                  const BatchSolveOptions&, BatchMatrix<T>&, BatchWorkspace<T>&, \
+                                  HkGradient&, const StepLoss<T>&);
+HKAM_INSTANTIATE(float)
+HKAM_INSTANTIATE(double)
+#undef HKAM_INSTANTIATE
+
+}  // namespace hkam

@@ -1,0 +1,280 @@
+// Batched solves and reverse-mode gradients through them (integrate/batch_solve.hpp): the
+// gradient of a whole solve against central differences of the whole solve (step sequence
+// fixed), batch = sum of trajectories, Dormand–Prince against odeint's, RK4's order.
+
+#include <gtest/gtest.h>
+
+#include "hkam/integrate/batch_solve.hpp"
+#include "support/batch.hpp"
+#include "support/numeric.hpp"
+
+namespace hkam {
+namespace {
+
+using namespace test::batch;
+using test::vectors_near_rel;
+
+// L = Σ_b c_b·z_b(t_end) + ½‖z(t_end)‖²: linear and quadratic parts.
+double loss(const Eigen::MatrixXd& zend, const Eigen::MatrixXd& c) {
+  return (zend.array() * c.array()).sum() + 0.5 * zend.squaredNorm();
+}
+
+double solve_loss(const HopfieldKuramotoParams& p, Eigen::MatrixXd z, const BatchSolveOptions& o,
+                  const Eigen::MatrixXd& c) {
+  BatchWorkspace<double> ws;
+  solve(BatchModel<double>(p), z, o, ws);
+  return loss(z, c);
+}
+
+struct Case {
+  StepperKind stepper;
+  Kinds kinds;
+};
+
+class SolveGradient : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SolveGradient, WholeSolveGradientMatchesCentralDifferences) {
+  const Case& cs = GetParam();
+  const auto p = make_params(cs.kinds, 21);
+  const BatchModel<double> model(p);
+  Rng rng(9);
+  const Index batch = 2;
+  const Eigen::MatrixXd z0 = random_states(rng, batch, kN, kN, kD);
+  const Eigen::MatrixXd c = random_states(rng, batch, kN, kN, kD);
+  BatchSolveOptions o;
+  o.stepper = cs.stepper;
+  o.t_end = 0.3;
+  o.dt = cs.stepper == StepperKind::Dopri5 ? 0.0 : 0.05;
+  o.rtol = 1e-6;  // several accepted steps even on the easy kinds
+  o.atol = 1e-9;
+  o.normalize = cs.stepper != StepperKind::Euler;  // Euler without the projection, too
+  BatchWorkspace<double> ws;
+  BatchTape<double> tape;
+  Eigen::MatrixXd z = z0;
+  const auto sum = solve(model, z, o, ws, &tape);
+  ASSERT_EQ(sum.end_reason, EndReason::TEnd);
+  ASSERT_GE(tape.h.size(), 3u);
+  Eigen::MatrixXd lambda = c + z;  // ∂L/∂z(t_end)
+  HkGradient grad = HkGradient::zeros_like(p);
+  solve_backward(model, tape, o, lambda, ws, grad);
+
+  BatchSolveOptions fixed = o;
+  fixed.steps = tape.h;  // the accepted sequence, replayed
+  const double h = test::kFdStep;
+  Eigen::MatrixXd fd(batch, z0.cols());
+  for (Index b = 0; b < batch; ++b)
+    for (Index k = 0; k < z0.cols(); ++k) {
+      Eigen::MatrixXd zp = z0, zm = z0;
+      zp(b, k) += h;
+      zm(b, k) -= h;
+      fd(b, k) = (solve_loss(p, zp, fixed, c) - solve_loss(p, zm, fixed, c)) / (2 * h);
+    }
+  EXPECT_TRUE(vectors_near_rel(lambda.reshaped(), fd.reshaped(), test::kFdRelTol)) << "dL/dz0";
+
+  auto fd_param = [&](auto edit) {
+    HopfieldKuramotoParams q = p;
+    edit(q, h);
+    const double lp = solve_loss(q, z0, fixed, c);
+    q = p;
+    edit(q, -h);
+    return (lp - solve_loss(q, z0, fixed, c)) / (2 * h);
+  };
+  for (auto [i, j] : {std::pair<Index, Index>{0, 1}, {2, 2}, {5, 3}})
+    EXPECT_TRUE(test::near_rel(grad.hopfield.w(i, j),
+                               fd_param([&](auto& q, double e) { q.hopfield.w(i, j) += e; }),
+                               test::kFdRelTol))
+        << "hopfield.w(" << i << "," << j << ")";
+  EXPECT_TRUE(test::near_rel(grad.hopfield.b[4],
+                             fd_param([](auto& q, double e) { q.hopfield.b[4] += e; }),
+                             test::kFdRelTol))
+      << "hopfield.b";
+  for (Index e : {Index(0), p.kuramoto.a.size() - 1})
+    EXPECT_TRUE(test::near_rel(grad.kuramoto.a[e],
+                               fd_param([&](auto& q, double s) { q.kuramoto.a[e] += s; }),
+                               test::kFdRelTol))
+        << "kuramoto.a[" << e << "]";
+  EXPECT_TRUE(test::near_rel(grad.kuramoto.omega(0, 1) - grad.kuramoto.omega(1, 0),
+                             fd_param([](auto& q, double s) {
+                               q.kuramoto.omega(0, 1) += s;
+                               q.kuramoto.omega(1, 0) -= s;
+                             }),
+                             test::kFdRelTol))
+      << "kuramoto.omega";
+  if (p.coupling.kind == HkCouplingKind::General) {
+    EXPECT_TRUE(test::near_rel(grad.coupling.weights[3],
+                               fd_param([](auto& q, double s) { q.coupling.weights[3] += s; }),
+                               test::kFdRelTol))
+        << "coupling.weights";
+  } else {
+    EXPECT_TRUE(test::near_rel(grad.coupling.alpha,
+                               fd_param([](auto& q, double s) { q.coupling.alpha += s; }),
+                               test::kFdRelTol))
+        << "coupling.alpha";
+  }
+}
+
+TEST_P(SolveGradient, BatchGradientIsTheSumOfTrajectoryGradients) {
+  const Case& cs = GetParam();
+  const auto p = make_params(cs.kinds, 22);
+  const BatchModel<double> model(p);
+  Rng rng(10);
+  const Index batch = 10;
+  const Eigen::MatrixXd z0 = random_states(rng, batch, kN, kN, kD);
+  const Eigen::MatrixXd c = random_states(rng, batch, kN, kN, kD);
+  BatchSolveOptions o;
+  o.stepper = cs.stepper;
+  o.t_end = 0.2;
+  o.dt = cs.stepper == StepperKind::Dopri5 ? 0.0 : 0.05;
+  BatchWorkspace<double> ws;
+  BatchTape<double> tape;
+  Eigen::MatrixXd z = z0;
+  solve(model, z, o, ws, &tape);
+  Eigen::MatrixXd lambda = c;
+  HkGradient all = HkGradient::zeros_like(p), parts = HkGradient::zeros_like(p);
+  solve_backward(model, tape, o, lambda, ws, all);
+  BatchSolveOptions fixed = o;
+  fixed.steps = tape.h;  // each trajectory alone on the batch's steps
+  for (Index b = 0; b < batch; ++b) {
+    Eigen::MatrixXd zb = z0.row(b);
+    BatchTape<double> tb;
+    solve(model, zb, fixed, ws, &tb);
+    EXPECT_TRUE(vectors_near_rel(zb.transpose(), z.row(b).transpose(), 1e-13));
+    Eigen::MatrixXd lb = c.row(b);
+    solve_backward(model, tb, fixed, lb, ws, parts);
+    EXPECT_TRUE(vectors_near_rel(lb.transpose(), lambda.row(b).transpose(), 1e-12));
+  }
+  EXPECT_TRUE(vectors_near_rel(all.hopfield.w.reshaped(), parts.hopfield.w.reshaped(), 1e-12));
+  EXPECT_TRUE(vectors_near_rel(all.kuramoto.a, parts.kuramoto.a, 1e-12));
+  EXPECT_TRUE(vectors_near_rel(all.kuramoto.omega.reshaped(), parts.kuramoto.omega.reshaped(),
+                               1e-12));
+  EXPECT_TRUE(test::near_rel(all.coupling.alpha, parts.coupling.alpha, 1e-12));
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  const Kinds a{LagrangianKind::Relu, PairPotentialKind::Relu, HkCouplingKind::Additive,
+                false, false, false};
+  const Kinds b{LagrangianKind::Tanh, PairPotentialKind::Tanh, HkCouplingKind::General,
+                true, false, false};
+  const Kinds c{LagrangianKind::LogSumExp, PairPotentialKind::Linear,
+                HkCouplingKind::Multiplicative, true, true, true};
+  const Kinds d{LagrangianKind::Sigmoid, PairPotentialKind::Sigmoid, HkCouplingKind::Additive,
+                false, true, false};
+  for (auto s : {StepperKind::Euler, StepperKind::Rk4, StepperKind::Akorn, StepperKind::Dopri5})
+    for (const Kinds& k : {a, b, c, d}) out.push_back({s, k});
+  return out;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  const Kinds& k = info.param.kinds;
+  return std::string(stepper_name(info.param.stepper)) + "_" +
+         std::string(Lagrangian{k.lagrangian, 1}.name()) + "_" +
+         std::string(pair_potential_name(k.potential)) + "_" +
+         std::string(hk_coupling_name(k.coupling)) + (k.hk_complete ? "_complete" : "_sparse");
+}
+
+INSTANTIATE_TEST_SUITE_P(Steppers, SolveGradient, ::testing::ValuesIn(cases()), case_name);
+
+TEST(BatchSolve, Dopri5AgreesWithOdeintAndKeepsSpheres) {
+  const Kinds k{LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::Additive, false,
+                false, false};
+  const auto p = make_params(k, 23);
+  Rng rng(11);
+  Eigen::MatrixXd z = random_states(rng, 3, kN, kN, kD);
+  for (Index b = 0; b < z.rows(); ++b)  // start on the spheres
+    for (Index i = 0; i < kN; ++i) {
+      auto s = z.row(b).segment(kN + i * kD, kD);
+      s /= s.norm();
+    }
+  const Eigen::MatrixXd z0 = z;
+  BatchSolveOptions o;
+  o.t_end = 2.0;
+  o.rtol = 1e-9;
+  o.atol = 1e-11;
+  BatchWorkspace<double> ws;
+  const auto sum = solve(BatchModel<double>(p), z, o, ws);
+  EXPECT_EQ(sum.end_reason, EndReason::TEnd);
+  EXPECT_NEAR(sum.t, 2.0, 1e-14);
+  const HopfieldKuramoto ref = reference_model(p);
+  SimulateOptions so;
+  so.t_end = 2.0;
+  so.rtol = 1e-11;
+  so.atol = 1e-13;
+  for (Index b = 0; b < z.rows(); ++b) {
+    Eigen::VectorXd x = z0.row(b).transpose();
+    simulate(ref, x, so);
+    EXPECT_TRUE(vectors_near_rel(z.row(b).transpose(), x, 1e-7)) << "trajectory " << b;
+    for (Index i = 0; i < kN; ++i)
+      EXPECT_NEAR(z.row(b).segment(kN + i * kD, kD).norm(), 1.0, 1e-14);
+  }
+}
+
+TEST(BatchSolve, Rk4ConvergesAtFourthOrder) {
+  const Kinds k{LagrangianKind::Sigmoid, PairPotentialKind::Tanh, HkCouplingKind::General, false,
+                false, false};
+  const auto p = make_params(k, 24);
+  const BatchModel<double> model(p);
+  Rng rng(12);
+  const Eigen::MatrixXd z0 = random_states(rng, 2, kN, kN, kD);
+  BatchWorkspace<double> ws;
+  BatchSolveOptions o;
+  o.stepper = StepperKind::Rk4;
+  o.normalize = false;  // the plain ODE, so the order is RK4's own
+  o.t_end = 1.0;
+  auto run = [&](double dt) {
+    Eigen::MatrixXd z = z0;
+    o.dt = dt;
+    solve(model, z, o, ws);
+    return z;
+  };
+  const Eigen::MatrixXd exact = run(1.0 / 2048);
+  const double e1 = (run(0.1) - exact).cwiseAbs().maxCoeff();
+  const double e2 = (run(0.05) - exact).cwiseAbs().maxCoeff();
+  EXPECT_NEAR(std::log2(e1 / e2), 4.0, 0.3) << e1 << " " << e2;
+}
+
+TEST(BatchSolve, OptionsAreValidatedWithEveryProblemNamed) {
+  BatchSolveOptions o;
+  o.stepper = StepperKind::Rk4;
+  o.dt = 0;
+  o.t_end = -1;
+  const std::string why = o.validate();
+  EXPECT_NE(why.find("t_end = -1 must be finite and after t0 = 0"), std::string::npos) << why;
+  EXPECT_NE(why.find("dt = 0 must be a finite step > 0"), std::string::npos) << why;
+  o = {};
+  o.rtol = std::numeric_limits<double>::infinity();
+  EXPECT_NE(o.validate().find("rtol = inf"), std::string::npos);
+  o = {};
+  o.stepper = StepperKind::Rkf78;
+  EXPECT_NE(o.validate().find("rkf78 is not available"), std::string::npos);
+  const Kinds k{LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, false,
+                false, false};
+  const BatchModel<double> model(make_params(k, 1));
+  Eigen::MatrixXd z(2, 3);
+  BatchWorkspace<double> ws;
+  EXPECT_THROW(solve(model, z, BatchSolveOptions{}, ws), std::invalid_argument);
+}
+
+TEST(BatchSolve, ObserverStopsTheSolveAndTheTapeEndsThere) {
+  const Kinds k{LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, false,
+                false, false};
+  const BatchModel<double> model(make_params(k, 2));
+  Rng rng(3);
+  Eigen::MatrixXd z = random_states(rng, 2, kN, kN, kD);
+  BatchWorkspace<double> ws;
+  BatchTape<double> tape;
+  BatchSolveOptions o;
+  o.stepper = StepperKind::Euler;
+  o.dt = 0.1;
+  int calls = 0;
+  const auto s = solve<double>(model, z, o, ws, &tape, [&](double, const Eigen::MatrixXd&) {
+    return ++calls < 4;
+  });
+  EXPECT_EQ(s.end_reason, EndReason::Interrupted);
+  EXPECT_EQ(s.steps, 3);
+  EXPECT_EQ(tape.h.size(), 3u);
+  EXPECT_TRUE(tape.end.isApprox(z));
+}
+
+}  // namespace
+}  // namespace hkam
