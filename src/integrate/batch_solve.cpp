@@ -132,16 +132,18 @@ struct Stages {
 
 // One explicit RK step from z with size h: stage points zs, derivatives k (k[0] must hold f(z)),
 // the new state in st.znew (not normalised). Returns the evaluations spent.
+// With `stage_ws`, stage s is evaluated in stage_ws[s] (which then holds its forward quantities
+// for the VJP); otherwise every stage uses ws.
 template <class T>
 int rk_step(const BatchModel<T>& model, const Tableau& tb, const BatchMatrix<T>& z, double h,
-            Stages<T>& st, BatchWorkspace<T>& ws) {
+            Stages<T>& st, BatchWorkspace<T>& ws, BatchWorkspace<T>* stage_ws = nullptr) {
   int evals = 0;
   st.zs[0] = z;
   for (int s = 1; s < tb.stages; ++s) {
     st.zs[std::size_t(s)] = z;
     for (int r = 0; r < s; ++r)
       if (tb.a[s][r] != 0.0) st.zs[std::size_t(s)] += T(h * tb.a[s][r]) * st.k[std::size_t(r)];
-    model.rhs(st.zs[std::size_t(s)], st.k[std::size_t(s)], ws);
+    model.rhs(st.zs[std::size_t(s)], st.k[std::size_t(s)], stage_ws ? stage_ws[s] : ws);
     ++evals;
   }
   st.znew = z;
@@ -319,19 +321,22 @@ void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
   Stages<T> st;
   st.resize(tb.stages, lambda.rows(), lambda.cols());
   BatchMatrix<T> kbar(lambda.rows(), lambda.cols());
+  // One workspace per stage: each keeps its stage's forward quantities for that stage's VJP.
+  std::vector<BatchWorkspace<T>> stage_ws(std::size_t(tb.stages));
   const long n = long(tape.h.size());
   if (step_loss) step_loss(n, tape.end, lambda);
   for (long k = n - 1; k >= 0; --k) {
     const BatchMatrix<T>& z = tape.starts[std::size_t(k)];
     const double h = tape.h[std::size_t(k)];
-    model.rhs(z, st.k[0], ws);
-    rk_step(model, tb, z, h, st, ws);
+    model.rhs(z, st.k[0], stage_ws[0]);
+    rk_step(model, tb, z, h, st, ws, stage_ws.data());
     if (norm) normalize_vjp(lay, st.znew, lambda);  // λ is now v = J_Nᵀ λ'
     for (int s = tb.stages - 1; s >= 0; --s) {
       kbar = T(h * tb.b[s]) * lambda;
       for (int q = s + 1; q < tb.stages; ++q)
         if (tb.a[q][s] != 0.0) kbar += T(h * tb.a[q][s]) * st.zbar[std::size_t(q)];
-      model.vjp(st.zs[std::size_t(s)], kbar, st.zbar[std::size_t(s)], ws, &grad);
+      model.vjp(st.zs[std::size_t(s)], kbar, st.zbar[std::size_t(s)], stage_ws[std::size_t(s)],
+                &grad, /*ws_holds_z=*/true);
     }
     for (int s = 0; s < tb.stages; ++s) lambda += st.zbar[std::size_t(s)];
     if (step_loss) step_loss(k, z, lambda);

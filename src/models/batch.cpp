@@ -31,6 +31,8 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_edges, Ind
   edge_b.resize(k_edges);
   edge_w.resize(hk_edges);
   w_acc.resize(n, n);
+  stack_x.resize(2 * b, n);
+  stack_y.resize(2 * b, n);
   omega_acc.resize(l.osc_dim, l.osc_dim);
 }
 
@@ -114,7 +116,7 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   if (N > 0) {
     const MapC<T> x(z.data(), B, N);
     activation(p_.hopfield.lagrangian.kind, beta_, x, ws.g);
-    ws.wg.noalias() = ws.g * w_;  // W_s symmetric: (W_s G_bᵀ)ᵀ = G_b W_s
+    batch_times<T>(ws.g, w_, ws.wg);  // W_s symmetric: (W_s G_bᵀ)ᵀ = G_b W_s
   }
   if (M > 0) {
     ws.y.setZero();
@@ -147,22 +149,25 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
         constexpr PairPotentialKind K = decltype(kc)::value;
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
         for (Index i = 0; i < M; ++i) {
-          for_chunks(B, [&](auto bc, Index b0) {
+          for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
             constexpr int BC = decltype(bc)::value;
-            const T* si = sig.at(i * D, b0);
-            T* yi = y.at(i * D, b0);
+            constexpr int DC = decltype(dc)::value;
+            const Index Dk = DC > 0 ? Index(DC) : D;
+            const T* si = sig.at(i * Dk, b0);
+            Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
             for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
               const Index j = nbr[q], e = eid[q];
-              const T* sj = sig.at(j * D, b0);
+              const T* sj = sig.at(j * Dk, b0);
               const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
               T s[BC] = {};
-              for (Index d = 0; d < D; ++d)
+              for (Index d = 0; d < Dk; ++d)
                 for (int b = 0; b < BC; ++b) s[b] += si[d * B + b] * sj[d * B + b];
               T fp[BC];
               for (int b = 0; b < BC; ++b) fp[b] = a + bb * dphi<K>(s[b]);
-              for (Index d = 0; d < D; ++d)
-                for (int b = 0; b < BC; ++b) yi[d * B + b] += fp[b] * sj[d * B + b];
+              for (Index d = 0; d < Dk; ++d)
+                for (int b = 0; b < BC; ++b) yi(d, b) += fp[b] * sj[d * B + b];
             }
+            yi.flush();
           });
         }
       });
@@ -205,27 +210,33 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
       const double work = double(2 * hkg_.num_edges()) * double(B) * double(D);
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
       for (Index i = 0; i < N; ++i) {
-        for_chunks(B, [&](auto bc, Index b0) {
+        for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
           constexpr int BC = decltype(bc)::value;
-          const T* si = sig.at(i * D, b0);
+            constexpr int DC = decltype(dc)::value;
+            const Index Dk = DC > 0 ? Index(DC) : D;
+          const T* si = sig.at(i * Dk, b0);
           const T* gi = g.at(i, b0);
-          T* yi = y.at(i * D, b0);
+          Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
           T* hi = h.at(i, b0);
+          T hacc[BC] = {}, cg[BC];
+          for (int b = 0; b < BC; ++b) cg[b] = kk * gi[b];
           for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
             const Index j = nbr[q];
             const T w = hw[eid[q]];
-            const T* sj = sig.at(j * D, b0);
+            const T* sj = sig.at(j * Dk, b0);
             const T* gj = g.at(j, b0);
             T s[BC] = {}, c[BC];
-            for (Index d = 0; d < D; ++d)
+            for (Index d = 0; d < Dk; ++d)
               for (int b = 0; b < BC; ++b) s[b] += si[d * B + b] * sj[d * B + b];
             for (int b = 0; b < BC; ++b) {
-              hi[b] += w * s[b] * gj[b];
-              c[b] = kk * w * gi[b] * gj[b];
+              hacc[b] += w * s[b] * gj[b];
+              c[b] = w * cg[b] * gj[b];
             }
-            for (Index d = 0; d < D; ++d)
-              for (int b = 0; b < BC; ++b) yi[d * B + b] -= c[b] * sj[d * B + b];
+            for (Index d = 0; d < Dk; ++d)
+              for (int b = 0; b < BC; ++b) yi(d, b) -= c[b] * sj[d * B + b];
           }
+          yi.flush();
+          for (int b = 0; b < BC; ++b) hi[b] += hacc[b];
         });
       }
     }
@@ -254,19 +265,21 @@ void BatchModel<T>::rhs(const Matrix& z, Matrix& dz, BatchWorkspace<T>& ws) cons
   const double work = double(M) * double(B) * double(D * (D + 4));
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
   for (Index i = 0; i < M; ++i) {
-    for_chunks(B, [&](auto bc, Index b0) {
+    for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
       constexpr int BC = decltype(bc)::value;
-      const T* si = sig.at(i * D, b0);
-      const T* yi = y.at(i * D, b0);
-      T* oi = out.at(i * D, b0);
+            constexpr int DC = decltype(dc)::value;
+            const Index Dk = DC > 0 ? Index(DC) : D;
+      const T* si = sig.at(i * Dk, b0);
+      const T* yi = y.at(i * Dk, b0);
+      T* oi = out.at(i * Dk, b0);
       T dot[BC] = {};
-      for (Index d = 0; d < D; ++d)
+      for (Index d = 0; d < Dk; ++d)
         for (int b = 0; b < BC; ++b) dot[b] += si[d * B + b] * yi[d * B + b];
-      for (Index r = 0; r < D; ++r) {
+      for (Index r = 0; r < Dk; ++r) {
         T acc[BC];
         for (int b = 0; b < BC; ++b) acc[b] = dot[b] * si[r * B + b] - yi[r * B + b];
-        for (Index c = 0; c < D; ++c) {
-          const T o = om[c * D + r];
+        for (Index c = 0; c < Dk; ++c) {
+          const T o = om[c * Dk + r];
           if (o != T(0))
             for (int b = 0; b < BC; ++b) acc[b] += o * si[c * B + b];
         }

@@ -22,11 +22,11 @@ using namespace batch_detail;
 
 template <class T>
 void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchWorkspace<T>& ws,
-                        HkGradient* grad) const {
+                        HkGradient* grad, bool ws_holds_z) const {
   const Index B = z.rows(), N = n_, M = m_, D = d_;
   if (z.cols() != dim() || lam.rows() != B || lam.cols() != dim())
     throw std::invalid_argument("BatchModel::vjp: state and cotangent must both be B x dim");
-  forward(z, ws);
+  if (!ws_holds_z || ws.batch != B) forward(z, ws);
   zbar.resize(B, dim());
   const CCols<T> sig{z.data() + N * B, B}, ls{lam.data() + N * B, B}, y{ws.y.data(), B};
   const CCols<T> g{ws.g.data(), B}, lx{lam.data(), B};
@@ -41,26 +41,28 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   const double osc_work = double(M) * double(B) * double(D * (D + 4));
 #pragma omp parallel for schedule(static) if (osc_work > kParallelWork)
   for (Index i = 0; i < M; ++i) {
-    for_chunks(B, [&](auto bc, Index b0) {
+    for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
       constexpr int BC = decltype(bc)::value;
-      const T* si = sig.at(i * D, b0);
-      const T* li = ls.at(i * D, b0);
-      const T* yi = y.at(i * D, b0);
-      T* mi = mu.at(i * D, b0);
-      T* oi = sb.at(i * D, b0);
+            constexpr int DC = decltype(dc)::value;
+            const Index Dk = DC > 0 ? Index(DC) : D;
+      const T* si = sig.at(i * Dk, b0);
+      const T* li = ls.at(i * Dk, b0);
+      const T* yi = y.at(i * Dk, b0);
+      T* mi = mu.at(i * Dk, b0);
+      T* oi = sb.at(i * Dk, b0);
       T dl[BC] = {}, dy[BC] = {};
-      for (Index d = 0; d < D; ++d)
+      for (Index d = 0; d < Dk; ++d)
         for (int b = 0; b < BC; ++b) {
           dl[b] += si[d * B + b] * li[d * B + b];
           dy[b] += si[d * B + b] * yi[d * B + b];
         }
-      for (Index r = 0; r < D; ++r) {
+      for (Index r = 0; r < Dk; ++r) {
         for (int b = 0; b < BC; ++b) {
           mi[r * B + b] = li[r * B + b] - dl[b] * si[r * B + b];
           oi[r * B + b] = dl[b] * yi[r * B + b] + dy[b] * li[r * B + b];
         }
-        for (Index c = 0; c < D; ++c) {
-          const T o = om[r * D + c];  // Ω(c, r): (Ωᵀλ)_r
+        for (Index c = 0; c < Dk; ++c) {
+          const T o = om[r * Dk + c];  // Ω(c, r): (Ωᵀλ)_r
           if (o != T(0))
             for (int b = 0; b < BC; ++b) oi[r * B + b] += o * li[c * B + b];
         }
@@ -70,7 +72,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
 
   if (N > 0) {
     const MapC<T> lxm(lam.data(), B, N);
-    ws.gbar.noalias() = lxm * w_;
+    batch_times<T>(lxm, w_, ws.gbar);
   }
 
   // ℰ_K
@@ -107,26 +109,28 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     const auto& eid = kg_.csr_edge_ids();
     const T* ka = ka_.data();
     const T* kb = kb_.data();
-    T* ea = ws.edge_a.data();
-    T* eb = ws.edge_b.data();
+    T* __restrict ea = ws.edge_a.data();
+    T* __restrict eb = ws.edge_b.data();
     const bool a_shared = ka_.size() == 1, b_shared = kb_.size() == 1;
     const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
     with_potential(p_.kuramoto.potential, [&](auto kc) {
       constexpr PairPotentialKind K = decltype(kc)::value;
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
       for (Index i = 0; i < M; ++i) {
-        for_chunks(B, [&](auto bc, Index b0) {
+        for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
           constexpr int BC = decltype(bc)::value;
-          const T* si = sig.at(i * D, b0);
-          const T* mi = muc.at(i * D, b0);
-          T* oi = sb.at(i * D, b0);
+            constexpr int DC = decltype(dc)::value;
+            const Index Dk = DC > 0 ? Index(DC) : D;
+          const T* si = sig.at(i * Dk, b0);
+          const T* mi = muc.at(i * Dk, b0);
+          Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
           for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
             const Index j = nbr[q], e = eid[q];
-            const T* sj = sig.at(j * D, b0);
-            const T* mj = muc.at(j * D, b0);
+            const T* sj = sig.at(j * Dk, b0);
+            const T* mj = muc.at(j * Dk, b0);
             const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
             T s[BC] = {}, m[BC] = {};
-            for (Index d = 0; d < D; ++d)
+            for (Index d = 0; d < Dk; ++d)
               for (int b = 0; b < BC; ++b) {
                 s[b] += si[d * B + b] * sj[d * B + b];
                 m[b] += mi[d * B + b] * sj[d * B + b] + mj[d * B + b] * si[d * B + b];
@@ -137,9 +141,9 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
               fp[b] = a + bb * p[b];
               fpp[b] = bb * ddphi<K>(s[b], p[b]);
             }
-            for (Index d = 0; d < D; ++d)
+            for (Index d = 0; d < Dk; ++d)
               for (int b = 0; b < BC; ++b)
-                oi[d * B + b] -= fp[b] * mj[d * B + b] + fpp[b] * m[b] * sj[d * B + b];
+                oi(d, b) -= fp[b] * mj[d * B + b] + fpp[b] * m[b] * sj[d * B + b];
             if (j > i) {
               T sa = 0, sbb = 0;
               for (int b = 0; b < BC; ++b) {
@@ -150,6 +154,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
               eb[e] -= sbb;
             }
           }
+          oi.flush();
         });
       }
     });
@@ -207,44 +212,49 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     const auto& nbr = hkg_.csr_neighbors();
     const auto& eid = hkg_.csr_edge_ids();
     const T* hw = hw_.data();
-    T* ew = ws.edge_w.data();
+    T* __restrict ew = ws.edge_w.data();
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
     for (Index i = 0; i < N; ++i) {
-      for_chunks(B, [&](auto bc, Index b0) {
+      for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
         constexpr int BC = decltype(bc)::value;
-        const T* si = sig.at(i * D, b0);
-        const T* mi = muc.at(i * D, b0);
+            constexpr int DC = decltype(dc)::value;
+            const Index Dk = DC > 0 ? Index(DC) : D;
+        const T* si = sig.at(i * Dk, b0);
+        const T* mi = muc.at(i * Dk, b0);
         const T* gi = g.at(i, b0);
         const T* li = lx.at(i, b0);
         T* gbi = gb.at(i, b0);
-        T* oi = sb.at(i * D, b0);
+        Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
+        T gacc[BC] = {};
         for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
           const Index j = nbr[q], e = eid[q];
           const T w = hw[e];
-          const T* sj = sig.at(j * D, b0);
-          const T* mj = muc.at(j * D, b0);
+          const T* sj = sig.at(j * Dk, b0);
+          const T* mj = muc.at(j * Dk, b0);
           const T* gj = g.at(j, b0);
           const T* lj = lx.at(j, b0);
           T s[BC] = {}, m[BC] = {}, c1[BC], c2[BC];
-          for (Index d = 0; d < D; ++d)
+          for (Index d = 0; d < Dk; ++d)
             for (int b = 0; b < BC; ++b) {
               s[b] += si[d * B + b] * sj[d * B + b];
               m[b] += mi[d * B + b] * sj[d * B + b] + mj[d * B + b] * si[d * B + b];
             }
           T we = 0;
           for (int b = 0; b < BC; ++b) {
-            gbi[b] += w * (kh * s[b] * lj[b] + kk * gj[b] * m[b]);
+            gacc[b] += w * (kh * s[b] * lj[b] + kk * gj[b] * m[b]);
             const T cross = li[b] * gj[b] + lj[b] * gi[b];
             c1[b] = kk * w * gi[b] * gj[b];
             c2[b] = kh * w * cross;
             we += kh * s[b] * cross + kk * gi[b] * gj[b] * m[b];
           }
-          for (Index d = 0; d < D; ++d)
+          for (Index d = 0; d < Dk; ++d)
             for (int b = 0; b < BC; ++b)
-              oi[d * B + b] += c1[b] * mj[d * B + b] + c2[b] * sj[d * B + b];
+              oi(d, b) += c1[b] * mj[d * B + b] + c2[b] * sj[d * B + b];
           if (j > i) ew[e] += we;
         }
+        oi.flush();
+        for (int b = 0; b < BC; ++b) gbi[b] += gacc[b];
       });
     }
   }
@@ -263,8 +273,13 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     if (gr.hopfield.b.size() == N)
       gr.hopfield.b += lxm.colwise().sum().transpose().template cast<double>();
     if (gr.hopfield.w.rows() == N) {
-      ws.w_acc.noalias() = lxm.transpose() * ws.g;
-      gr.hopfield.w += 0.5 * (ws.w_acc + ws.w_acc.transpose()).template cast<double>();
+      // ½(Λ_xᵀG + GᵀΛ_x) = ½ [Λ_x; G]ᵀ[G; Λ_x]: one GEMM of depth 2B, symmetric as computed.
+      ws.stack_x.topRows(B) = lxm;
+      ws.stack_x.bottomRows(B) = ws.g;
+      ws.stack_y.topRows(B) = ws.g;
+      ws.stack_y.bottomRows(B) = lxm;
+      ws.w_acc.noalias() = ws.stack_x.transpose() * ws.stack_y;
+      gr.hopfield.w += 0.5 * ws.w_acc.template cast<double>();
     }
   }
   if (M > 0) {
@@ -281,17 +296,11 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       if (p_.kuramoto.potential != PairPotentialKind::Linear) add_edges(gr.kuramoto.b, ws.edge_b);
     }
     if (gr.kuramoto.omega.rows() == D) {
-      // Ω̄(r, c) = Σ_b Σ_i λ_σi,r σ_i,c, then its skew part.
-      for (Index r = 0; r < D; ++r)
-        for (Index c = 0; c < D; ++c) {
-          T acc = 0;
-          for (Index i = 0; i < M; ++i) {
-            const T* li = ls.at(i * D + r, 0);
-            const T* si = sig.at(i * D + c, 0);
-            for (Index b = 0; b < B; ++b) acc += li[b] * si[b];
-          }
-          ws.omega_acc(r, c) = acc;
-        }
+      // Ω̄ = Σ_i Λ_iᵀ S_i over the B×D blocks of oscillator i, then its skew part.
+      ws.omega_acc.setZero();
+      for (Index i = 0; i < M; ++i)
+        ws.omega_acc.noalias() +=
+            MapC<T>(ls.at(i * D, 0), B, D).transpose() * MapC<T>(sig.at(i * D, 0), B, D);
       gr.kuramoto.omega +=
           0.5 * (ws.omega_acc - ws.omega_acc.transpose()).template cast<double>();
     }
@@ -327,8 +336,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
 }
 
 template void BatchModel<float>::vjp(const Matrix&, const Matrix&, Matrix&, BatchWorkspace<float>&,
-                                     HkGradient*) const;
+                                     HkGradient*, bool) const;
 template void BatchModel<double>::vjp(const Matrix&, const Matrix&, Matrix&,
-                                      BatchWorkspace<double>&, HkGradient*) const;
+                                      BatchWorkspace<double>&, HkGradient*, bool) const;
 
 }  // namespace hkam

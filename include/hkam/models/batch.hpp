@@ -39,7 +39,7 @@ struct BatchWorkspace {
   BatchMatrix<T> mu, gbar, lx_w;    // VJP: projected cotangent, ḡ, Λ_x·W_s
   BatchMatrix<T> pool;              // per-trajectory D-vectors of the low-rank paths
   Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;  // per-edge parameter gradients
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> w_acc, omega_acc;
+  BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;  // parameter-gradient scratch
   void resize(Index batch, const StateLayout& layout, Index k_edges, Index hk_edges);
 };
 
@@ -66,8 +66,10 @@ class BatchModel {
   /// Vector–Jacobian product: zbar_b = (∂f/∂z at Z_b)ᵀ Λ_b for every row, and, when grad is not
   /// null, grad += Σ_b (∂f/∂θ at Z_b)ᵀ Λ_b for the fields it wants (accumulates: the solver's
   /// backward pass adds one term per stage). zbar must not alias z or lambda.
+  /// `ws_holds_z`: the last call on ws was rhs(z, …, ws) with this same z, so its forward
+  /// quantities (g, W_s g, y) are reused instead of recomputed (saves one evaluation).
   void vjp(const Matrix& z, const Matrix& lambda, Matrix& zbar, BatchWorkspace<T>& ws,
-           HkGradient* grad = nullptr) const;
+           HkGradient* grad = nullptr, bool ws_holds_z = false) const;
 
   /// True when the O(M·D) mean-field path is used for ℰ_K.
   bool kuramoto_mean_field() const { return mean_field_; }
