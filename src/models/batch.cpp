@@ -149,23 +149,21 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
         constexpr PairPotentialKind K = decltype(kc)::value;
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
         for (Index i = 0; i < M; ++i) {
-          for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
+          for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
             constexpr int BC = decltype(bc)::value;
             constexpr int DC = decltype(dc)::value;
             const Index Dk = DC > 0 ? Index(DC) : D;
+            using V = Lanes<T, BC>;
             const T* si = sig.at(i * Dk, b0);
             Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
             for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
               const Index j = nbr[q], e = eid[q];
               const T* sj = sig.at(j * Dk, b0);
               const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
-              T s[BC] = {};
-              for (Index d = 0; d < Dk; ++d)
-                for (int b = 0; b < BC; ++b) s[b] += si[d * B + b] * sj[d * B + b];
-              T fp[BC];
-              for (int b = 0; b < BC; ++b) fp[b] = a + bb * dphi<K>(s[b]);
-              for (Index d = 0; d < Dk; ++d)
-                for (int b = 0; b < BC; ++b) yi(d, b) += fp[b] * sj[d * B + b];
+              V s = V::Zero();
+              for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+              const V fp = a + bb * dphi_lanes<K>(s);
+              for (Index d = 0; d < Dk; ++d) yi(d) += fp * lanes<T, BC>(sj + d * B);
             }
             yi.flush();
           });
@@ -210,33 +208,29 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
       const double work = double(2 * hkg_.num_edges()) * double(B) * double(D);
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
       for (Index i = 0; i < N; ++i) {
-        for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
+        for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
           constexpr int BC = decltype(bc)::value;
             constexpr int DC = decltype(dc)::value;
             const Index Dk = DC > 0 ? Index(DC) : D;
+          using V = Lanes<T, BC>;
           const T* si = sig.at(i * Dk, b0);
-          const T* gi = g.at(i, b0);
           Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
           T* hi = h.at(i, b0);
-          T hacc[BC] = {}, cg[BC];
-          for (int b = 0; b < BC; ++b) cg[b] = kk * gi[b];
+          V hacc = V::Zero();
+          const V cg = kk * lanes<T, BC>(g.at(i, b0));
           for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
             const Index j = nbr[q];
             const T w = hw[eid[q]];
             const T* sj = sig.at(j * Dk, b0);
-            const T* gj = g.at(j, b0);
-            T s[BC] = {}, c[BC];
-            for (Index d = 0; d < Dk; ++d)
-              for (int b = 0; b < BC; ++b) s[b] += si[d * B + b] * sj[d * B + b];
-            for (int b = 0; b < BC; ++b) {
-              hacc[b] += w * s[b] * gj[b];
-              c[b] = w * cg[b] * gj[b];
-            }
-            for (Index d = 0; d < Dk; ++d)
-              for (int b = 0; b < BC; ++b) yi(d, b) -= c[b] * sj[d * B + b];
+            const V wgj = w * lanes<T, BC>(g.at(j, b0));
+            V s = V::Zero();
+            for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+            hacc += s * wgj;
+            const V c = cg * wgj;
+            for (Index d = 0; d < Dk; ++d) yi(d) -= c * lanes<T, BC>(sj + d * B);
           }
           yi.flush();
-          for (int b = 0; b < BC; ++b) hi[b] += hacc[b];
+          Eigen::Map<V>(hi) += hacc;
         });
       }
     }
@@ -265,7 +259,7 @@ void BatchModel<T>::rhs(const Matrix& z, Matrix& dz, BatchWorkspace<T>& ws) cons
   const double work = double(M) * double(B) * double(D * (D + 4));
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
   for (Index i = 0; i < M; ++i) {
-    for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
+    for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
       constexpr int BC = decltype(bc)::value;
             constexpr int DC = decltype(dc)::value;
             const Index Dk = DC > 0 ? Index(DC) : D;

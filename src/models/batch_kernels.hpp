@@ -14,18 +14,18 @@
 
 namespace hkam::batch_detail {
 
-// The batch is processed in chunks of kChunk trajectories (the SIMD lanes of the edge loops); the
-// remainder B mod kChunk one trajectory at a time. Both widths are compile-time constants so the
-// inner loops unroll.
-constexpr int kChunk = 8;
-
+// The batch is processed in chunks of one 64-byte vector of trajectories (8 doubles, 16
+// floats: the SIMD lanes of the edge loops), then one chunk of 4, then one trajectory at a time.
+// Chunk widths are compile-time constants so the lane arithmetic maps onto vector registers.
 // The oscillator dimension is dispatched too: D = 2, 3, 4, 5, 8 are compile-time constants (the
 // loops over d unroll), any other D is passed as 0 and read at run time.
-template <class F>
+template <class T, class F>
 inline void for_chunks(Index batch, Index dim, F&& f) {
+  constexpr int wide = 64 / sizeof(T);
   auto run = [&](auto dc) {
     Index b0 = 0;
-    for (; b0 + kChunk <= batch; b0 += kChunk) f(std::integral_constant<int, kChunk>{}, dc, b0);
+    for (; b0 + wide <= batch; b0 += wide) f(std::integral_constant<int, wide>{}, dc, b0);
+    for (; b0 + 4 <= batch; b0 += 4) f(std::integral_constant<int, 4>{}, dc, b0);
     for (; b0 < batch; ++b0) f(std::integral_constant<int, 1>{}, dc, b0);
   };
   switch (dim) {
@@ -47,32 +47,58 @@ inline void for_chunks(Index batch, Index dim, F&& f) {
 // Threads only pay off above this many multiply-adds per pass (a parallel region costs a few µs).
 constexpr double kParallelWork = 65536;
 
+// SIMD lanes over the batch: BC consecutive trajectories of one coordinate (a column run).
+template <class T, int BC>
+using Lanes = Eigen::Array<T, BC, 1>;
+template <class T, int BC>
+inline Eigen::Map<const Lanes<T, BC>> lanes(const T* p) {
+  return Eigen::Map<const Lanes<T, BC>>(p);
+}
+
 // A D×BC block of accumulators for one node and batch chunk, added to memory (column stride
-// `stride`) by flush(). With D known at compile time the block lives in registers, so the
-// neighbour loop stores nothing (and the compiler need not reload σ_i for fear of aliasing);
-// otherwise it accumulates in place.
+// `stride`) by flush(). With D known at compile time the block lives in SIMD registers, so the
+// neighbour loop stores nothing; otherwise it accumulates in place.
 template <class T, int DC, int BC>
 struct Accumulator {
+  using V = Lanes<T, BC>;
   T* mem;
   Index stride;
-  T r[DC > 0 ? DC : 1][BC];
+  V r[DC > 0 ? DC : 1];
   Accumulator(T* m, Index s) : mem(m), stride(s) {
     if constexpr (DC > 0)
-      for (int d = 0; d < DC; ++d)
-        for (int b = 0; b < BC; ++b) r[d][b] = T(0);
+      for (int d = 0; d < DC; ++d) r[d].setZero();
   }
-  T& operator()(Index d, int b) {
+  decltype(auto) operator()(Index d) {
     if constexpr (DC > 0)
-      return r[d][b];
+      return (r[d]);
     else
-      return mem[d * stride + b];
+      return Eigen::Map<V>(mem + d * stride);
   }
   void flush() {
     if constexpr (DC > 0)
-      for (int d = 0; d < DC; ++d)
-        for (int b = 0; b < BC; ++b) mem[d * stride + b] += r[d][b];
+      for (int d = 0; d < DC; ++d) Eigen::Map<V>(mem + d * stride) += r[d];
   }
 };
+
+// Pair-potential terms on BC lanes: F'(s) = a + b φ'(s), and φ''(s).
+template <PairPotentialKind K, class V>
+inline V dphi_lanes(const V& s) {
+  using T = typename V::Scalar;
+  if constexpr (K == PairPotentialKind::Relu) return s.max(T(0));
+  if constexpr (K == PairPotentialKind::Tanh) return s.tanh();
+  if constexpr (K == PairPotentialKind::Sigmoid) return T(1) / (T(1) + (-s).exp());
+  return V::Zero();
+}
+// φ'' given s and p = φ'(s). The relu step is a lane mask (a branch would be mispredicted:
+// the sign of s is random from edge to edge).
+template <PairPotentialKind K, class V>
+inline V ddphi_lanes(const V& s, const V& p) {
+  using T = typename V::Scalar;
+  if constexpr (K == PairPotentialKind::Relu) return (s > T(0)).template cast<T>();
+  if constexpr (K == PairPotentialKind::Tanh) return T(1) - p.square();
+  if constexpr (K == PairPotentialKind::Sigmoid) return p * (T(1) - p);
+  return V::Zero();
+}
 
 // out = G·W for a B×N batch G and an N×N matrix W, split over threads by column blocks of W
 // (each thread one contiguous block: W is read once, G stays in cache). Results do not depend

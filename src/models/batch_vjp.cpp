@@ -41,7 +41,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   const double osc_work = double(M) * double(B) * double(D * (D + 4));
 #pragma omp parallel for schedule(static) if (osc_work > kParallelWork)
   for (Index i = 0; i < M; ++i) {
-    for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
+    for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
       constexpr int BC = decltype(bc)::value;
             constexpr int DC = decltype(dc)::value;
             const Index Dk = DC > 0 ? Index(DC) : D;
@@ -117,10 +117,11 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       constexpr PairPotentialKind K = decltype(kc)::value;
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
       for (Index i = 0; i < M; ++i) {
-        for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
+        for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
           constexpr int BC = decltype(bc)::value;
             constexpr int DC = decltype(dc)::value;
             const Index Dk = DC > 0 ? Index(DC) : D;
+          using V = Lanes<T, BC>;
           const T* si = sig.at(i * Dk, b0);
           const T* mi = muc.at(i * Dk, b0);
           Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
@@ -129,29 +130,20 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             const T* sj = sig.at(j * Dk, b0);
             const T* mj = muc.at(j * Dk, b0);
             const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
-            T s[BC] = {}, m[BC] = {};
-            for (Index d = 0; d < Dk; ++d)
-              for (int b = 0; b < BC; ++b) {
-                s[b] += si[d * B + b] * sj[d * B + b];
-                m[b] += mi[d * B + b] * sj[d * B + b] + mj[d * B + b] * si[d * B + b];
-              }
-            T fp[BC], fpp[BC], p[BC];
-            for (int b = 0; b < BC; ++b) {
-              p[b] = dphi<K>(s[b]);
-              fp[b] = a + bb * p[b];
-              fpp[b] = bb * ddphi<K>(s[b], p[b]);
+            V s = V::Zero(), m = V::Zero();
+            for (Index d = 0; d < Dk; ++d) {
+              const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
+              s += sid * sjd;
+              m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
             }
+            const V p = dphi_lanes<K>(s);
+            const V fp = a + bb * p;
+            const V fppm = bb * ddphi_lanes<K>(s, p) * m;
             for (Index d = 0; d < Dk; ++d)
-              for (int b = 0; b < BC; ++b)
-                oi(d, b) -= fp[b] * mj[d * B + b] + fpp[b] * m[b] * sj[d * B + b];
+              oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
             if (j > i) {
-              T sa = 0, sbb = 0;
-              for (int b = 0; b < BC; ++b) {
-                sa += m[b];
-                sbb += p[b] * m[b];
-              }
-              ea[e] -= sa;
-              eb[e] -= sbb;
+              ea[e] -= m.sum();
+              eb[e] -= (p * m).sum();
             }
           }
           oi.flush();
@@ -216,45 +208,41 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
 #pragma omp parallel for schedule(static) if (work > kParallelWork)
     for (Index i = 0; i < N; ++i) {
-      for_chunks(B, D, [&](auto bc, auto dc, Index b0) {
+      for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
         constexpr int BC = decltype(bc)::value;
             constexpr int DC = decltype(dc)::value;
             const Index Dk = DC > 0 ? Index(DC) : D;
+        using V = Lanes<T, BC>;
         const T* si = sig.at(i * Dk, b0);
         const T* mi = muc.at(i * Dk, b0);
-        const T* gi = g.at(i, b0);
-        const T* li = lx.at(i, b0);
+        const V gi = lanes<T, BC>(g.at(i, b0));
+        const V li = lanes<T, BC>(lx.at(i, b0));
         T* gbi = gb.at(i, b0);
         Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
-        T gacc[BC] = {};
+        V gacc = V::Zero();
         for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
           const Index j = nbr[q], e = eid[q];
           const T w = hw[e];
           const T* sj = sig.at(j * Dk, b0);
           const T* mj = muc.at(j * Dk, b0);
-          const T* gj = g.at(j, b0);
-          const T* lj = lx.at(j, b0);
-          T s[BC] = {}, m[BC] = {}, c1[BC], c2[BC];
-          for (Index d = 0; d < Dk; ++d)
-            for (int b = 0; b < BC; ++b) {
-              s[b] += si[d * B + b] * sj[d * B + b];
-              m[b] += mi[d * B + b] * sj[d * B + b] + mj[d * B + b] * si[d * B + b];
-            }
-          T we = 0;
-          for (int b = 0; b < BC; ++b) {
-            gacc[b] += w * (kh * s[b] * lj[b] + kk * gj[b] * m[b]);
-            const T cross = li[b] * gj[b] + lj[b] * gi[b];
-            c1[b] = kk * w * gi[b] * gj[b];
-            c2[b] = kh * w * cross;
-            we += kh * s[b] * cross + kk * gi[b] * gj[b] * m[b];
+          const V gj = lanes<T, BC>(g.at(j, b0));
+          const V lj = lanes<T, BC>(lx.at(j, b0));
+          V s = V::Zero(), m = V::Zero();
+          for (Index d = 0; d < Dk; ++d) {
+            const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
+            s += sid * sjd;
+            m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
           }
+          const V gg = gi * gj;
+          gacc += w * (kh * s * lj + kk * gj * m);
+          const V cross = li * gj + lj * gi;
+          const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
           for (Index d = 0; d < Dk; ++d)
-            for (int b = 0; b < BC; ++b)
-              oi(d, b) += c1[b] * mj[d * B + b] + c2[b] * sj[d * B + b];
-          if (j > i) ew[e] += we;
+            oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
+          if (j > i) ew[e] += (kh * s * cross + kk * gg * m).sum();
         }
         oi.flush();
-        for (int b = 0; b < BC; ++b) gbi[b] += gacc[b];
+        Eigen::Map<V>(gbi) += gacc;
       });
     }
   }
