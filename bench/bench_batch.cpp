@@ -6,7 +6,7 @@
 //   BM_NoteRhs<T>/B          one right-hand side of a batch of B
 //   BM_NoteVjp<T>/B          one vector–Jacobian product (state and the oscillator side: A, B,
 //                            Ω, α — what the note trains)
-//   BM_NoteSolve<T>/B        dopri5 t ∈ [0, 1], rtol 1e-3, atol 1e-6, forward only
+//   BM_NoteSolve<T>/B/norm   dopri5 t ∈ [0, 1], rtol 1e-3, atol 1e-6, forward only
 //   BM_NoteGradient<T>/B     the same solve with its tape, then loss gradient by solve_backward
 //   BM_SparseCoupling/B      ℰ_K alone (linear potential, Ω = 0, no units): ns per edge·dim
 //
@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <memory>
 #include <string>
@@ -119,15 +120,19 @@ BatchSolveOptions note_solve() {
   return o;
 }
 
+// Second argument: renormalise the oscillators after every step (1, hkam's default) or solve
+// the plain ODE as SciPy does (0: Dormand–Prince's first-same-as-last evaluation is reused).
 template <class T>
 void BM_NoteSolve(benchmark::State& state) {
   const auto& model = note_model<T>();
   const BatchMatrix<T> z0 = note_states(state.range(0)).cast<T>();
-  BatchWorkspace<T> ws;
+  BatchSolveWorkspace<T> ws;
   BatchSolveSummary s;
+  BatchSolveOptions o = note_solve();
+  o.normalize = state.range(1) != 0;
   for (auto _ : state) {
     BatchMatrix<T> z = z0;
-    s = solve(model, z, note_solve(), ws);
+    s = solve(model, z, o, ws);
     benchmark::DoNotOptimize(z.data());
   }
   state.counters["steps"] = double(s.steps);
@@ -139,7 +144,7 @@ template <class T>
 void BM_NoteGradient(benchmark::State& state) {
   const auto& model = note_model<T>();
   const BatchMatrix<T> z0 = note_states(state.range(0)).cast<T>();
-  BatchWorkspace<T> ws;
+  BatchSolveWorkspace<T> ws;
   BatchTape<T> tape;
   HkGradient grad = oscillator_side(model.params());
   for (auto _ : state) {
@@ -183,8 +188,11 @@ BENCHMARK(BM_NoteRhs<double>)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMicro
 BENCHMARK(BM_NoteRhs<float>)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_NoteVjp<double>)->Arg(1)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_NoteVjp<float>)->Arg(1)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_NoteSolve<double>)->Arg(1)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_NoteSolve<float>)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_NoteSolve<double>)
+    ->Args({1, 1})->Args({1, 0})->Args({10, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_NoteSolve<float>)
+    ->Args({1, 1})->Args({1, 0})->Args({10, 1})->Args({100, 1})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_NoteGradient<double>)->Arg(1)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_NoteGradient<float>)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SparseCoupling)->Arg(1)->Arg(8)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -231,8 +239,14 @@ int export_problem(const std::filesystem::path& dir) {
   write_matrix(dir / "k_b.npy", p.kuramoto.b.transpose());
   write_matrix(dir / "omega.npy", p.kuramoto.omega);
   write_edges(dir / "hk_edges.npy", p.coupling.graph);
-  write_matrix(dir / "z100.npy", note_states(100));
-  std::ofstream(dir / "scalars.txt") << "alpha " << p.coupling.alpha << "\nbeta 1\nkappa_h "
+  const Eigen::MatrixXd z = note_states(100);
+  write_matrix(dir / "z100.npy", z);
+  // hkam's right-hand side of the first two states: the peers check theirs against it.
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd f;
+  note_model<double>().rhs(z.topRows(2), f, ws);
+  write_matrix(dir / "rhs2.npy", f);
+  std::ofstream(dir / "scalars.txt") << std::setprecision(17) << "alpha " << p.coupling.alpha << "\nbeta 1\nkappa_h "
                                      << p.kappa_h << "\nkappa_k " << p.kappa_k << "\nN " << kN
                                      << "\nD " << kD << "\n";
   return 0;

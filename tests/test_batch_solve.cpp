@@ -21,7 +21,7 @@ double loss(const Eigen::MatrixXd& zend, const Eigen::MatrixXd& c) {
 
 double solve_loss(const HopfieldKuramotoParams& p, Eigen::MatrixXd z, const BatchSolveOptions& o,
                   const Eigen::MatrixXd& c) {
-  BatchWorkspace<double> ws;
+  BatchSolveWorkspace<double> ws;
   solve(BatchModel<double>(p), z, o, ws);
   return loss(z, c);
 }
@@ -48,7 +48,7 @@ TEST_P(SolveGradient, WholeSolveGradientMatchesCentralDifferences) {
   o.rtol = 1e-6;  // several accepted steps even on the easy kinds
   o.atol = 1e-9;
   o.normalize = cs.stepper != StepperKind::Euler;  // Euler without the projection, too
-  BatchWorkspace<double> ws;
+  BatchSolveWorkspace<double> ws;
   BatchTape<double> tape;
   Eigen::MatrixXd z = z0;
   const auto sum = solve(model, z, o, ws, &tape);
@@ -125,7 +125,7 @@ TEST_P(SolveGradient, BatchGradientIsTheSumOfTrajectoryGradients) {
   o.stepper = cs.stepper;
   o.t_end = 0.2;
   o.dt = cs.stepper == StepperKind::Dopri5 ? 0.0 : 0.05;
-  BatchWorkspace<double> ws;
+  BatchSolveWorkspace<double> ws;
   BatchTape<double> tape;
   Eigen::MatrixXd z = z0;
   solve(model, z, o, ws, &tape);
@@ -191,7 +191,7 @@ TEST(BatchSolve, Dopri5AgreesWithOdeintAndKeepsSpheres) {
   o.t_end = 2.0;
   o.rtol = 1e-9;
   o.atol = 1e-11;
-  BatchWorkspace<double> ws;
+  BatchSolveWorkspace<double> ws;
   const auto sum = solve(BatchModel<double>(p), z, o, ws);
   EXPECT_EQ(sum.end_reason, EndReason::TEnd);
   EXPECT_NEAR(sum.t, 2.0, 1e-14);
@@ -216,7 +216,7 @@ TEST(BatchSolve, Rk4ConvergesAtFourthOrder) {
   const BatchModel<double> model(p);
   Rng rng(12);
   const Eigen::MatrixXd z0 = random_states(rng, 2, kN, kN, kD);
-  BatchWorkspace<double> ws;
+  BatchSolveWorkspace<double> ws;
   BatchSolveOptions o;
   o.stepper = StepperKind::Rk4;
   o.normalize = false;  // the plain ODE, so the order is RK4's own
@@ -251,7 +251,7 @@ TEST(BatchSolve, OptionsAreValidatedWithEveryProblemNamed) {
                 false, false};
   const BatchModel<double> model(make_params(k, 1));
   Eigen::MatrixXd z(2, 3);
-  BatchWorkspace<double> ws;
+  BatchSolveWorkspace<double> ws;
   EXPECT_THROW(solve(model, z, BatchSolveOptions{}, ws), std::invalid_argument);
 }
 
@@ -261,7 +261,7 @@ TEST(BatchSolve, ObserverStopsTheSolveAndTheTapeEndsThere) {
   const BatchModel<double> model(make_params(k, 2));
   Rng rng(3);
   Eigen::MatrixXd z = random_states(rng, 2, kN, kN, kD);
-  BatchWorkspace<double> ws;
+  BatchSolveWorkspace<double> ws;
   BatchTape<double> tape;
   BatchSolveOptions o;
   o.stepper = StepperKind::Euler;

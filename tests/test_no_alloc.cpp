@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "hkam/integrate/batch_solve.hpp"
+#include "support/batch.hpp"
 #include "support/numeric.hpp"
 
 extern "C" {
@@ -90,6 +92,81 @@ TEST(NoAllocation, RightHandSidesAllocateNothing) {
       EXPECT_EQ(allocations_per_rhs(hk, test::random_hk_state(rng, hk.layout())), 0)
           << hk_coupling_name(kind) << (complete ? " complete" : " sparse");
     }
+}
+
+// The batched core: right-hand sides and VJPs of B = 1 and B = 11 (chunks of 8, 1) in float and
+// double, and whole solves with a tape (and their backward passes) once their workspace and tape
+// have been sized by a first solve.
+template <class T>
+void expect_batched_core_allocates_nothing(const HopfieldKuramotoParams& p, Index batch) {
+  const BatchModel<T> model(p);
+  Rng rng(3);
+  const BatchMatrix<T> z =
+      test::batch::random_states(rng, batch, p.hopfield.units(), p.kuramoto.n_osc, p.kuramoto.osc_dim)
+          .cast<T>();
+  const BatchMatrix<T> lambda = z;
+  BatchMatrix<T> f, zbar;
+  BatchWorkspace<T> ws;
+  HkGradient grad = HkGradient::zeros_like(p);
+  model.rhs(z, f, ws);
+  model.vjp(z, lambda, zbar, ws, &grad);
+  long before = g_allocations.load();
+  for (int k = 0; k < 5; ++k) {
+    model.rhs(z, f, ws);
+    model.vjp(z, lambda, zbar, ws, &grad);
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0) << "rhs/vjp, B = " << batch;
+
+  BatchSolveOptions o;
+  o.t_end = 0.5;
+  o.rtol = 1e-6;
+  BatchSolveWorkspace<T> sws;
+  BatchTape<T> tape;
+  BatchMatrix<T> zz = z, lam = z;
+  solve(model, zz, o, sws, &tape);
+  solve_backward(model, tape, o, lam, sws, grad);
+  before = g_allocations.load();
+  zz = z;
+  lam = z;
+  const auto sum = solve(model, zz, o, sws, &tape);
+  solve_backward(model, tape, o, lam, sws, grad);
+  EXPECT_EQ(g_allocations.load() - before, 0)
+      << "solve + backward, B = " << batch << ", " << sum.steps << " steps";
+  EXPECT_GT(sum.steps, 2);
+}
+
+TEST(NoAllocation, BatchedCoreAllocatesNothingOnceSized) {
+  using test::batch::Kinds;
+  for (const Kinds& k :
+       {Kinds{LagrangianKind::Relu, PairPotentialKind::Relu, HkCouplingKind::Additive, false,
+              false, false},
+        Kinds{LagrangianKind::LogSumExp, PairPotentialKind::Linear, HkCouplingKind::Additive, true,
+              true, true},
+        Kinds{LagrangianKind::Tanh, PairPotentialKind::Sigmoid, HkCouplingKind::Multiplicative,
+              false, false, false}}) {
+    const HopfieldKuramotoParams p = test::batch::make_params(k, 5);
+    for (Index batch : {1, 11}) {
+      expect_batched_core_allocates_nothing<double>(p, batch);
+      expect_batched_core_allocates_nothing<float>(p, batch);
+    }
+  }
+  // Sizes where G·W_s is a real (threaded, blocked) GEMM and the edge loops run in parallel.
+  Rng rng(9);
+  HopfieldKuramotoParams big;
+  const Index n = 600, d = 3;
+  big.hopfield.w = random_symmetric_weights(rng, n);
+  big.hopfield.b = Eigen::VectorXd::Zero(n);
+  big.hopfield.lagrangian = {LagrangianKind::Tanh, 1.0};
+  big.kuramoto.n_osc = n;
+  big.kuramoto.osc_dim = d;
+  big.kuramoto.graph = Graph::watts_strogatz(n, 20, 0.1, 3);
+  big.kuramoto.potential = PairPotentialKind::Tanh;
+  big.kuramoto.a = normal_vector(rng, big.kuramoto.graph.num_edges(), 0.05);
+  big.kuramoto.b = normal_vector(rng, big.kuramoto.graph.num_edges(), 0.05);
+  big.coupling.graph = Graph::watts_strogatz(n, 20, 0.1, 4);
+  big.coupling.alpha = 0.05;
+  expect_batched_core_allocates_nothing<double>(big, 40);
+  expect_batched_core_allocates_nothing<float>(big, 40);
 }
 
 }  // namespace

@@ -116,19 +116,21 @@ double batch_error_norm(const BatchMatrix<T>& v, const BatchMatrix<T>& y, const 
   return worst;
 }
 
-// Stage buffers of one solve (sized once, reused every step).
+// Sizes the stage buffers for s stages and a rows×cols batch (no-op when they already fit).
 template <class T>
-struct Stages {
-  std::vector<BatchMatrix<T>> k, zs, zbar;
-  BatchMatrix<T> znew, err;
-  void resize(int s, Index rows, Index cols) {
-    k.assign(std::size_t(s + 1), BatchMatrix<T>(rows, cols));
-    zs.assign(std::size_t(s), BatchMatrix<T>(rows, cols));
-    zbar.assign(std::size_t(s), BatchMatrix<T>(rows, cols));
-    znew.resize(rows, cols);
-    err.resize(rows, cols);
-  }
-};
+void size_stages(BatchSolveWorkspace<T>& w, int s, Index rows, Index cols) {
+  auto fit = [&](std::vector<BatchMatrix<T>>& v, int count) {
+    v.resize(std::size_t(count));
+    for (auto& m : v) m.resize(rows, cols);
+  };
+  fit(w.k, s + 1);
+  fit(w.zs, s);
+  fit(w.zbar, s);
+  w.znew.resize(rows, cols);
+  w.err.resize(rows, cols);
+  w.kbar.resize(rows, cols);
+  w.stage.resize(std::size_t(s));
+}
 
 // One explicit RK step from z with size h: stage points zs, derivatives k (k[0] must hold f(z)),
 // the new state in st.znew (not normalised). Returns the evaluations spent.
@@ -136,7 +138,8 @@ struct Stages {
 // for the VJP); otherwise every stage uses ws.
 template <class T>
 int rk_step(const BatchModel<T>& model, const Tableau& tb, const BatchMatrix<T>& z, double h,
-            Stages<T>& st, BatchWorkspace<T>& ws, BatchWorkspace<T>* stage_ws = nullptr) {
+            BatchSolveWorkspace<T>& st, BatchWorkspace<T>& ws,
+            BatchWorkspace<T>* stage_ws = nullptr) {
   int evals = 0;
   st.zs[0] = z;
   for (int s = 1; s < tb.stages; ++s) {
@@ -155,8 +158,9 @@ int rk_step(const BatchModel<T>& model, const Tableau& tb, const BatchMatrix<T>&
 // SciPy's select_initial_step (Hairer, Nørsett & Wanner, II.4), rows combined by their maximum.
 template <class T>
 double initial_step(const BatchModel<T>& model, const BatchMatrix<T>& z, const BatchMatrix<T>& f0,
-                    const BatchSolveOptions& o, Stages<T>& st, BatchWorkspace<T>& ws) {
-  const BatchMatrix<T> zero = BatchMatrix<T>::Zero(z.rows(), z.cols());
+                    const BatchSolveOptions& o, BatchSolveWorkspace<T>& st, BatchWorkspace<T>& ws) {
+  BatchMatrix<T>& zero = st.kbar;  // free during the forward solve
+  zero.setZero();
   const double d0 = batch_error_norm<T>(z, z, zero, o.atol, o.rtol);
   const double d1 = batch_error_norm<T>(f0, z, zero, o.atol, o.rtol);
   const double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
@@ -204,8 +208,8 @@ std::string BatchSolveOptions::validate() const {
 
 template <class T>
 BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
-                        const BatchSolveOptions& o, BatchWorkspace<T>& ws, BatchTape<T>* tape,
-                        const BatchObserver<T>& observer) {
+                        const BatchSolveOptions& o, BatchSolveWorkspace<T>& st,
+                        BatchTape<T>* tape, const BatchObserver<T>& observer) {
   if (const std::string why = o.validate(); !why.empty())
     throw std::invalid_argument("invalid solve options: " + why);
   if (z.cols() != model.dim() || z.rows() < 1)
@@ -214,8 +218,8 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
   const Tableau tb = tableau(o.stepper);
   const StateLayout lay = model.layout();
   const bool norm = normalizes(o);
-  Stages<T> st;
-  st.resize(tb.stages, z.rows(), z.cols());
+  size_stages(st, tb.stages, z.rows(), z.cols());
+  BatchWorkspace<T>& ws = st.model;
   if (tape) tape->clear();
   BatchSolveSummary sum;
   sum.t = o.t0;
@@ -267,10 +271,7 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
         }
         continue;
       }
-      if (tape) {
-        tape->h.push_back(h);
-        tape->starts.push_back(z);
-      }
+      if (tape) tape->push(h, z);
       double factor = en == 0.0 ? 10.0 : std::min(10.0, 0.9 * std::pow(en, -0.2));
       if (just_rejected) factor = std::min(1.0, factor);
       just_rejected = false;
@@ -278,10 +279,7 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
       sum.t += h;
       h *= factor;
     } else {
-      if (tape) {
-        tape->h.push_back(h);
-        tape->starts.push_back(z);
-      }
+      if (tape) tape->push(h, z);
       z = st.znew;
       sum.t = replay ? sum.t + h : (sum.steps + 1 >= fixed_n ? o.t_end : o.t0 + (sum.steps + 1) * o.dt);
     }
@@ -309,21 +307,21 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
 
 template <class T>
 void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
-                    const BatchSolveOptions& o, BatchMatrix<T>& lambda, BatchWorkspace<T>& ws,
-                    HkGradient& grad, const StepLoss<T>& step_loss) {
-  if (tape.starts.size() != tape.h.size())
+                    const BatchSolveOptions& o, BatchMatrix<T>& lambda,
+                    BatchSolveWorkspace<T>& st, HkGradient& grad, const StepLoss<T>& step_loss) {
+  if (tape.starts.size() < tape.h.size())
     throw std::invalid_argument("solve_backward: the tape is inconsistent");
   if (lambda.rows() != tape.end.rows() || lambda.cols() != tape.end.cols())
     throw std::invalid_argument("solve_backward: the cotangent must be shaped like the state");
   const Tableau tb = tableau(o.stepper);
   const StateLayout lay = model.layout();
   const bool norm = normalizes(o);
-  Stages<T> st;
-  st.resize(tb.stages, lambda.rows(), lambda.cols());
-  BatchMatrix<T> kbar(lambda.rows(), lambda.cols());
+  size_stages(st, tb.stages, lambda.rows(), lambda.cols());
   // One workspace per stage: each keeps its stage's forward quantities for that stage's VJP.
-  std::vector<BatchWorkspace<T>> stage_ws(std::size_t(tb.stages));
-  const long n = long(tape.h.size());
+  std::vector<BatchWorkspace<T>>& stage_ws = st.stage;
+  BatchMatrix<T>& kbar = st.kbar;
+  BatchWorkspace<T>& ws = st.model;
+  const long n = tape.steps();
   if (step_loss) step_loss(n, tape.end, lambda);
   for (long k = n - 1; k >= 0; --k) {
     const BatchMatrix<T>& z = tape.starts[std::size_t(k)];
@@ -345,11 +343,11 @@ void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
 
 #define HKAM_INSTANTIATE(T)                                                                      \
   template BatchSolveSummary solve<T>(const BatchModel<T>&, BatchMatrix<T>&,                     \
-                                      const BatchSolveOptions&, BatchWorkspace<T>&,              \
+                                      const BatchSolveOptions&, BatchSolveWorkspace<T>&,         \
                                       BatchTape<T>*, const BatchObserver<T>&);                   \
   template void solve_backward<T>(const BatchModel<T>&, const BatchTape<T>&,                     \
-                                  const BatchSolveOptions&, BatchMatrix<T>&, BatchWorkspace<T>&, \
-                                  HkGradient&, const StepLoss<T>&);
+                                  const BatchSolveOptions&, BatchMatrix<T>&,                     \
+                                  BatchSolveWorkspace<T>&, HkGradient&, const StepLoss<T>&);
 HKAM_INSTANTIATE(float)
 HKAM_INSTANTIATE(double)
 #undef HKAM_INSTANTIATE

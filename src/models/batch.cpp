@@ -33,6 +33,7 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_edges, Ind
   w_acc.resize(n, n);
   stack_x.resize(2 * b, n);
   stack_y.resize(2 * b, n);
+  if (!gemm) gemm = std::make_shared<detail::GemmScratch<T>>();
   omega_acc.resize(l.osc_dim, l.osc_dim);
 }
 
@@ -116,7 +117,7 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   if (N > 0) {
     const MapC<T> x(z.data(), B, N);
     activation(p_.hopfield.lagrangian.kind, beta_, x, ws.g);
-    batch_times<T>(ws.g, w_, ws.wg);  // W_s symmetric: (W_s G_bᵀ)ᵀ = G_b W_s
+    batch_times<T>(ws.g.data(), B, N, w_, ws.wg, *ws.gemm);  // W_s symmetric: G_b W_s = (W_s g_b)ᵀ
   }
   if (M > 0) {
     ws.y.setZero();

@@ -11,8 +11,11 @@
 #endif
 
 #include "hkam/models/batch.hpp"
+#include "models/gemm.hpp"
 
 namespace hkam::batch_detail {
+
+using detail::GemmScratch;
 
 // The batch is processed in chunks of one 64-byte vector of trajectories (8 doubles, 16
 // floats: the SIMD lanes of the edge loops), then one chunk of 4, then one trajectory at a time.
@@ -102,12 +105,17 @@ inline V ddphi_lanes(const V& s, const V& p) {
 
 // out = G·W for a B×N batch G and an N×N matrix W, split over threads by column blocks of W
 // (each thread one contiguous block: W is read once, G stays in cache). Results do not depend
-// on the thread count.
+// on the thread count. Allocates nothing once `gemm` has met these sizes.
 template <class T>
-void batch_times(const Eigen::Ref<const BatchMatrix<T>>& g, const BatchMatrix<T>& w,
-                 BatchMatrix<T>& out) {
+void batch_times(const T* g, Index rows, Index depth, const BatchMatrix<T>& w, BatchMatrix<T>& out,
+                 GemmScratch<T>& gemm) {
   const Index n = w.cols();
-  const double work = double(g.rows()) * double(g.cols()) * double(n);
+  const double work = double(rows) * double(depth) * double(n);
+#ifdef _OPENMP
+  gemm.ensure_slots(omp_get_max_threads());
+#else
+  gemm.ensure_slots(1);
+#endif
 #pragma omp parallel if (work > 4 * kParallelWork)
   {
 #ifdef _OPENMP
@@ -117,28 +125,13 @@ void batch_times(const Eigen::Ref<const BatchMatrix<T>>& g, const BatchMatrix<T>
 #endif
     const Index per = (n + threads - 1) / threads;
     const Index j0 = std::min(n, me * per), j1 = std::min(n, j0 + per);
-    if (j1 > j0) out.middleCols(j0, j1 - j0).noalias() = g * w.middleCols(j0, j1 - j0);
+    if (j1 > j0)
+      gemm.run(int(me), rows, j1 - j0, depth, g, rows, false, w.data() + j0 * w.rows(), w.rows(),
+               out.data() + j0 * out.rows(), out.rows(), T(1), false);
   }
 }
 
-// F'(s), F''(s) and φ'(s) for F = A s + B φ(s).
-template <PairPotentialKind K, class T>
-inline T dphi(T s) {
-  if constexpr (K == PairPotentialKind::Relu) return std::max(s, T(0));
-  if constexpr (K == PairPotentialKind::Tanh) return std::tanh(s);
-  if constexpr (K == PairPotentialKind::Sigmoid) return T(1) / (T(1) + std::exp(-s));
-  return T(0);
-}
-// φ''(s) given φ'(s) (= p).
-template <PairPotentialKind K, class T>
-inline T ddphi(T s, T p) {
-  // Branch-free (copysign is bit arithmetic): the sign of s is random from edge to edge, and
-  // the branch a comparison compiles to was mispredicted half the time (3x slower VJPs).
-  if constexpr (K == PairPotentialKind::Relu) return T(0.5) + std::copysign(T(0.5), s);
-  if constexpr (K == PairPotentialKind::Tanh) return T(1) - p * p;
-  if constexpr (K == PairPotentialKind::Sigmoid) return p * (T(1) - p);
-  return T(0);
-}
+// φ(s) of F = A s + B φ(s) (the energy).
 template <PairPotentialKind K, class T>
 inline T phi(T s) {
   if constexpr (K == PairPotentialKind::Relu) {

@@ -72,7 +72,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
 
   if (N > 0) {
     const MapC<T> lxm(lam.data(), B, N);
-    batch_times<T>(lxm, w_, ws.gbar);
+    batch_times<T>(lam.data(), B, N, w_, ws.gbar, *ws.gemm);
   }
 
   // ℰ_K
@@ -266,7 +266,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       ws.stack_x.bottomRows(B) = ws.g;
       ws.stack_y.topRows(B) = ws.g;
       ws.stack_y.bottomRows(B) = lxm;
-      ws.w_acc.noalias() = ws.stack_x.transpose() * ws.stack_y;
+      ws.gemm->run(0, N, N, 2 * B, ws.stack_x.data(), 2 * B, true, ws.stack_y.data(), 2 * B,
+                   ws.w_acc.data(), N, T(1), false);
       gr.hopfield.w += 0.5 * ws.w_acc.template cast<double>();
     }
   }
@@ -287,8 +288,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       // Ω̄ = Σ_i Λ_iᵀ S_i over the B×D blocks of oscillator i, then its skew part.
       ws.omega_acc.setZero();
       for (Index i = 0; i < M; ++i)
-        ws.omega_acc.noalias() +=
-            MapC<T>(ls.at(i * D, 0), B, D).transpose() * MapC<T>(sig.at(i * D, 0), B, D);
+        ws.gemm->run(0, D, D, B, ls.at(i * D, 0), B, true, sig.at(i * D, 0), B,
+                     ws.omega_acc.data(), D, T(1), true);
       gr.kuramoto.omega +=
           0.5 * (ws.omega_acc - ws.omega_acc.transpose()).template cast<double>();
     }

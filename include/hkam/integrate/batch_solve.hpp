@@ -44,20 +44,34 @@ struct BatchSolveOptions {
   std::string validate() const;
 };
 
-/// What a solve stored for its backward pass.
+/// What a solve stored for its backward pass. Reused across solves: its matrices are kept, so a
+/// training loop allocates the tape once.
 template <class T>
 struct BatchTape {
-  std::vector<double> h;                 ///< accepted step sizes
-  std::vector<BatchMatrix<T>> starts;    ///< state at the start of every accepted step
-  BatchMatrix<T> end;                    ///< state after the last accepted step
-  void clear() {
-    h.clear();
-    starts.clear();
+  std::vector<double> h;               ///< accepted step sizes (one per step)
+  std::vector<BatchMatrix<T>> starts;  ///< starts[k]: state at the start of step k (k < steps())
+  BatchMatrix<T> end;                  ///< state after the last accepted step
+  long steps() const { return long(h.size()); }
+  void clear() { h.clear(); }
+  void push(double step, const BatchMatrix<T>& z) {
+    if (starts.size() <= h.size()) starts.emplace_back();
+    starts[h.size()] = z;
+    h.push_back(step);
   }
-  /// Bytes held (the memory cost of the gradient).
+  /// Bytes held by the stored states (the memory cost of the gradient).
   double bytes() const {
-    return double(starts.size() + 1) * double(end.size()) * double(sizeof(T));
+    return double(steps() + 1) * double(end.size()) * double(sizeof(T));
   }
+};
+
+/// Buffers of a solve and of its backward pass (stage derivatives and states, one model workspace
+/// per stage). Sized on first use for a batch and reused: solves allocate nothing after that.
+template <class T>
+struct BatchSolveWorkspace {
+  BatchWorkspace<T> model;                 ///< for the forward solve
+  std::vector<BatchWorkspace<T>> stage;    ///< backward pass: stage s's forward quantities
+  std::vector<BatchMatrix<T>> k, zs, zbar;  ///< stage derivatives, stage states, their adjoints
+  BatchMatrix<T> znew, err, kbar;
 };
 
 struct BatchSolveSummary {
@@ -76,7 +90,7 @@ using BatchObserver = std::function<bool(double, const BatchMatrix<T>&)>;
 /// options are invalid or z is not B×dim.
 template <class T>
 BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
-                        const BatchSolveOptions& options, BatchWorkspace<T>& ws,
+                        const BatchSolveOptions& options, BatchSolveWorkspace<T>& ws,
                         BatchTape<T>* tape = nullptr, const BatchObserver<T>& observer = {});
 
 /// Called in the backward pass at every accepted step boundary k (0 … steps; state z_k) to add a
@@ -89,6 +103,7 @@ using StepLoss = std::function<void(long, const BatchMatrix<T>&, BatchMatrix<T>&
 template <class T>
 void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
                     const BatchSolveOptions& options, BatchMatrix<T>& lambda,
-                    BatchWorkspace<T>& ws, HkGradient& grad, const StepLoss<T>& step_loss = {});
+                    BatchSolveWorkspace<T>& ws, HkGradient& grad,
+                    const StepLoss<T>& step_loss = {});
 
 }  // namespace hkam

@@ -22,6 +22,7 @@
 /// Evaluations allocate nothing once the workspace has been sized for the batch.
 
 #include <Eigen/Core>
+#include <memory>
 
 #include "hkam/core.hpp"
 #include "hkam/models/params.hpp"
@@ -30,6 +31,11 @@ namespace hkam {
 
 template <class T>
 using BatchMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+
+namespace detail {
+template <class T>
+class GemmScratch;  // packing buffers of the matrix products (src/models/gemm.hpp)
+}
 
 /// Work buffers for one batch (size B); reused across calls, resized when B changes.
 template <class T>
@@ -40,6 +46,7 @@ struct BatchWorkspace {
   BatchMatrix<T> pool;              // per-trajectory D-vectors of the low-rank paths
   Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;  // per-edge parameter gradients
   BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;  // parameter-gradient scratch
+  std::shared_ptr<detail::GemmScratch<T>> gemm;      // kept, so products allocate nothing
   void resize(Index batch, const StateLayout& layout, Index k_edges, Index hk_edges);
 };
 
