@@ -285,11 +285,19 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       if (p_.kuramoto.potential != PairPotentialKind::Linear) add_edges(gr.kuramoto.b, ws.edge_b);
     }
     if (gr.kuramoto.omega.rows() == D) {
-      // Ω̄ = Σ_i Λ_iᵀ S_i over the B×D blocks of oscillator i, then its skew part.
+      // Ω̄(r, c) = Σ_i Σ_b λ_σi,r σ_i,c, then its skew part. Plain loops: per oscillator the
+      // product is D×B by B×D, far too small for a GEMM call.
       ws.omega_acc.setZero();
       for (Index i = 0; i < M; ++i)
-        ws.gemm->run(0, D, D, B, ls.at(i * D, 0), B, true, sig.at(i * D, 0), B,
-                     ws.omega_acc.data(), D, T(1), true);
+        for (Index c = 0; c < D; ++c) {
+          const T* sc = sig.at(i * D + c, 0);
+          for (Index r = 0; r < D; ++r) {
+            const T* lr = ls.at(i * D + r, 0);
+            T acc = 0;
+            for (Index b = 0; b < B; ++b) acc += lr[b] * sc[b];
+            ws.omega_acc(r, c) += acc;
+          }
+        }
       gr.kuramoto.omega +=
           0.5 * (ws.omega_acc - ws.omega_acc.transpose()).template cast<double>();
     }
