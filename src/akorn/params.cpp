@@ -5,7 +5,6 @@
 
 #include <stdexcept>
 
-#include "io/h5.hpp"
 
 namespace hkam::akorn {
 
@@ -84,51 +83,6 @@ ParamStore ParamStore::initialise(const std::vector<ParamSpec>& specs, std::uint
   for (const auto& sp : specs)
     if (sp.init == Init::SameAs) s.set(sp.name, sp.shape, s.get(sp.source, sp.shape).values);
   return s;
-}
-
-ParamStore ParamStore::load(const std::string& path) {
-  io::quiet_hdf5_errors();
-  ParamStore s;
-  try {
-    const io::Id f = io::open_file_read(path);
-    std::vector<std::string> names;
-    H5Ovisit(
-        f.get(), H5_INDEX_NAME, H5_ITER_INC,
-        [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
-          if (info->type == H5O_TYPE_DATASET)
-            static_cast<std::vector<std::string>*>(data)->push_back(name);
-          return 0;
-        },
-        &names);
-    for (const auto& n : names) {
-      std::vector<hsize_t> dims;
-      auto values = io::read_doubles(f.get(), n, &dims);
-      io::require_finite(values, n);
-      std::vector<Index> shape(dims.begin(), dims.end());
-      s.set(n, std::move(shape), std::move(values));
-    }
-  } catch (const io::H5Error& e) {
-    throw std::runtime_error(fmt::format("cannot read the weight file {}: {}", path, e.what()));
-  }
-  if (s.p_.empty())
-    throw std::runtime_error(fmt::format("the weight file {} holds no datasets", path));
-  return s;
-}
-
-void ParamStore::save(const std::string& path, bool single) const {
-  io::quiet_hdf5_errors();
-  const io::Id f = io::create_file(path);
-  io::set_attr(f.get(), "format", std::string("hkam-akorn-weights"));
-  io::set_attr(f.get(), "format_version", 1LL);
-  for (const auto& [name, p] : p_) {
-    std::vector<hsize_t> dims(p.shape.begin(), p.shape.end());
-    if (single) {
-      std::vector<float> v(p.values.begin(), p.values.end());
-      io::write_floats(f.get(), name, v.data(), dims);
-    } else {
-      io::write_array(f.get(), name, p.values.data(), dims);
-    }
-  }
 }
 
 std::vector<std::string> ParamStore::check(const std::vector<ParamSpec>& specs,

@@ -16,6 +16,7 @@
 #include "hkam/akorn/networks.hpp"
 #include "hkam/observe/energy_audit.hpp"
 #include "hkam/random.hpp"
+#include "io/akorn_weights.hpp"
 #include "io/h5.hpp"
 #include "run/limits.hpp"
 #include "run/signals.hpp"
@@ -507,7 +508,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   if (n.weights.empty()) {
     params = ParamStore::initialise(specs, Rng::derive(seed, kWeights));
   } else {
-    params = ParamStore::load(n.weights);
+    params = io::load_akorn_weights(n.weights);
     const auto problems = params.check(specs);
     if (!problems.empty()) {
       std::string msg = fmt::format(

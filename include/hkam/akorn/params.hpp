@@ -63,12 +63,7 @@ class ParamStore {
   /// Values drawn from `seed` with each spec's initialisation (stream per parameter name, so a
   /// parameter's values do not depend on which others exist).
   static ParamStore initialise(const std::vector<ParamSpec>& specs, std::uint64_t seed);
-  /// Reads every dataset of an HDF5 weight file (any float or integer type; names are the
-  /// dataset paths without the leading '/'). Throws std::runtime_error with the file name.
-  static ParamStore load(const std::string& path);
-  /// Writes a new HDF5 weight file (never overwrites) with every parameter as a dataset named
-  /// by its key, float32 (as the reference trains) or float64.
-  void save(const std::string& path, bool single = true) const;
+  // Weight files (HDF5) are read and written by hkam::io (src/io/akorn_weights.hpp).
 
   /// Empty when the store has exactly the specs' names and shapes; otherwise one line per
   /// problem ("missing 'layers.0.0.connectivity.weight' [256, 256, 3, 3]", "unexpected ...",
