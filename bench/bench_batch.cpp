@@ -180,29 +180,58 @@ void BM_SparseCoupling(benchmark::State& state) {
   }
   // Each undirected edge is visited from both ends: 2·E·D multiply-adds of s and 2·E·D of y.
   const double edge_dims = double(model.params().kuramoto.graph.num_edges()) * kD * double(batch);
-  state.counters["ns_per_edge_dim"] = benchmark::Counter(
-      edge_dims * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_edge_dim"] =
+      benchmark::Counter(edge_dims * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
+                                               benchmark::Counter::kInvert);
 }
 
-BENCHMARK(BM_NoteRhs<double>)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_NoteRhs<float>)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_NoteRhs<double>)
+    ->Arg(1)
+    ->Arg(10)
+    ->Arg(100)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_NoteRhs<float>)
+    ->Arg(1)
+    ->Arg(10)
+    ->Arg(100)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_NoteVjp<double>)->Arg(1)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_NoteVjp<float>)->Arg(1)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_NoteSolve<double>)
-    ->Args({1, 1})->Args({1, 0})->Args({10, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->Args({10, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_NoteSolve<float>)
-    ->Args({1, 1})->Args({1, 0})->Args({10, 1})->Args({100, 1})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->Args({10, 1})
+    ->Args({100, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_NoteGradient<double>)->Arg(1)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_NoteGradient<float>)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_SparseCoupling)->Arg(1)->Arg(8)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_NoteGradient<float>)
+    ->Arg(1)
+    ->Arg(10)
+    ->Arg(100)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_SparseCoupling)
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(100)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 // ---- export for the peers -------------------------------------------------------------------
 
 void write_npy(const std::filesystem::path& path, const char* descr, const void* data,
                std::size_t bytes, const std::string& shape) {
-  std::string header = "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': (" +
-                       shape + "), }";
+  std::string header =
+      "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
   std::ofstream f(path, std::ios::binary);
@@ -246,9 +275,9 @@ int export_problem(const std::filesystem::path& dir) {
   Eigen::MatrixXd f;
   note_model<double>().rhs(z.topRows(2), f, ws);
   write_matrix(dir / "rhs2.npy", f);
-  std::ofstream(dir / "scalars.txt") << std::setprecision(17) << "alpha " << p.coupling.alpha << "\nbeta 1\nkappa_h "
-                                     << p.kappa_h << "\nkappa_k " << p.kappa_k << "\nN " << kN
-                                     << "\nD " << kD << "\n";
+  std::ofstream(dir / "scalars.txt")
+      << std::setprecision(17) << "alpha " << p.coupling.alpha << "\nbeta 1\nkappa_h " << p.kappa_h
+      << "\nkappa_k " << p.kappa_k << "\nN " << kN << "\nD " << kD << "\n";
   return 0;
 }
 

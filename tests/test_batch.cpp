@@ -154,12 +154,11 @@ TEST_P(BatchKinds, ParameterVjpMatchesCentralDifferences) {
           << "kuramoto.omega(" << r << "," << c << ")";
     }
   if (p.coupling.kind == HkCouplingKind::General) {
-    EXPECT_TRUE(vectors_near_rel(grad.coupling.weights,
-                                 per_entry(p.coupling.weights.size(),
-                                           [](auto& q, Index k, double h) {
-                                             q.coupling.weights[k] += h;
-                                           }),
-                                 test::kFdRelTol))
+    EXPECT_TRUE(
+        vectors_near_rel(grad.coupling.weights,
+                         per_entry(p.coupling.weights.size(),
+                                   [](auto& q, Index k, double h) { q.coupling.weights[k] += h; }),
+                         test::kFdRelTol))
         << "coupling.weights";
   } else {
     EXPECT_TRUE(test::near_rel(
@@ -224,8 +223,8 @@ std::vector<Kinds> all_kinds() {
 INSTANTIATE_TEST_SUITE_P(EveryKind, BatchKinds, ::testing::ValuesIn(all_kinds()), kinds_name);
 
 TEST(BatchModel, PathsAreTheOnesDocumented) {
-  Kinds k{LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, true, true,
-          true};
+  Kinds k{
+      LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, true, true, true};
   EXPECT_TRUE(BatchModel<double>(make_params(k, 1)).kuramoto_mean_field());
   EXPECT_TRUE(BatchModel<double>(make_params(k, 1)).coupling_low_rank());
   k.coupling = HkCouplingKind::Multiplicative;
@@ -235,8 +234,12 @@ TEST(BatchModel, PathsAreTheOnesDocumented) {
 }
 
 TEST(BatchModel, PureHopfieldAndPureKuramoto) {
-  Kinds k{LagrangianKind::Sigmoid, PairPotentialKind::Tanh, HkCouplingKind::Additive, false,
-          false, false};
+  Kinds k{LagrangianKind::Sigmoid,
+          PairPotentialKind::Tanh,
+          HkCouplingKind::Additive,
+          false,
+          false,
+          false};
   auto p = make_params(k, 3);
   HopfieldKuramotoParams hop = p, kur = p;
   hop.kuramoto = {};
@@ -263,8 +266,8 @@ TEST(BatchModel, PureHopfieldAndPureKuramoto) {
 }
 
 TEST(BatchModel, ValidateNamesEveryProblem) {
-  Kinds k{LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::General, false, false,
-          false};
+  Kinds k{
+      LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::General, false, false, false};
   auto p = make_params(k, 2);
   EXPECT_EQ(p.validate(), "");
   p.hopfield.b.resize(3);
@@ -281,8 +284,12 @@ TEST(BatchModel, ValidateNamesEveryProblem) {
 }
 
 TEST(BatchModel, SetParamsKeepsTheShapes) {
-  Kinds k{LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::Multiplicative, false,
-          false, false};
+  Kinds k{LagrangianKind::Tanh,
+          PairPotentialKind::Relu,
+          HkCouplingKind::Multiplicative,
+          false,
+          false,
+          false};
   auto p = make_params(k, 2);
   BatchModel<double> model(p);
   p.hopfield.w *= 2.0;

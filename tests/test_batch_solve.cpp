@@ -31,20 +31,36 @@ struct Case {
   Kinds kinds;
 };
 
+// One parameterised case set up: parameters, model, B initial states, a loss weight per state
+// coordinate, options for the case's stepper.
+struct SolveCase {
+  HopfieldKuramotoParams p;
+  BatchModel<double> model;
+  Eigen::MatrixXd z0, c;
+  BatchSolveOptions o;
+  SolveCase(const Case& cs, std::uint64_t seed, Index batch, double t_end)
+      : p(make_params(cs.kinds, seed)), model(p) {
+    Rng rng(seed + 100);
+    z0 = random_states(rng, batch, kN, kN, kD);
+    c = random_states(rng, batch, kN, kN, kD);
+    o.stepper = cs.stepper;
+    o.t_end = t_end;
+    o.dt = cs.stepper == StepperKind::Dopri5 ? 0.0 : 0.05;
+  }
+};
+
+// tanh units, linear oscillator coupling on a ring, additive ℰ_HK on a small world.
+const Kinds kSimple{
+    LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, false, false, false};
+
 class SolveGradient : public ::testing::TestWithParam<Case> {};
 
 TEST_P(SolveGradient, WholeSolveGradientMatchesCentralDifferences) {
   const Case& cs = GetParam();
-  const auto p = make_params(cs.kinds, 21);
-  const BatchModel<double> model(p);
-  Rng rng(9);
   const Index batch = 2;
-  const Eigen::MatrixXd z0 = random_states(rng, batch, kN, kN, kD);
-  const Eigen::MatrixXd c = random_states(rng, batch, kN, kN, kD);
-  BatchSolveOptions o;
-  o.stepper = cs.stepper;
-  o.t_end = 0.3;
-  o.dt = cs.stepper == StepperKind::Dopri5 ? 0.0 : 0.05;
+  SolveCase su(cs, 21, batch, 0.3);
+  const auto& [p, model, z0, c, options] = su;
+  BatchSolveOptions& o = su.o;
   o.rtol = 1e-6;  // several accepted steps even on the easy kinds
   o.atol = 1e-9;
   o.normalize = cs.stepper != StepperKind::Euler;  // Euler without the projection, too
@@ -114,17 +130,9 @@ TEST_P(SolveGradient, WholeSolveGradientMatchesCentralDifferences) {
 }
 
 TEST_P(SolveGradient, BatchGradientIsTheSumOfTrajectoryGradients) {
-  const Case& cs = GetParam();
-  const auto p = make_params(cs.kinds, 22);
-  const BatchModel<double> model(p);
-  Rng rng(10);
   const Index batch = 10;
-  const Eigen::MatrixXd z0 = random_states(rng, batch, kN, kN, kD);
-  const Eigen::MatrixXd c = random_states(rng, batch, kN, kN, kD);
-  BatchSolveOptions o;
-  o.stepper = cs.stepper;
-  o.t_end = 0.2;
-  o.dt = cs.stepper == StepperKind::Dopri5 ? 0.0 : 0.05;
+  const SolveCase su(GetParam(), 22, batch, 0.2);
+  const auto& [p, model, z0, c, o] = su;
   BatchSolveWorkspace<double> ws;
   BatchTape<double> tape;
   Eigen::MatrixXd z = z0;
@@ -145,21 +153,29 @@ TEST_P(SolveGradient, BatchGradientIsTheSumOfTrajectoryGradients) {
   }
   EXPECT_TRUE(vectors_near_rel(all.hopfield.w.reshaped(), parts.hopfield.w.reshaped(), 1e-12));
   EXPECT_TRUE(vectors_near_rel(all.kuramoto.a, parts.kuramoto.a, 1e-12));
-  EXPECT_TRUE(vectors_near_rel(all.kuramoto.omega.reshaped(), parts.kuramoto.omega.reshaped(),
-                               1e-12));
+  EXPECT_TRUE(
+      vectors_near_rel(all.kuramoto.omega.reshaped(), parts.kuramoto.omega.reshaped(), 1e-12));
   EXPECT_TRUE(test::near_rel(all.coupling.alpha, parts.coupling.alpha, 1e-12));
 }
 
 std::vector<Case> cases() {
   std::vector<Case> out;
-  const Kinds a{LagrangianKind::Relu, PairPotentialKind::Relu, HkCouplingKind::Additive,
-                false, false, false};
-  const Kinds b{LagrangianKind::Tanh, PairPotentialKind::Tanh, HkCouplingKind::General,
-                true, false, false};
-  const Kinds c{LagrangianKind::LogSumExp, PairPotentialKind::Linear,
-                HkCouplingKind::Multiplicative, true, true, true};
-  const Kinds d{LagrangianKind::Sigmoid, PairPotentialKind::Sigmoid, HkCouplingKind::Additive,
-                false, true, false};
+  const Kinds a{
+      LagrangianKind::Relu, PairPotentialKind::Relu, HkCouplingKind::Additive, false, false, false};
+  const Kinds b{
+      LagrangianKind::Tanh, PairPotentialKind::Tanh, HkCouplingKind::General, true, false, false};
+  const Kinds c{LagrangianKind::LogSumExp,
+                PairPotentialKind::Linear,
+                HkCouplingKind::Multiplicative,
+                true,
+                true,
+                true};
+  const Kinds d{LagrangianKind::Sigmoid,
+                PairPotentialKind::Sigmoid,
+                HkCouplingKind::Additive,
+                false,
+                true,
+                false};
   for (auto s : {StepperKind::Euler, StepperKind::Rk4, StepperKind::Akorn, StepperKind::Dopri5})
     for (const Kinds& k : {a, b, c, d}) out.push_back({s, k});
   return out;
@@ -176,8 +192,8 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 INSTANTIATE_TEST_SUITE_P(Steppers, SolveGradient, ::testing::ValuesIn(cases()), case_name);
 
 TEST(BatchSolve, Dopri5AgreesWithOdeintAndKeepsSpheres) {
-  const Kinds k{LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::Additive, false,
-                false, false};
+  const Kinds k{
+      LagrangianKind::Tanh, PairPotentialKind::Relu, HkCouplingKind::Additive, false, false, false};
   const auto p = make_params(k, 23);
   Rng rng(11);
   Eigen::MatrixXd z = random_states(rng, 3, kN, kN, kD);
@@ -210,8 +226,12 @@ TEST(BatchSolve, Dopri5AgreesWithOdeintAndKeepsSpheres) {
 }
 
 TEST(BatchSolve, Rk4ConvergesAtFourthOrder) {
-  const Kinds k{LagrangianKind::Sigmoid, PairPotentialKind::Tanh, HkCouplingKind::General, false,
-                false, false};
+  const Kinds k{LagrangianKind::Sigmoid,
+                PairPotentialKind::Tanh,
+                HkCouplingKind::General,
+                false,
+                false,
+                false};
   const auto p = make_params(k, 24);
   const BatchModel<double> model(p);
   Rng rng(12);
@@ -247,18 +267,14 @@ TEST(BatchSolve, OptionsAreValidatedWithEveryProblemNamed) {
   o = {};
   o.stepper = StepperKind::Rkf78;
   EXPECT_NE(o.validate().find("rkf78 is not available"), std::string::npos);
-  const Kinds k{LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, false,
-                false, false};
-  const BatchModel<double> model(make_params(k, 1));
+  const BatchModel<double> model(make_params(kSimple, 1));
   Eigen::MatrixXd z(2, 3);
   BatchSolveWorkspace<double> ws;
   EXPECT_THROW(solve(model, z, BatchSolveOptions{}, ws), std::invalid_argument);
 }
 
 TEST(BatchSolve, ObserverStopsTheSolveAndTheTapeEndsThere) {
-  const Kinds k{LagrangianKind::Tanh, PairPotentialKind::Linear, HkCouplingKind::Additive, false,
-                false, false};
-  const BatchModel<double> model(make_params(k, 2));
+  const BatchModel<double> model(make_params(kSimple, 2));
   Rng rng(3);
   Eigen::MatrixXd z = random_states(rng, 2, kN, kN, kD);
   BatchSolveWorkspace<double> ws;
@@ -267,9 +283,8 @@ TEST(BatchSolve, ObserverStopsTheSolveAndTheTapeEndsThere) {
   o.stepper = StepperKind::Euler;
   o.dt = 0.1;
   int calls = 0;
-  const auto s = solve<double>(model, z, o, ws, &tape, [&](double, const Eigen::MatrixXd&) {
-    return ++calls < 4;
-  });
+  const auto s = solve<double>(model, z, o, ws, &tape,
+                               [&](double, const Eigen::MatrixXd&) { return ++calls < 4; });
   EXPECT_EQ(s.end_reason, EndReason::Interrupted);
   EXPECT_EQ(s.steps, 3);
   EXPECT_EQ(tape.h.size(), 3u);

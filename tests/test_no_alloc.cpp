@@ -101,9 +101,9 @@ template <class T>
 void expect_batched_core_allocates_nothing(const HopfieldKuramotoParams& p, Index batch) {
   const BatchModel<T> model(p);
   Rng rng(3);
-  const BatchMatrix<T> z =
-      test::batch::random_states(rng, batch, p.hopfield.units(), p.kuramoto.n_osc, p.kuramoto.osc_dim)
-          .cast<T>();
+  const BatchMatrix<T> z = test::batch::random_states(rng, batch, p.hopfield.units(),
+                                                      p.kuramoto.n_osc, p.kuramoto.osc_dim)
+                               .cast<T>();
   const BatchMatrix<T> lambda = z;
   BatchMatrix<T> f, zbar;
   BatchWorkspace<T> ws;
@@ -137,13 +137,12 @@ void expect_batched_core_allocates_nothing(const HopfieldKuramotoParams& p, Inde
 
 TEST(NoAllocation, BatchedCoreAllocatesNothingOnceSized) {
   using test::batch::Kinds;
-  for (const Kinds& k :
-       {Kinds{LagrangianKind::Relu, PairPotentialKind::Relu, HkCouplingKind::Additive, false,
-              false, false},
-        Kinds{LagrangianKind::LogSumExp, PairPotentialKind::Linear, HkCouplingKind::Additive, true,
-              true, true},
-        Kinds{LagrangianKind::Tanh, PairPotentialKind::Sigmoid, HkCouplingKind::Multiplicative,
-              false, false, false}}) {
+  for (const Kinds& k : {Kinds{LagrangianKind::Relu, PairPotentialKind::Relu,
+                               HkCouplingKind::Additive, false, false, false},
+                         Kinds{LagrangianKind::LogSumExp, PairPotentialKind::Linear,
+                               HkCouplingKind::Additive, true, true, true},
+                         Kinds{LagrangianKind::Tanh, PairPotentialKind::Sigmoid,
+                               HkCouplingKind::Multiplicative, false, false, false}}) {
     const HopfieldKuramotoParams p = test::batch::make_params(k, 5);
     for (Index batch : {1, 11}) {
       expect_batched_core_allocates_nothing<double>(p, batch);

@@ -40,18 +40,18 @@ Tableau tableau(StepperKind kind) {
       // Dormand & Prince (1980), 5th-order solution with a 4th-order embedded estimate.
       t.stages = 6;
       t.embedded = true;
-      const double a[6][5] = {{0, 0, 0, 0, 0},
-                              {1.0 / 5, 0, 0, 0, 0},
-                              {3.0 / 40, 9.0 / 40, 0, 0, 0},
-                              {44.0 / 45, -56.0 / 15, 32.0 / 9, 0, 0},
-                              {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729, 0},
-                              {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176,
-                               -5103.0 / 18656}};
+      const double a[6][5] = {
+          {0, 0, 0, 0, 0},
+          {1.0 / 5, 0, 0, 0, 0},
+          {3.0 / 40, 9.0 / 40, 0, 0, 0},
+          {44.0 / 45, -56.0 / 15, 32.0 / 9, 0, 0},
+          {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729, 0},
+          {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656}};
       for (int s = 0; s < 6; ++s)
         for (int r = 0; r < 5; ++r) t.a[s][r] = a[s][r];
       const double b[6] = {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84};
-      const double e[7] = {71.0 / 57600,      0, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200,
-                           22.0 / 525, -1.0 / 40};
+      const double e[7] = {71.0 / 57600,      0,          -71.0 / 16695, 71.0 / 1920,
+                           -17253.0 / 339200, 22.0 / 525, -1.0 / 40};
       for (int s = 0; s < 6; ++s) t.b[s] = b[s];
       for (int s = 0; s < 7; ++s) t.e[s] = e[s];
       return t;
@@ -199,7 +199,8 @@ std::string BatchSolveOptions::validate() const {
     }
   if (!fixed && (!(rtol > 0) || !std::isfinite(rtol) || !(atol > 0) || !std::isfinite(atol)))
     add(fmt::format("rtol = {} and atol = {} must be finite and > 0", rtol, atol));
-  if (!(dt_min >= 0) || !std::isfinite(dt_min)) add(fmt::format("dt_min = {} must be >= 0", dt_min));
+  if (!(dt_min >= 0) || !std::isfinite(dt_min))
+    add(fmt::format("dt_min = {} must be >= 0", dt_min));
   if (max_steps < 1) add(fmt::format("max_steps = {} must be >= 1", max_steps));
   std::string out;
   for (const auto& s : p) out += (out.empty() ? "" : "; ") + s;
@@ -207,9 +208,9 @@ std::string BatchSolveOptions::validate() const {
 }
 
 template <class T>
-BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
-                        const BatchSolveOptions& o, BatchSolveWorkspace<T>& st,
-                        BatchTape<T>* tape, const BatchObserver<T>& observer) {
+BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const BatchSolveOptions& o,
+                        BatchSolveWorkspace<T>& st, BatchTape<T>* tape,
+                        const BatchObserver<T>& observer) {
   if (const std::string why = o.validate(); !why.empty())
     throw std::invalid_argument("invalid solve options: " + why);
   if (z.cols() != model.dim() || z.rows() < 1)
@@ -281,7 +282,8 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
     } else {
       if (tape) tape->push(h, z);
       z = st.znew;
-      sum.t = replay ? sum.t + h : (sum.steps + 1 >= fixed_n ? o.t_end : o.t0 + (sum.steps + 1) * o.dt);
+      sum.t =
+          replay ? sum.t + h : (sum.steps + 1 >= fixed_n ? o.t_end : o.t0 + (sum.steps + 1) * o.dt);
     }
     ++sum.steps;
     if (norm) normalize_rows(lay, z);
@@ -307,8 +309,8 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z,
 
 template <class T>
 void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
-                    const BatchSolveOptions& o, BatchMatrix<T>& lambda,
-                    BatchSolveWorkspace<T>& st, HkGradient& grad, const StepLoss<T>& step_loss) {
+                    const BatchSolveOptions& o, BatchMatrix<T>& lambda, BatchSolveWorkspace<T>& st,
+                    HkGradient& grad, const StepLoss<T>& step_loss) {
   if (tape.starts.size() < tape.h.size())
     throw std::invalid_argument("solve_backward: the tape is inconsistent");
   if (lambda.rows() != tape.end.rows() || lambda.cols() != tape.end.cols())
@@ -341,12 +343,12 @@ void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
   }
 }
 
-#define HKAM_INSTANTIATE(T)                                                                      \
-  template BatchSolveSummary solve<T>(const BatchModel<T>&, BatchMatrix<T>&,                     \
-                                      const BatchSolveOptions&, BatchSolveWorkspace<T>&,         \
-                                      BatchTape<T>*, const BatchObserver<T>&);                   \
-  template void solve_backward<T>(const BatchModel<T>&, const BatchTape<T>&,                     \
-                                  const BatchSolveOptions&, BatchMatrix<T>&,                     \
+#define HKAM_INSTANTIATE(T)                                                              \
+  template BatchSolveSummary solve<T>(const BatchModel<T>&, BatchMatrix<T>&,             \
+                                      const BatchSolveOptions&, BatchSolveWorkspace<T>&, \
+                                      BatchTape<T>*, const BatchObserver<T>&);           \
+  template void solve_backward<T>(const BatchModel<T>&, const BatchTape<T>&,             \
+                                  const BatchSolveOptions&, BatchMatrix<T>&,             \
                                   BatchSolveWorkspace<T>&, HkGradient&, const StepLoss<T>&);
 HKAM_INSTANTIATE(float)
 HKAM_INSTANTIATE(double)

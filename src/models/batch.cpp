@@ -108,7 +108,6 @@ void BatchModel<T>::set_params(const HopfieldKuramotoParams& params) {
   }
 }
 
-
 template <class T>
 void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   const Index B = z.rows(), N = n_, M = m_, D = d_;
@@ -139,36 +138,28 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
           for (Index b = 0; b < B; ++b) yi[b] = a * (s[d * B + b] - si[b]);
         }
     } else {
-      const auto& off = kg_.csr_offsets();
-      const auto& nbr = kg_.csr_neighbors();
-      const auto& eid = kg_.csr_edge_ids();
-      const T* ka = ka_.data();
-      const T* kb = kb_.data();
-      const bool a_shared = ka_.size() == 1, b_shared = kb_.size() == 1;
+      const Csr csr(kg_);
+      const EdgeAB<T> ab{ka_, kb_};
       const double work = double(2 * kg_.num_edges()) * double(B) * double(D);
       with_potential(p_.kuramoto.potential, [&](auto kc) {
         constexpr PairPotentialKind K = decltype(kc)::value;
-#pragma omp parallel for schedule(static) if (work > kParallelWork)
-        for (Index i = 0; i < M; ++i) {
-          for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
-            constexpr int BC = decltype(bc)::value;
-            constexpr int DC = decltype(dc)::value;
-            const Index Dk = DC > 0 ? Index(DC) : D;
-            using V = Lanes<T, BC>;
-            const T* si = sig.at(i * Dk, b0);
-            Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
-            for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
-              const Index j = nbr[q], e = eid[q];
-              const T* sj = sig.at(j * Dk, b0);
-              const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
-              V s = V::Zero();
-              for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
-              const V fp = a + bb * dphi_lanes<K>(s);
-              for (Index d = 0; d < Dk; ++d) yi(d) += fp * lanes<T, BC>(sj + d * B);
-            }
-            yi.flush();
-          });
-        }
+        for_nodes<T>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+          constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+          const Index Dk = dim_of<DC>(D);
+          using V = Lanes<T, BC>;
+          const T* si = sig.at(i * Dk, b0);
+          Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
+          for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
+            const Index j = csr.nbr[q], e = csr.eid[q];
+            const T* sj = sig.at(j * Dk, b0);
+            const T a = ab.a(e), bb = ab.b(e);
+            V s = V::Zero();
+            for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+            const V fp = a + bb * dphi_lanes<K>(s);
+            for (Index d = 0; d < Dk; ++d) yi(d) += fp * lanes<T, BC>(sj + d * B);
+          }
+          yi.flush();
+        });
       });
     }
   }
@@ -202,38 +193,32 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
         }
       }
     } else {
-      const auto& off = hkg_.csr_offsets();
-      const auto& nbr = hkg_.csr_neighbors();
-      const auto& eid = hkg_.csr_edge_ids();
+      const Csr csr(hkg_);
       const T* hw = hw_.data();
       const double work = double(2 * hkg_.num_edges()) * double(B) * double(D);
-#pragma omp parallel for schedule(static) if (work > kParallelWork)
-      for (Index i = 0; i < N; ++i) {
-        for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
-          constexpr int BC = decltype(bc)::value;
-            constexpr int DC = decltype(dc)::value;
-            const Index Dk = DC > 0 ? Index(DC) : D;
-          using V = Lanes<T, BC>;
-          const T* si = sig.at(i * Dk, b0);
-          Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
-          T* hi = h.at(i, b0);
-          V hacc = V::Zero();
-          const V cg = kk * lanes<T, BC>(g.at(i, b0));
-          for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
-            const Index j = nbr[q];
-            const T w = hw[eid[q]];
-            const T* sj = sig.at(j * Dk, b0);
-            const V wgj = w * lanes<T, BC>(g.at(j, b0));
-            V s = V::Zero();
-            for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
-            hacc += s * wgj;
-            const V c = cg * wgj;
-            for (Index d = 0; d < Dk; ++d) yi(d) -= c * lanes<T, BC>(sj + d * B);
-          }
-          yi.flush();
-          Eigen::Map<V>(hi) += hacc;
-        });
-      }
+      for_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+        constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+        const Index Dk = dim_of<DC>(D);
+        using V = Lanes<T, BC>;
+        const T* si = sig.at(i * Dk, b0);
+        Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
+        T* hi = h.at(i, b0);
+        V hacc = V::Zero();
+        const V cg = kk * lanes<T, BC>(g.at(i, b0));
+        for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
+          const Index j = csr.nbr[q];
+          const T w = hw[csr.eid[q]];
+          const T* sj = sig.at(j * Dk, b0);
+          const V wgj = w * lanes<T, BC>(g.at(j, b0));
+          V s = V::Zero();
+          for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+          hacc += s * wgj;
+          const V c = cg * wgj;
+          for (Index d = 0; d < Dk; ++d) yi(d) -= c * lanes<T, BC>(sj + d * B);
+        }
+        yi.flush();
+        Eigen::Map<V>(hi) += hacc;
+      });
     }
   }
 }
@@ -258,30 +243,26 @@ void BatchModel<T>::rhs(const Matrix& z, Matrix& dz, BatchWorkspace<T>& ws) cons
   const Cols<T> out{dz.data() + N * B, B};
   const T* om = omega_.data();
   const double work = double(M) * double(B) * double(D * (D + 4));
-#pragma omp parallel for schedule(static) if (work > kParallelWork)
-  for (Index i = 0; i < M; ++i) {
-    for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
-      constexpr int BC = decltype(bc)::value;
-            constexpr int DC = decltype(dc)::value;
-            const Index Dk = DC > 0 ? Index(DC) : D;
-      const T* si = sig.at(i * Dk, b0);
-      const T* yi = y.at(i * Dk, b0);
-      T* oi = out.at(i * Dk, b0);
-      T dot[BC] = {};
-      for (Index d = 0; d < Dk; ++d)
-        for (int b = 0; b < BC; ++b) dot[b] += si[d * B + b] * yi[d * B + b];
-      for (Index r = 0; r < Dk; ++r) {
-        T acc[BC];
-        for (int b = 0; b < BC; ++b) acc[b] = dot[b] * si[r * B + b] - yi[r * B + b];
-        for (Index c = 0; c < Dk; ++c) {
-          const T o = om[c * Dk + r];
-          if (o != T(0))
-            for (int b = 0; b < BC; ++b) acc[b] += o * si[c * B + b];
-        }
-        for (int b = 0; b < BC; ++b) oi[r * B + b] = acc[b];
+  for_nodes<T>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+    constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+    const Index Dk = dim_of<DC>(D);
+    const T* si = sig.at(i * Dk, b0);
+    const T* yi = y.at(i * Dk, b0);
+    T* oi = out.at(i * Dk, b0);
+    T dot[BC] = {};
+    for (Index d = 0; d < Dk; ++d)
+      for (int b = 0; b < BC; ++b) dot[b] += si[d * B + b] * yi[d * B + b];
+    for (Index r = 0; r < Dk; ++r) {
+      T acc[BC];
+      for (int b = 0; b < BC; ++b) acc[b] = dot[b] * si[r * B + b] - yi[r * B + b];
+      for (Index c = 0; c < Dk; ++c) {
+        const T o = om[c * Dk + r];
+        if (o != T(0))
+          for (int b = 0; b < BC; ++b) acc[b] += o * si[c * B + b];
       }
-    });
-  }
+      for (int b = 0; b < BC; ++b) oi[r * B + b] = acc[b];
+    }
+  });
 }
 
 template <class T>
@@ -321,10 +302,8 @@ void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) co
     return;
   }
   // Per node i, the edges (i, j) with j > i; partial sums per node in ws.y's first M columns.
-  const auto& off = kg_.csr_offsets();
-  const auto& nbr = kg_.csr_neighbors();
-  const auto& eid = kg_.csr_edge_ids();
-  const bool a_shared = ka_.size() == 1, b_shared = kb_.size() == 1;
+  const Csr csr(kg_);
+  const EdgeAB<T> ab{ka_, kb_};
   const Cols<T> part{ws.y.data(), B};
   with_potential(p_.kuramoto.potential, [&](auto kc) {
     constexpr PairPotentialKind K = decltype(kc)::value;
@@ -332,10 +311,10 @@ void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) co
     for (Index i = 0; i < M; ++i) {
       T* pi = part.at(i, 0);
       for (Index b = 0; b < B; ++b) pi[b] = 0;
-      for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
-        const Index j = nbr[q], ed = eid[q];
+      for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
+        const Index j = csr.nbr[q], ed = csr.eid[q];
         if (j < i) continue;
-        const T a = ka_[a_shared ? 0 : ed], bb = kb_[b_shared ? 0 : ed];
+        const T a = ab.a(ed), bb = ab.b(ed);
         for (Index b = 0; b < B; ++b) {
           T s = 0;
           for (Index d = 0; d < D; ++d) s += sig.at(i * D + d, 0)[b] * sig.at(j * D + d, 0)[b];

@@ -50,6 +50,40 @@ inline void for_chunks(Index batch, Index dim, F&& f) {
 // Threads only pay off above this many multiply-adds per pass (a parallel region costs a few µs).
 constexpr double kParallelWork = 65536;
 
+// D as a compile-time constant when the dispatch fixed it (DC > 0), else the run-time value.
+template <int DC>
+constexpr Index dim_of(Index dynamic) {
+  return DC > 0 ? Index(DC) : dynamic;
+}
+
+// f(i, bc, dc, b0) for every node i < count and every batch chunk (for_chunks), nodes split over
+// threads when the pass does more than kParallelWork multiply-adds (`work`).
+template <class T, class F>
+inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
+#pragma omp parallel for schedule(static) if (work > kParallelWork)
+  for (Index i = 0; i < count; ++i)
+    for_chunks<T>(batch, dim, [&](auto bc, auto dc, Index b0) { f(i, bc, dc, b0); });
+}
+
+// The CSR adjacency of an explicit graph: node i's neighbours nbr[off[i] .. off[i+1]) and the
+// ids of the connecting edges.
+struct Csr {
+  const std::int64_t* off;
+  const std::int32_t* nbr;
+  const std::int32_t* eid;
+  explicit Csr(const Graph& g)
+      : off(g.csr_offsets().data()), nbr(g.csr_neighbors().data()), eid(g.csr_edge_ids().data()) {}
+};
+
+// A_e and B_e of a pair potential: one value per edge, or one shared by all edges.
+template <class T>
+struct EdgeAB {
+  const Eigen::Matrix<T, Eigen::Dynamic, 1>& av;
+  const Eigen::Matrix<T, Eigen::Dynamic, 1>& bv;
+  T a(Index e) const { return av[av.size() == 1 ? 0 : e]; }
+  T b(Index e) const { return bv[bv.size() == 1 ? 0 : e]; }
+};
+
 // SIMD lanes over the batch: BC consecutive trajectories of one coordinate (a column run).
 template <class T, int BC>
 using Lanes = Eigen::Array<T, BC, 1>;
@@ -242,7 +276,6 @@ void hessian_times(LagrangianKind kind, T beta, const MapC<T>& x, const BatchMat
   }
 }
 
-
 // Pointers into one B×cols batch matrix: column c, trajectory b0.
 template <class T>
 struct Cols {
@@ -256,6 +289,5 @@ struct CCols {
   Index rows;
   const T* at(Index c, Index b0) const { return p + c * rows + b0; }
 };
-
 
 }  // namespace hkam::batch_detail

@@ -39,36 +39,32 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   // μ_i = P_i λ_σi and the projection and Ω terms of σ̄_i.
   const T* om = omega_.data();
   const double osc_work = double(M) * double(B) * double(D * (D + 4));
-#pragma omp parallel for schedule(static) if (osc_work > kParallelWork)
-  for (Index i = 0; i < M; ++i) {
-    for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
-      constexpr int BC = decltype(bc)::value;
-            constexpr int DC = decltype(dc)::value;
-            const Index Dk = DC > 0 ? Index(DC) : D;
-      const T* si = sig.at(i * Dk, b0);
-      const T* li = ls.at(i * Dk, b0);
-      const T* yi = y.at(i * Dk, b0);
-      T* mi = mu.at(i * Dk, b0);
-      T* oi = sb.at(i * Dk, b0);
-      T dl[BC] = {}, dy[BC] = {};
-      for (Index d = 0; d < Dk; ++d)
-        for (int b = 0; b < BC; ++b) {
-          dl[b] += si[d * B + b] * li[d * B + b];
-          dy[b] += si[d * B + b] * yi[d * B + b];
-        }
-      for (Index r = 0; r < Dk; ++r) {
-        for (int b = 0; b < BC; ++b) {
-          mi[r * B + b] = li[r * B + b] - dl[b] * si[r * B + b];
-          oi[r * B + b] = dl[b] * yi[r * B + b] + dy[b] * li[r * B + b];
-        }
-        for (Index c = 0; c < Dk; ++c) {
-          const T o = om[r * Dk + c];  // Ω(c, r): (Ωᵀλ)_r
-          if (o != T(0))
-            for (int b = 0; b < BC; ++b) oi[r * B + b] += o * li[c * B + b];
-        }
+  for_nodes<T>(M, B, D, osc_work, [&](Index i, auto bc, auto dc, Index b0) {
+    constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+    const Index Dk = dim_of<DC>(D);
+    const T* si = sig.at(i * Dk, b0);
+    const T* li = ls.at(i * Dk, b0);
+    const T* yi = y.at(i * Dk, b0);
+    T* mi = mu.at(i * Dk, b0);
+    T* oi = sb.at(i * Dk, b0);
+    T dl[BC] = {}, dy[BC] = {};
+    for (Index d = 0; d < Dk; ++d)
+      for (int b = 0; b < BC; ++b) {
+        dl[b] += si[d * B + b] * li[d * B + b];
+        dy[b] += si[d * B + b] * yi[d * B + b];
       }
-    });
-  }
+    for (Index r = 0; r < Dk; ++r) {
+      for (int b = 0; b < BC; ++b) {
+        mi[r * B + b] = li[r * B + b] - dl[b] * si[r * B + b];
+        oi[r * B + b] = dl[b] * yi[r * B + b] + dy[b] * li[r * B + b];
+      }
+      for (Index c = 0; c < Dk; ++c) {
+        const T o = om[r * Dk + c];  // Ω(c, r): (Ωᵀλ)_r
+        if (o != T(0))
+          for (int b = 0; b < BC; ++b) oi[r * B + b] += o * li[c * B + b];
+      }
+    }
+  });
 
   if (N > 0) {
     const MapC<T> lxm(lam.data(), B, N);
@@ -104,51 +100,43 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
         for (Index b = 0; b < B; ++b) oi[b] -= a * (u[d * B + b] - mi[b]);
       }
   } else if (M > 0) {
-    const auto& off = kg_.csr_offsets();
-    const auto& nbr = kg_.csr_neighbors();
-    const auto& eid = kg_.csr_edge_ids();
-    const T* ka = ka_.data();
-    const T* kb = kb_.data();
+    const Csr csr(kg_);
     T* __restrict ea = ws.edge_a.data();
     T* __restrict eb = ws.edge_b.data();
-    const bool a_shared = ka_.size() == 1, b_shared = kb_.size() == 1;
+    const EdgeAB<T> ab{ka_, kb_};
     const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
     with_potential(p_.kuramoto.potential, [&](auto kc) {
       constexpr PairPotentialKind K = decltype(kc)::value;
-#pragma omp parallel for schedule(static) if (work > kParallelWork)
-      for (Index i = 0; i < M; ++i) {
-        for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
-          constexpr int BC = decltype(bc)::value;
-            constexpr int DC = decltype(dc)::value;
-            const Index Dk = DC > 0 ? Index(DC) : D;
-          using V = Lanes<T, BC>;
-          const T* si = sig.at(i * Dk, b0);
-          const T* mi = muc.at(i * Dk, b0);
-          Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
-          for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
-            const Index j = nbr[q], e = eid[q];
-            const T* sj = sig.at(j * Dk, b0);
-            const T* mj = muc.at(j * Dk, b0);
-            const T a = ka[a_shared ? 0 : e], bb = kb[b_shared ? 0 : e];
-            V s = V::Zero(), m = V::Zero();
-            for (Index d = 0; d < Dk; ++d) {
-              const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
-              s += sid * sjd;
-              m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
-            }
-            const V p = dphi_lanes<K>(s);
-            const V fp = a + bb * p;
-            const V fppm = bb * ddphi_lanes<K>(s, p) * m;
-            for (Index d = 0; d < Dk; ++d)
-              oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
-            if (j > i) {
-              ea[e] -= m.sum();
-              eb[e] -= (p * m).sum();
-            }
+      for_nodes<T>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+        constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+        const Index Dk = dim_of<DC>(D);
+        using V = Lanes<T, BC>;
+        const T* si = sig.at(i * Dk, b0);
+        const T* mi = muc.at(i * Dk, b0);
+        Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
+        for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
+          const Index j = csr.nbr[q], e = csr.eid[q];
+          const T* sj = sig.at(j * Dk, b0);
+          const T* mj = muc.at(j * Dk, b0);
+          const T a = ab.a(e), bb = ab.b(e);
+          V s = V::Zero(), m = V::Zero();
+          for (Index d = 0; d < Dk; ++d) {
+            const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
+            s += sid * sjd;
+            m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
           }
-          oi.flush();
-        });
-      }
+          const V p = dphi_lanes<K>(s);
+          const V fp = a + bb * p;
+          const V fppm = bb * ddphi_lanes<K>(s, p) * m;
+          for (Index d = 0; d < Dk; ++d)
+            oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
+          if (j > i) {
+            ea[e] -= m.sum();
+            eb[e] -= (p * m).sum();
+          }
+        }
+        oi.flush();
+      });
     });
   }
 
@@ -200,51 +188,45 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     }
     alpha_bar = abar;
   } else if (p_.coupling.present()) {
-    const auto& off = hkg_.csr_offsets();
-    const auto& nbr = hkg_.csr_neighbors();
-    const auto& eid = hkg_.csr_edge_ids();
+    const Csr csr(hkg_);
     const T* hw = hw_.data();
     T* __restrict ew = ws.edge_w.data();
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
-#pragma omp parallel for schedule(static) if (work > kParallelWork)
-    for (Index i = 0; i < N; ++i) {
-      for_chunks<T>(B, D, [&](auto bc, auto dc, Index b0) {
-        constexpr int BC = decltype(bc)::value;
-            constexpr int DC = decltype(dc)::value;
-            const Index Dk = DC > 0 ? Index(DC) : D;
-        using V = Lanes<T, BC>;
-        const T* si = sig.at(i * Dk, b0);
-        const T* mi = muc.at(i * Dk, b0);
-        const V gi = lanes<T, BC>(g.at(i, b0));
-        const V li = lanes<T, BC>(lx.at(i, b0));
-        T* gbi = gb.at(i, b0);
-        Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
-        V gacc = V::Zero();
-        for (std::int64_t q = off[i]; q < off[i + 1]; ++q) {
-          const Index j = nbr[q], e = eid[q];
-          const T w = hw[e];
-          const T* sj = sig.at(j * Dk, b0);
-          const T* mj = muc.at(j * Dk, b0);
-          const V gj = lanes<T, BC>(g.at(j, b0));
-          const V lj = lanes<T, BC>(lx.at(j, b0));
-          V s = V::Zero(), m = V::Zero();
-          for (Index d = 0; d < Dk; ++d) {
-            const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
-            s += sid * sjd;
-            m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
-          }
-          const V gg = gi * gj;
-          gacc += w * (kh * s * lj + kk * gj * m);
-          const V cross = li * gj + lj * gi;
-          const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
-          for (Index d = 0; d < Dk; ++d)
-            oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
-          if (j > i) ew[e] += (kh * s * cross + kk * gg * m).sum();
+    for_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+      constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+      const Index Dk = dim_of<DC>(D);
+      using V = Lanes<T, BC>;
+      const T* si = sig.at(i * Dk, b0);
+      const T* mi = muc.at(i * Dk, b0);
+      const V gi = lanes<T, BC>(g.at(i, b0));
+      const V li = lanes<T, BC>(lx.at(i, b0));
+      T* gbi = gb.at(i, b0);
+      Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
+      V gacc = V::Zero();
+      for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
+        const Index j = csr.nbr[q], e = csr.eid[q];
+        const T w = hw[e];
+        const T* sj = sig.at(j * Dk, b0);
+        const T* mj = muc.at(j * Dk, b0);
+        const V gj = lanes<T, BC>(g.at(j, b0));
+        const V lj = lanes<T, BC>(lx.at(j, b0));
+        V s = V::Zero(), m = V::Zero();
+        for (Index d = 0; d < Dk; ++d) {
+          const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
+          s += sid * sjd;
+          m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
         }
-        oi.flush();
-        Eigen::Map<V>(gbi) += gacc;
-      });
-    }
+        const V gg = gi * gj;
+        gacc += w * (kh * s * lj + kk * gj * m);
+        const V cross = li * gj + lj * gi;
+        const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
+        for (Index d = 0; d < Dk; ++d)
+          oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
+        if (j > i) ew[e] += (kh * s * cross + kk * gg * m).sum();
+      }
+      oi.flush();
+      Eigen::Map<V>(gbi) += gacc;
+    });
   }
 
   // x̄ = H ḡ − λ_x
@@ -298,8 +280,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             ws.omega_acc(r, c) += acc;
           }
         }
-      gr.kuramoto.omega +=
-          0.5 * (ws.omega_acc - ws.omega_acc.transpose()).template cast<double>();
+      gr.kuramoto.omega += 0.5 * (ws.omega_acc - ws.omega_acc.transpose()).template cast<double>();
     }
   }
   if (p_.coupling.present()) {

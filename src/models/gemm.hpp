@@ -56,9 +56,8 @@ class GemmScratch {
   int slots() const { return int(slots_.size()); }
 
  private:
-  using Blocking =
-      Eigen::internal::gemm_blocking_space<Eigen::ColMajor, T, T, Eigen::Dynamic, Eigen::Dynamic,
-                                           Eigen::Dynamic, 1, false>;
+  using Blocking = Eigen::internal::gemm_blocking_space<Eigen::ColMajor, T, T, Eigen::Dynamic,
+                                                        Eigen::Dynamic, Eigen::Dynamic, 1, false>;
   struct Shape {
     std::unique_ptr<Blocking> blocking;
     Eigen::Index rows = -1, cols = -1, depth = -1;

@@ -67,8 +67,7 @@ std::string KuramotoParams::validate() const {
     p.add("b is empty; the {} potential needs B", pair_potential_name(potential));
   if (omega.size() > 0) {
     if (omega.rows() != osc_dim || omega.cols() != osc_dim)
-      p.add("omega is {}x{}; expected {}x{} (D x D)", omega.rows(), omega.cols(), osc_dim,
-            osc_dim);
+      p.add("omega is {}x{}; expected {}x{} (D x D)", omega.rows(), omega.cols(), osc_dim, osc_dim);
     else if (!all_finite(omega))
       p.add("omega has a non-finite value");
     else if ((omega + omega.transpose()).cwiseAbs().maxCoeff() >

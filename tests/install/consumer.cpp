@@ -1,9 +1,8 @@
 // Built against the installed hkam: exchanges Eigen objects with the library in both directions
 // (the library sizes matrices the program frees, and the reverse), which crashes when the two
 // disagree on Eigen's alignment (-march), and checks a result.
-#include <hkam/hkam.hpp>
-
 #include <cstdio>
+#include <hkam/hkam.hpp>
 #include <string>
 
 int main() {
@@ -11,10 +10,16 @@ int main() {
   Rng rng(3);
   const Index n = 64, d = 3;
   HopfieldKuramotoParams p;
-  p.hopfield = {hebbian_weights(random_pm1(rng, 4, n)), Eigen::VectorXd::Zero(n),
+  p.hopfield = {hebbian_weights(random_pm1(rng, 4, n)),
+                Eigen::VectorXd::Zero(n),
                 {LagrangianKind::Tanh, 2.0}};
-  p.kuramoto = {n, d, Graph::watts_strogatz(n, 6, 0.1, 1), PairPotentialKind::Linear,
-                Eigen::VectorXd::Constant(1, -0.2), {}, {}};
+  p.kuramoto = {n,
+                d,
+                Graph::watts_strogatz(n, 6, 0.1, 1),
+                PairPotentialKind::Linear,
+                Eigen::VectorXd::Constant(1, -0.2),
+                {},
+                {}};
   p.coupling = {HkCouplingKind::Additive, Graph::complete(n), 0.05, {}};
   const BatchModel<double> model(p);
   BatchMatrix<double> z(4, model.dim());

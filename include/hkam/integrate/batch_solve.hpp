@@ -37,7 +37,7 @@ struct BatchSolveOptions {
   double atol = 1e-6;
   double dt_min = 1e-12;  ///< an adaptive step below this ends the solve (step collapse)
   long max_steps = 1'000'000;
-  bool normalize = true;  ///< renormalise the oscillators after every step
+  bool normalize = true;      ///< renormalise the oscillators after every step
   std::vector<double> steps;  ///< when not empty: exactly these step sizes, no control
 
   /// Empty when valid; otherwise every problem, separated by "; ".
@@ -59,17 +59,15 @@ struct BatchTape {
     h.push_back(step);
   }
   /// Bytes held by the stored states (the memory cost of the gradient).
-  double bytes() const {
-    return double(steps() + 1) * double(end.size()) * double(sizeof(T));
-  }
+  double bytes() const { return double(steps() + 1) * double(end.size()) * double(sizeof(T)); }
 };
 
 /// Buffers of a solve and of its backward pass (stage derivatives and states, one model workspace
 /// per stage). Sized on first use for a batch and reused: solves allocate nothing after that.
 template <class T>
 struct BatchSolveWorkspace {
-  BatchWorkspace<T> model;                 ///< for the forward solve
-  std::vector<BatchWorkspace<T>> stage;    ///< backward pass: stage s's forward quantities
+  BatchWorkspace<T> model;                  ///< for the forward solve
+  std::vector<BatchWorkspace<T>> stage;     ///< backward pass: stage s's forward quantities
   std::vector<BatchMatrix<T>> k, zs, zbar;  ///< stage derivatives, stage states, their adjoints
   BatchMatrix<T> znew, err, kbar;
 };
@@ -77,7 +75,7 @@ struct BatchSolveWorkspace {
 struct BatchSolveSummary {
   EndReason end_reason = EndReason::TEnd;
   double t = 0.0;
-  long steps = 0;     ///< accepted
+  long steps = 0;  ///< accepted
   long rejected = 0;
   long evaluations = 0;  ///< right-hand side evaluations (each of the whole batch)
 };

@@ -41,12 +41,12 @@ class GemmScratch;  // packing buffers of the matrix products (src/models/gemm.h
 template <class T>
 struct BatchWorkspace {
   Index batch = 0;
-  BatchMatrix<T> g, wg, h, y;       // activations, G·W_s, HK field on x, y_i (B×M·D)
-  BatchMatrix<T> mu, gbar, lx_w;    // VJP: projected cotangent, ḡ, Λ_x·W_s
-  BatchMatrix<T> pool;              // per-trajectory D-vectors of the low-rank paths
+  BatchMatrix<T> g, wg, h, y;     // activations, G·W_s, HK field on x, y_i (B×M·D)
+  BatchMatrix<T> mu, gbar, lx_w;  // VJP: projected cotangent, ḡ, Λ_x·W_s
+  BatchMatrix<T> pool;            // per-trajectory D-vectors of the low-rank paths
   Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;  // per-edge parameter gradients
-  BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;  // parameter-gradient scratch
-  std::shared_ptr<detail::GemmScratch<T>> gemm;      // kept, so products allocate nothing
+  BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;           // parameter-gradient scratch
+  std::shared_ptr<detail::GemmScratch<T>> gemm;                // kept, so products allocate nothing
   void resize(Index batch, const StateLayout& layout, Index k_edges, Index hk_edges);
 };
 
@@ -89,12 +89,12 @@ class BatchModel {
   HopfieldKuramotoParams p_;
   Index n_ = 0, m_ = 0, d_ = 0;
   bool mean_field_ = false, low_rank_ = false;
-  Matrix w_;      // W_s in T
-  Vector bias_;   // b in T
-  Matrix omega_;  // skew part of Ω in T (D×D, zero when absent)
-  Graph kg_, hkg_;      // ℰ_K and ℰ_HK with explicit edge lists (unless on a mean-field path)
-  Vector ka_, kb_;      // A_e, B_e (size 1 when shared)
-  Vector hw_;           // w_e per ℰ_HK edge (general weights, α, or α W_s,ij)
+  Matrix w_;        // W_s in T
+  Vector bias_;     // b in T
+  Matrix omega_;    // skew part of Ω in T (D×D, zero when absent)
+  Graph kg_, hkg_;  // ℰ_K and ℰ_HK with explicit edge lists (unless on a mean-field path)
+  Vector ka_, kb_;  // A_e, B_e (size 1 when shared)
+  Vector hw_;       // w_e per ℰ_HK edge (general weights, α, or α W_s,ij)
   T beta_ = 1, inv_kh_ = 1, inv_kk_ = 1, alpha_ = 0, mean_a_ = 0;
 };
 

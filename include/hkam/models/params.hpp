@@ -35,13 +35,14 @@ struct HopfieldParams {
 
 /// Generalized Kuramoto oscillators on S^{D−1} in Lyapunov form (K1)–(K3).
 struct KuramotoParams {
-  Index n_osc = 0;                                     ///< M
-  Index osc_dim = 2;                                   ///< D
-  Graph graph;                                         ///< ℰ_K on the M oscillators
+  Index n_osc = 0;    ///< M
+  Index osc_dim = 2;  ///< D
+  Graph graph;        ///< ℰ_K on the M oscillators
   PairPotentialKind potential = PairPotentialKind::Linear;
-  Eigen::VectorXd a;      ///< A_e: one per edge, or one shared by all edges
-  Eigen::VectorXd b;      ///< B_e: one per edge, one shared, or empty (linear potential)
-  Eigen::MatrixXd omega;  ///< D×D skew Ω shared by all oscillators (empty: zero); used as (Ω − Ωᵀ)/2
+  Eigen::VectorXd a;  ///< A_e: one per edge, or one shared by all edges
+  Eigen::VectorXd b;  ///< B_e: one per edge, one shared, or empty (linear potential)
+  Eigen::MatrixXd
+      omega;  ///< D×D skew Ω shared by all oscillators (empty: zero); used as (Ω − Ωᵀ)/2
 
   std::string validate() const;
 };
