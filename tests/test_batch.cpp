@@ -283,6 +283,29 @@ TEST(BatchModel, ValidateNamesEveryProblem) {
   EXPECT_THROW(BatchModel<double>{p}, std::invalid_argument);
 }
 
+TEST(BatchModel, SingleTrajectoryModelsRoundTripTheirParams) {
+  for (auto c : {HkCouplingKind::General, HkCouplingKind::Multiplicative}) {
+    Kinds k{LagrangianKind::Sigmoid, PairPotentialKind::Relu, c, false, false, false};
+    auto p = make_params(k, 4);
+    p.hopfield.w = 0.5 * (p.hopfield.w + p.hopfield.w.transpose()).eval();  // stored as W_s
+    const HopfieldKuramoto model(p);
+    const HopfieldKuramotoParams q = model.params();
+    EXPECT_EQ(q.hopfield.w, p.hopfield.w);
+    EXPECT_EQ(q.kuramoto.a, p.kuramoto.a);
+    EXPECT_EQ(q.kuramoto.omega, p.kuramoto.omega);
+    EXPECT_EQ(q.coupling.weights, p.coupling.weights);
+    EXPECT_EQ(q.coupling.graph.edges().size(), p.coupling.graph.edges().size());
+    EXPECT_EQ(q.kappa_k, p.kappa_k);
+    EXPECT_EQ(q.validate(), "");
+  }
+  auto p = make_params({LagrangianKind::Tanh, PairPotentialKind::Tanh, HkCouplingKind::Additive,
+                        false, false, false},
+                       5);
+  p.kuramoto.b.resize(3);
+  EXPECT_THROW(Kuramoto{p.kuramoto}, std::invalid_argument);
+  EXPECT_THROW(HopfieldKuramoto{p}, std::invalid_argument);
+}
+
 TEST(BatchModel, SetParamsKeepsTheShapes) {
   Kinds k{LagrangianKind::Tanh,
           PairPotentialKind::Relu,

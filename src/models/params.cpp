@@ -113,6 +113,47 @@ void HopfieldKuramotoParams::require_valid() const {
   if (!why.empty()) throw std::invalid_argument("invalid Hopfield-Kuramoto parameters: " + why);
 }
 
+// ---- The single-trajectory models from and to Params -------------------------------------------
+
+namespace {
+template <class P>
+const P& valid(const P& p, const char* what) {
+  if (const std::string why = p.validate(); !why.empty())
+    throw std::invalid_argument(std::string("invalid ") + what + " parameters: " + why);
+  return p;
+}
+}  // namespace
+
+Hopfield::Hopfield(const HopfieldParams& p) : Hopfield(valid(p, "Hopfield").w, p.b, p.lagrangian) {}
+
+HopfieldParams Hopfield::params() const {
+  return {w_sym(), bias(), lagrangian()};
+}
+
+Kuramoto::Kuramoto(const KuramotoParams& p)
+    : Kuramoto(valid(p, "Kuramoto").n_osc, p.osc_dim, p.graph, p.potential, p.a, p.b, p.omega) {}
+
+KuramotoParams Kuramoto::params() const {
+  return {n_osc(), osc_dim(), graph(), potential(), a(), b(), omega()};
+}
+
+HopfieldKuramoto::HopfieldKuramoto(const HopfieldKuramotoParams& p)
+    : HopfieldKuramoto(
+          Hopfield(valid(p, "Hopfield-Kuramoto").hopfield), Kuramoto(p.kuramoto),
+          HkCoupling{p.coupling.kind, p.coupling.graph, p.coupling.alpha, p.coupling.weights},
+          p.kappa_h, p.kappa_k) {}
+
+HopfieldKuramotoParams HopfieldKuramoto::params() const {
+  for (Index i = 0; i < n_; ++i)
+    if (pair_[std::size_t(i)] != i)
+      throw std::logic_error("HopfieldKuramoto::params: only identity pairings have Params");
+  return {hop_.params(),
+          kur_.params(),
+          {cpl_.kind, cpl_.graph, cpl_.alpha, cpl_.weights},
+          kappa_h_,
+          kappa_k_};
+}
+
 HkGradient HkGradient::zeros_like(const HopfieldKuramotoParams& p, Wanted wanted) {
   HkGradient g;
   g.wanted = wanted;

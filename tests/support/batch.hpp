@@ -74,11 +74,7 @@ inline Eigen::MatrixXd random_states(Rng& rng, Index batch, Index n, Index m, In
 }
 
 inline HopfieldKuramoto reference_model(const HopfieldKuramotoParams& p) {
-  const auto& k = p.kuramoto;
-  Hopfield hop(p.hopfield.w, p.hopfield.b, p.hopfield.lagrangian);
-  Kuramoto kur(k.n_osc, k.osc_dim, k.graph, k.potential, k.a, k.b, k.omega);
-  HkCoupling c{p.coupling.kind, p.coupling.graph, p.coupling.alpha, p.coupling.weights};
-  return HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), p.kappa_h, p.kappa_k);
+  return HopfieldKuramoto(p);
 }
 
 }  // namespace hkam::test::batch

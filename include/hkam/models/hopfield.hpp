@@ -21,12 +21,18 @@
 namespace hkam {
 
 class Rng;
+struct HopfieldParams;
 
 class Hopfield {
  public:
   Hopfield() = default;
   /// w: N×N (symmetrised here), b: N (empty means zero).
   Hopfield(const Eigen::MatrixXd& w, Eigen::VectorXd b, Lagrangian lagrangian);
+  /// From plain parameters (models/params.hpp); throws std::invalid_argument with
+  /// `params.validate()`'s text when they are invalid.
+  explicit Hopfield(const HopfieldParams& params);
+  /// The parameters (W as stored, i.e. symmetrised).
+  HopfieldParams params() const;
 
   Index dim() const { return b_.size(); }
   StateLayout layout() const { return {dim(), 0, 0}; }

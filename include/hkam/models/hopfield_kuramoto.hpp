@@ -29,6 +29,8 @@
 
 namespace hkam {
 
+struct HopfieldKuramotoParams;
+
 enum class HkCouplingKind { General, Additive, Multiplicative };
 
 /// Parses "general", "additive", "multiplicative"; throws std::invalid_argument otherwise.
@@ -48,6 +50,11 @@ class HopfieldKuramoto {
   /// `pairing[i]` is the oscillator of unit i (empty: identity, needs M = N).
   HopfieldKuramoto(Hopfield hopfield, Kuramoto kuramoto, HkCoupling coupling, double kappa_h = 1.0,
                    double kappa_k = 1.0, std::vector<Index> pairing = {});
+  /// From plain parameters (models/params.hpp; identity pairing, a coupling graph is required);
+  /// throws std::invalid_argument with `params.validate()`'s text when they are invalid.
+  explicit HopfieldKuramoto(const HopfieldKuramotoParams& params);
+  /// The parameters (identity pairing only: throws std::logic_error otherwise).
+  HopfieldKuramotoParams params() const;
 
   Index dim() const { return n_ + m_ * d_; }
   StateLayout layout() const { return {n_, m_, d_}; }

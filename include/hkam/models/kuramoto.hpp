@@ -30,6 +30,8 @@
 
 namespace hkam {
 
+struct KuramotoParams;
+
 enum class PairPotentialKind { Linear, Relu, Tanh, Sigmoid };
 
 /// Parses "linear", "relu", "tanh", "sigmoid"; throws std::invalid_argument otherwise.
@@ -47,6 +49,11 @@ class Kuramoto {
   /// Throws std::invalid_argument on a size mismatch or a non-skew Ω.
   Kuramoto(Index n_osc, Index osc_dim, Graph graph, PairPotentialKind kind, Eigen::VectorXd a,
            Eigen::VectorXd b, Eigen::MatrixXd omega = {});
+  /// From plain parameters (models/params.hpp); throws std::invalid_argument with
+  /// `params.validate()`'s text when they are invalid.
+  explicit Kuramoto(const KuramotoParams& params);
+  /// The Lyapunov-form parameters (the negative-control extensions are not part of them).
+  KuramotoParams params() const;
 
   /// Per-oscillator frequencies Ω_i, each D×D skew, replacing the shared Ω.
   void set_oscillator_omegas(const std::vector<Eigen::MatrixXd>& omegas);
