@@ -59,7 +59,10 @@ TEST_P(SolveGradient, WholeSolveGradientMatchesCentralDifferences) {
   const Case& cs = GetParam();
   const Index batch = 2;
   SolveCase su(cs, 21, batch, 0.3);
-  const auto& [p, model, z0, c, options] = su;
+  // (plain references, not a structured binding: clang 14 cannot capture those in lambdas)
+  const HopfieldKuramotoParams& p = su.p;
+  const BatchModel<double>& model = su.model;
+  const Eigen::MatrixXd &z0 = su.z0, &c = su.c;
   BatchSolveOptions& o = su.o;
   o.rtol = 1e-6;  // several accepted steps even on the easy kinds
   o.atol = 1e-9;
@@ -95,11 +98,13 @@ TEST_P(SolveGradient, WholeSolveGradientMatchesCentralDifferences) {
     edit(q, -h);
     return (lp - solve_loss(q, z0, fixed, c)) / (2 * h);
   };
-  for (auto [i, j] : {std::pair<Index, Index>{0, 1}, {2, 2}, {5, 3}})
+  for (const std::pair<Index, Index>& ij : {std::pair<Index, Index>{0, 1}, {2, 2}, {5, 3}}) {
+    const Index i = ij.first, j = ij.second;
     EXPECT_TRUE(test::near_rel(grad.hopfield.w(i, j),
                                fd_param([&](auto& q, double e) { q.hopfield.w(i, j) += e; }),
                                test::kFdRelTol))
         << "hopfield.w(" << i << "," << j << ")";
+  }
   EXPECT_TRUE(test::near_rel(grad.hopfield.b[4],
                              fd_param([](auto& q, double e) { q.hopfield.b[4] += e; }),
                              test::kFdRelTol))
@@ -132,7 +137,10 @@ TEST_P(SolveGradient, WholeSolveGradientMatchesCentralDifferences) {
 TEST_P(SolveGradient, BatchGradientIsTheSumOfTrajectoryGradients) {
   const Index batch = 10;
   const SolveCase su(GetParam(), 22, batch, 0.2);
-  const auto& [p, model, z0, c, o] = su;
+  const HopfieldKuramotoParams& p = su.p;
+  const BatchModel<double>& model = su.model;
+  const Eigen::MatrixXd &z0 = su.z0, &c = su.c;
+  const BatchSolveOptions& o = su.o;
   BatchSolveWorkspace<double> ws;
   BatchTape<double> tape;
   Eigen::MatrixXd z = z0;
