@@ -324,6 +324,29 @@ TEST(Hostile, ResumeRefusesADatasetOfAnotherShape) {
   EXPECT_TRUE(has(msg, "/trace/x does not have the shape this run writes")) << msg;
 }
 
+// Found by fuzz_trace (an input that wrote 24 GB before it was stopped): a checkpoint claiming
+// 10^12 recorded states, over datasets that merely *declare* that many rows (no storage, reads
+// return the fill value), was copied row by row into the resumed trace until the disk was full.
+TEST(Hostile, ResumeRefusesACheckpointClaimingMoreRowsThanTheRunRecords) {
+  const std::string msg = resume_after_edit("rows.h5", [](hid_t f) {
+    io::Id top(H5Gopen2(f, "checkpoint", H5P_DEFAULT), H5Gclose, "open");
+    const std::string slot = io::get_attr_string(top.get(), "current").value_or("a");
+    io::Id g(H5Gopen2(top.get(), slot.c_str(), H5P_DEFAULT), H5Gclose, "open");
+    io::set_attr(g.get(), "rows", 1e12);
+    // trace/time replaced by a chunked dataset declaring 10^12 rows and storing none
+    H5Ldelete(f, "trace/time", H5P_DEFAULT);
+    const hsize_t dims[1] = {1000000000000ULL}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {1024};
+    io::Id space(H5Screate_simple(1, dims, maxdims), H5Sclose, "space");
+    io::Id plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "plist");
+    H5Pset_chunk(plist.get(), 1, chunk);
+    io::Id ds(H5Dcreate2(f, "trace/time", H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT,
+                         plist.get(), H5P_DEFAULT),
+              H5Dclose, "create");
+  });
+  EXPECT_TRUE(has(msg, "the checkpoint claims 1000000000000 recorded states")) << msg;
+  EXPECT_TRUE(has(msg, "the trace was changed after it was written")) << msg;
+}
+
 TEST(Hostile, TheOutputIsNeverAnInputOfTheSameRun) {
   const fs::path cfg = scratch("run.toml");
   std::ofstream(cfg) << kHopfield;

@@ -39,6 +39,11 @@ struct Checkpoint {
 /// Opens `path` for continuing: tag type of the TraceWriter constructor below.
 struct ContinueFrom {
   std::string path;
+  /// The most rows this run can have recorded (states and per-step audit energies), from its
+  /// config: a checkpoint claiming more was edited, and copying "its" rows from a dataset that
+  /// merely declares them would fill the disk with fill values.
+  double max_rows = std::numeric_limits<double>::infinity();
+  double max_audit_rows = std::numeric_limits<double>::infinity();
 };
 
 class TraceWriter {

@@ -910,7 +910,15 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   double drift_since_sample = 0;
   std::vector<std::pair<double, double>> window;  // (t, E) over the last plateau_window
   if (continue_path) {
-    writer.emplace(io::ContinueFrom{*continue_path}, lay, part_names, specs, flush_seconds,
+    // At most the records and audited steps this config can produce (the output estimate's
+    // counts): a checkpoint claiming more was edited (docs/hostile-input.md).
+    io::ContinueFrom from{*continue_path};
+    const double span = so.t_end - so.t0;
+    from.max_rows = std::floor(span / so.sample_interval) + 2;
+    from.max_audit_rows =
+        (is_adaptive(so.stepper) ? static_cast<double>(so.max_steps) : std::ceil(span / so.dt)) +
+        1;
+    writer.emplace(from, lay, part_names, specs, flush_seconds,
                    store_states, ck);
     const hid_t f = writer->file();
     io::set_attr(f, "resumed_utc", utc_now());

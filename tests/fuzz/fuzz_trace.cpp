@@ -269,6 +269,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hkam::io::max_read_bytes() = 64e6;
   hkam::run::default_limits().memory_bytes = 64e6;
+  hkam::run::default_limits().output_bytes = 64e6;  // a resumed run must not fill TMPDIR
   base();
   return 0;
 }
