@@ -8,8 +8,8 @@
 #include <set>
 
 #include "analysis/segmentation.hpp"
-#include "io/akorn_weights.hpp"
 #include "hkam/akorn/networks.hpp"
+#include "io/akorn_weights.hpp"
 
 namespace hkam::akorn {
 namespace {

@@ -339,8 +339,8 @@ TEST(Hostile, ResumeRefusesACheckpointClaimingMoreRowsThanTheRunRecords) {
     io::Id space(H5Screate_simple(1, dims, maxdims), H5Sclose, "space");
     io::Id plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "plist");
     H5Pset_chunk(plist.get(), 1, chunk);
-    io::Id ds(H5Dcreate2(f, "trace/time", H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT,
-                         plist.get(), H5P_DEFAULT),
+    io::Id ds(H5Dcreate2(f, "trace/time", H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, plist.get(),
+                         H5P_DEFAULT),
               H5Dclose, "create");
   });
   EXPECT_TRUE(has(msg, "the checkpoint claims 1000000000000 recorded states")) << msg;

@@ -5,7 +5,6 @@
 
 #include <stdexcept>
 
-
 namespace hkam::akorn {
 
 Index ParamSpec::size() const {

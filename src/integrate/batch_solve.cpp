@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "problems.hpp"
+
 namespace hkam {
 namespace {
 
@@ -176,35 +178,30 @@ double initial_step(const BatchModel<T>& model, const BatchMatrix<T>& z, const B
 }  // namespace
 
 std::string BatchSolveOptions::validate() const {
-  std::vector<std::string> p;
-  auto add = [&](std::string s) { p.push_back(std::move(s)); };
+  detail::Problems p;
   if (stepper == StepperKind::Rkf78)
-    add("stepper rkf78 is not available for batches (euler, rk4, akorn or dopri5)");
+    p.add("stepper rkf78 is not available for batches (euler, rk4, akorn or dopri5)");
   if (!std::isfinite(t0) || !std::isfinite(t_end) || !(t_end > t0))
-    add(fmt::format("t_end = {} must be finite and after t0 = {}", t_end, t0));
+    p.add("t_end = {} must be finite and after t0 = {}", t_end, t0);
   const bool fixed = stepper != StepperKind::Dopri5;
   if (steps.empty()) {
     if (fixed && (!(dt > 0) || !std::isfinite(dt)))
-      add(fmt::format("dt = {} must be a finite step > 0 for a fixed-step stepper", dt));
+      p.add("dt = {} must be a finite step > 0 for a fixed-step stepper", dt);
     if (!fixed && (!(dt >= 0) || !std::isfinite(dt)))
-      add(fmt::format("dt = {} must be >= 0 (0: automatic first step)", dt));
+      p.add("dt = {} must be >= 0 (0: automatic first step)", dt);
     if (std::isfinite(t_end - t0) && fixed && dt > 0 && (t_end - t0) / dt > double(max_steps))
-      add(fmt::format("(t_end - t0)/dt = {:.4g} steps exceed max_steps = {}", (t_end - t0) / dt,
-                      max_steps));
+      p.add("(t_end - t0)/dt = {:.4g} steps exceed max_steps = {}", (t_end - t0) / dt, max_steps);
   }
   for (double h : steps)
     if (!(h > 0) || !std::isfinite(h)) {
-      add(fmt::format("steps holds {}; every step must be finite and > 0", h));
+      p.add("steps holds {}; every step must be finite and > 0", h);
       break;
     }
   if (!fixed && (!(rtol > 0) || !std::isfinite(rtol) || !(atol > 0) || !std::isfinite(atol)))
-    add(fmt::format("rtol = {} and atol = {} must be finite and > 0", rtol, atol));
-  if (!(dt_min >= 0) || !std::isfinite(dt_min))
-    add(fmt::format("dt_min = {} must be >= 0", dt_min));
-  if (max_steps < 1) add(fmt::format("max_steps = {} must be >= 1", max_steps));
-  std::string out;
-  for (const auto& s : p) out += (out.empty() ? "" : "; ") + s;
-  return out;
+    p.add("rtol = {} and atol = {} must be finite and > 0", rtol, atol);
+  if (!(dt_min >= 0) || !std::isfinite(dt_min)) p.add("dt_min = {} must be >= 0", dt_min);
+  if (max_steps < 1) p.add("max_steps = {} must be >= 1", max_steps);
+  return p.str();
 }
 
 template <class T>

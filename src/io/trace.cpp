@@ -198,10 +198,11 @@ TraceWriter::TraceWriter(const ContinueFrom& from, const StateLayout& layout,
     throw H5Error(path_ + ": the checkpoint's counters are inconsistent");
   if (static_cast<double>(c.rows) > from.max_rows ||
       static_cast<double>(c.audit_rows) > from.max_audit_rows)
-    throw H5Error(fmt::format("{}: the checkpoint claims {} recorded states and {} audited steps; "
-                              "this run records at most {:.0f} and {:.0f}: the trace was changed "
-                              "after it was written",
-                              path_, c.rows, c.audit_rows, from.max_rows, from.max_audit_rows));
+    throw H5Error(
+        fmt::format("{}: the checkpoint claims {} recorded states and {} audited steps; "
+                    "this run records at most {:.0f} and {:.0f}: the trace was changed "
+                    "after it was written",
+                    path_, c.rows, c.audit_rows, from.max_rows, from.max_audit_rows));
   const auto x = read_doubles(g.get(), "x");
   const auto d = read_doubles(g.get(), "derivative");
   if (static_cast<Index>(x.size()) != layout.size() || d.size() != x.size())

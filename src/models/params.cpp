@@ -6,25 +6,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "models/scalar.hpp"
+#include "problems.hpp"
+
 namespace hkam {
 namespace {
 
-// Collects problems and joins them with "; ".
-struct Problems {
-  std::vector<std::string> list;
-  template <class... Args>
-  void add(fmt::format_string<Args...> f, Args&&... args) {
-    list.push_back(fmt::format(f, std::forward<Args>(args)...));
-  }
-  void add_prefixed(const std::string& prefix, const std::string& text) {
-    if (!text.empty()) list.push_back(prefix + text);
-  }
-  std::string str() const {
-    std::string out;
-    for (const auto& s : list) out += (out.empty() ? "" : "; ") + s;
-    return out;
-  }
-};
+using detail::Problems;
+using detail::skew_defect;
+using detail::structural_tol;
 
 template <class M>
 bool all_finite(const M& m) {
@@ -70,8 +60,7 @@ std::string KuramotoParams::validate() const {
       p.add("omega is {}x{}; expected {}x{} (D x D)", omega.rows(), omega.cols(), osc_dim, osc_dim);
     else if (!all_finite(omega))
       p.add("omega has a non-finite value");
-    else if ((omega + omega.transpose()).cwiseAbs().maxCoeff() >
-             1e-12 * std::max(1.0, omega.cwiseAbs().maxCoeff()))
+    else if (skew_defect(omega) > structural_tol(omega))
       p.add("omega is not skew-symmetric");
   }
   return p.str();

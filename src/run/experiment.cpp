@@ -916,10 +916,8 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     const double span = so.t_end - so.t0;
     from.max_rows = std::floor(span / so.sample_interval) + 2;
     from.max_audit_rows =
-        (is_adaptive(so.stepper) ? static_cast<double>(so.max_steps) : std::ceil(span / so.dt)) +
-        1;
-    writer.emplace(from, lay, part_names, specs, flush_seconds,
-                   store_states, ck);
+        (is_adaptive(so.stepper) ? static_cast<double>(so.max_steps) : std::ceil(span / so.dt)) + 1;
+    writer.emplace(from, lay, part_names, specs, flush_seconds, store_states, ck);
     const hid_t f = writer->file();
     io::set_attr(f, "resumed_utc", utc_now());
     io::set_attr(f, "resume_command_line", opt.command_line);
