@@ -17,5 +17,6 @@
 #include "hkam/models/lagrangian.hpp"
 #include "hkam/models/params.hpp"
 #include "hkam/observe/energy_audit.hpp"
+#include "hkam/observe/stop_conditions.hpp"
 #include "hkam/random.hpp"
 #include "hkam/version.hpp"

@@ -1,9 +1,45 @@
 #include "hkam/integrate/simulate.hpp"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <string>
 
+#include "problems.hpp"
+
 namespace hkam {
+
+namespace detail {
+
+std::string validate_options(const SimulateOptions& o, bool adaptive, bool interpolant) {
+  Problems p;
+  if (!std::isfinite(o.t0) || !std::isfinite(o.t_end) || !(o.t0 < o.t_end))
+    p.add("t0 = {:g} and t_end = {:g} must be finite with t0 < t_end", o.t0, o.t_end);
+  if (!std::isfinite(o.dt) || !(o.dt > 0)) p.add("dt = {:g} must be finite and > 0", o.dt);
+  if (adaptive) {
+    if (!std::isfinite(o.rtol) || !std::isfinite(o.atol) || !(o.rtol >= 0) || !(o.atol >= 0) ||
+        (o.rtol == 0 && o.atol == 0))
+      p.add("rtol = {:g} and atol = {:g} must be finite, >= 0 and not both 0", o.rtol, o.atol);
+    if (!(o.dt_min > 0) || !(o.dt_max >= o.dt_min))
+      p.add("need 0 < dt_min <= dt_max (dt_min = {:g}, dt_max = {:g})", o.dt_min, o.dt_max);
+  }
+  if (o.max_steps < 1) p.add("max_steps = {} must be >= 1", o.max_steps);
+  if (!std::isfinite(o.converged_tol) || !(o.converged_tol >= 0))
+    p.add("converged_tol = {:g} must be finite and >= 0", o.converged_tol);
+  if (!std::isfinite(o.sample_interval) || !(o.sample_interval >= 0))
+    p.add("sample_interval = {:g} must be finite and >= 0", o.sample_interval);
+  if (o.sampling == Sampling::Stepper && !interpolant)
+    p.add("sampling = Stepper needs a stepper with a continuous extension (dopri5, dense output)");
+  if (o.sampling == Sampling::OnSteps && !adaptive)
+    p.add("sampling = OnSteps needs an adaptive stepper (fixed steps cannot be shortened)");
+  return p.str();
+}
+
+}  // namespace detail
+
+std::string SimulateOptions::validate() const {
+  return detail::validate_options(*this, is_adaptive(stepper), stepper == StepperKind::Dopri5);
+}
 
 StepperKind stepper_from_name(std::string_view name) {
   if (name == "euler") return StepperKind::Euler;
@@ -65,16 +101,24 @@ double renormalize(const StateLayout& layout, Eigen::VectorXd& x) {
   return drift;
 }
 
-bool all_finite(const Eigen::VectorXd& x) {
-  return x.allFinite();
+double renormalize(const StateLayout& layout, Eigen::MatrixXd& batch) {
+  // Row b is one trajectory: oscillator i of every row is the column block at
+  // osc_offset + i·D, so the norms of one oscillator over the batch are one pass over D columns.
+  double drift = 0.0;
+  const Index d = layout.osc_dim;
+  for (Index i = 0; i < layout.n_osc; ++i) {
+    auto block = batch.middleCols(layout.osc_offset() + i * d, d);
+    for (Index b = 0; b < batch.rows(); ++b) {
+      const double n = block.row(b).norm();
+      drift = std::max(drift, std::abs(n - 1.0));
+      if (n > 0.0 && std::isfinite(n)) block.row(b) /= n;
+    }
+  }
+  return drift;
 }
 
-void hermite(double theta, double h, const Eigen::VectorXd& x0, const Eigen::VectorXd& f0,
-             const Eigen::VectorXd& x1, const Eigen::VectorXd& f1, Eigen::VectorXd& out) {
-  const double t2 = theta * theta, t3 = t2 * theta;
-  const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + theta, h01 = -2 * t3 + 3 * t2,
-               h11 = t3 - t2;
-  out = h00 * x0 + (h10 * h) * f0 + h01 * x1 + (h11 * h) * f1;
+bool all_finite(const Eigen::VectorXd& x) {
+  return x.allFinite();
 }
 
 std::optional<EndReason> end_reason_from_name(std::string_view name) {

@@ -562,14 +562,6 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
   return z;
 }
 
-// r = ‖(1/M) Σ_i σ_i‖ of the oscillators of z; `acc` is D-long workspace.
-double order_parameter(const StateLayout& lay, const Eigen::VectorXd& z, Eigen::VectorXd& acc) {
-  acc.setZero();
-  for (Index i = 0; i < lay.n_osc; ++i)
-    acc += z.segment(lay.osc_offset() + i * lay.osc_dim, lay.osc_dim);
-  return lay.n_osc ? acc.norm() / static_cast<double>(lay.n_osc) : 0.0;
-}
-
 }  // namespace
 
 // ---- the experiment ----
@@ -908,7 +900,8 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   std::optional<Resume> resume;
   EnergyAudit audit(audit_rtol, audit_factor);
   double drift_since_sample = 0;
-  std::vector<std::pair<double, double>> window;  // (t, E) over the last plateau_window
+  std::optional<EnergyPlateau> plateau;
+  if (plateau_window > 0) plateau.emplace(plateau_window, plateau_tol);
   if (continue_path) {
     // At most the records and audited steps this config can produce (the output estimate's
     // counts): a checkpoint claiming more was edited (docs/hostile-input.md).
@@ -935,8 +928,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     z = ck.x;
     audit.restore(ck.audit);
     drift_since_sample = ck.drift_since_sample;
-    for (std::size_t k = 0; k + 1 < ck.window.size(); k += 2)
-      window.emplace_back(ck.window[k], ck.window[k + 1]);
+    if (plateau) plateau->restore(ck.window);
     resume = Resume{ck.integrator, ck.derivative};
     rep.records = static_cast<long>(ck.rows);
   } else {
@@ -997,9 +989,8 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   rep.energy_first = model.energy(z_first);
 
   // Stop conditions checked after every step, besides those simulate() knows.
-  std::optional<EndReason> stop_reason;
-  std::size_t window_head = 0;
-  if (plateau_window > 0) window.reserve(4096);
+  std::optional<OrderParameterAbove> synchronised;
+  if (order_stop > 0) synchronised.emplace(lay, order_stop);
   const bool progress = opt.progress && !opt.quiet;
   auto last_print = std::chrono::steady_clock::now();
   auto print_progress = [&](double t, long step, double e) {
@@ -1015,48 +1006,30 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
     ck.derivative = *info.derivative;
     ck.audit = audit.state();
     ck.drift_since_sample = drift_since_sample;
-    ck.window.clear();
-    for (std::size_t k = window_head; k < window.size(); ++k)
-      ck.window.insert(ck.window.end(), {window[k].first, window[k].second});
+    ck.window = plateau ? plateau->saved() : std::vector<double>{};
     trace.checkpoint(ck);
     last_checkpoint = std::chrono::steady_clock::now();
   };
   const Observer observer = [&](double t, const Eigen::VectorXd& s, const StepInfo& info) {
     if (info.repeat) {  // the sampler stopped inside a step: checkpoint the step's start
       if (info.state) write_checkpoint(s, info);
-      return false;
+      return Action::stop_with(EndReason::Interrupted);
     }
     const double e = t == sample_t ? sample_e : model.energy(s);
-    if (!std::isfinite(e)) {  // not an audit violation: the numbers themselves broke down
-      stop_reason = EndReason::NonFinite;
-      return false;
-    }
+    if (!std::isfinite(e))  // not an audit violation: the numbers themselves broke down
+      return Action::stop_with(EndReason::NonFinite);
     audit.add(info.step, t, e);
     if (audit_steps) trace.audit_step(t, e);
     drift_since_sample = std::max(drift_since_sample, info.drift);
     if (const int sig = SignalGuard::received()) {  // the run continues from this state
       rep.signal = sig;
       if (info.state) write_checkpoint(s, info);
-      return false;
+      return Action::stop_with(EndReason::Interrupted);
     }
-    if (plateau_window > 0) {
-      window.emplace_back(t, e);
-      while (window_head + 1 < window.size() && window[window_head + 1].first <= t - plateau_window)
-        ++window_head;
-      if (window_head > 2048 && window_head > window.size() / 2) {
-        window.erase(window.begin(), window.begin() + static_cast<long>(window_head));
-        window_head = 0;
-      }
-      const auto& [t_old, e_old] = window[window_head];
-      if (t - t_old >= plateau_window && e_old - e <= plateau_tol * std::max(std::abs(e), 1.0)) {
-        stop_reason = EndReason::EnergyPlateau;
-        return false;
-      }
-    }
-    if (order_stop > 0 && order_parameter(lay, s, acc) >= order_stop) {
-      stop_reason = EndReason::OrderParameter;
-      return false;
-    }
+    if (plateau)
+      if (const Action a = plateau->add(t, e); a.stop) return a;
+    if (synchronised)
+      if (const Action a = synchronised->check(s); a.stop) return a;
     if ((info.step & 63) == 0 && (progress || checkpoint_seconds > 0)) {
       const auto now = std::chrono::steady_clock::now();
       if (progress && now - last_print > std::chrono::milliseconds(200)) {
@@ -1067,7 +1040,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
           std::chrono::duration<double>(now - last_checkpoint).count() >= checkpoint_seconds)
         write_checkpoint(s, info);
     }
-    return true;
+    return Action::proceed();
   };
   const Sampler sampler = [&](double t, const Eigen::VectorXd& s) {
     if (const int sig = SignalGuard::received()) {  // one step may span very many samples
@@ -1079,8 +1052,6 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   };
   rep.summary = simulate(model, z, so, observer, sampler, resume ? &*resume : nullptr);
   if (progress) fmt::print(stderr, "\r\033[K");
-  if (rep.summary.end_reason == EndReason::Interrupted && stop_reason)
-    rep.summary.end_reason = *stop_reason;
   // The final state is always in the trace, whenever the run ended.
   if (trace.last_time() < rep.summary.t - 1e-12 * std::max(1.0, std::abs(rep.summary.t)))
     record(rep.summary.t, z);

@@ -1,35 +1,49 @@
 #pragma once
-/// One entry point to integrate any hkam model: `simulate(model, x, options, observer, sampler)`.
+/// One entry point to integrate any hkam model: `simulate(model, x, options, observer, sampler)`,
+/// or `simulate(model, x, stepper, options, …)` with any Boost.Odeint stepper.
 ///
-/// Steppers come from Boost.Odeint over Eigen vectors: explicit Euler and RK4 with a fixed step,
-/// the discrete AKOrN update (x ← normalize(x + γ·dx/dt), i.e. Euler with step γ followed by the
-/// renormalisation every step gets), Dormand–Prince 5(4) (the default) and Runge–Kutta–Fehlberg
-/// 7(8) with error control. After every accepted step the oscillators (`model.layout()`) are put
-/// back on their spheres; the norm drift seen before renormalising is reported. When a step
-/// changed the state by renormalising, the FSAL derivative of Dormand–Prince is recomputed, so the
-/// next step starts from the true derivative of the state actually stored.
+/// **State.** One trajectory is an `Eigen::VectorXd`; a batch of B trajectories of the same model
+/// is an `Eigen::MatrixXd` with one trajectory per row (the layout of `BatchModel`, see
+/// `BatchRhs` in models/batch.hpp). A batch shares one step size: odeint's error norm is the
+/// largest error entry of the whole matrix, i.e. the maximum over the batch of each
+/// trajectory's own error norm, so every trajectory meets the tolerance.
 ///
-/// The observer sees the initial state and the state after *every* accepted step. It returns
-/// `true` to continue and `false` to stop the run (end reason `interrupted`).
+/// **Steppers** are dispatched on odeint's stepper categories, as odeint's own integrate
+/// functions do: a plain stepper (`stepper_tag`: euler, rk4, …) takes fixed steps; an error
+/// stepper (`error_stepper_tag`, e.g. runge_kutta_cash_karp54) is wrapped in odeint's
+/// controller with the options' atol/rtol; a controlled stepper (`controlled_stepper_tag`) steps
+/// adaptively and its rejected attempts are counted; a dense-output stepper
+/// (`dense_output_stepper_tag`) steps adaptively and samples from its own interpolant (its
+/// rejected attempts are internal to odeint and not counted). The `StepperKind` overload picks
+/// euler, rk4, the discrete AKOrN update (Euler with step γ, then renormalise), controlled
+/// Dormand–Prince 5(4) (the default) or Fehlberg 7(8).
 ///
-/// The sampler (when `options.sample_interval > 0`) sees the state at t0, t0 + h, t0 + 2h, … ≤
-/// the end of the run, from dense output: Dormand–Prince's own 4th-order continuous extension,
-/// cubic Hermite interpolation between accepted steps for the fixed-step ones (exact at step
-/// times, so fixed-step runs whose interval is a multiple of dt sample their own steps);
-/// Fehlberg 7(8), which has no continuous extension of its order, shortens steps to land on the
-/// sample times. Interpolated oscillators are renormalised. Sampling costs no extra right-hand
-/// side evaluation with Dormand–Prince and at most one per sampled step otherwise.
+/// **Policies.** After every accepted step the sphere policy puts the oscillators back on their
+/// spheres and returns the drift it corrected: `LayoutSpheres` (from `model.layout()`, for a
+/// single state and for the rows of a batch; the default when the model has a layout) or
+/// `NoSpheres`. When renormalising changed the state, the derivative at the stored state is
+/// recomputed (FSAL steppers would otherwise start the next step from a stale derivative).
+/// Sampling (`options.sample_interval > 0`) follows `options.sampling`: the stepper's own
+/// continuous extension (Dormand–Prince, dense-output steppers), cubic Hermite interpolation
+/// between accepted steps (exact at step times; the default for fixed steps), or steps shortened
+/// to land on the sample times (the default for controlled steppers without an interpolant,
+/// e.g. Fehlberg 7(8)). Interpolated oscillators are renormalised.
+///
+/// **Observers** see the initial state and the state after every accepted step and return an
+/// `Action`: continue, or stop with a reason (`Action::stop(EndReason::EnergyPlateau)`; a plain
+/// `false` stops with `interrupted`). Stop conditions that users combine (energy plateau,
+/// order-parameter threshold) are in observe/stop_conditions.hpp. The sampler returns false to
+/// stop (interrupted) inside a step that spans many samples.
 
 #include <Eigen/Core>
-#include <algorithm>
-#include <boost/numeric/odeint.hpp>
-#include <boost/numeric/odeint/external/eigen/eigen.hpp>
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "hkam/core.hpp"
 
@@ -58,8 +72,16 @@ inline bool is_adaptive(StepperKind kind) {
   return kind == StepperKind::Dopri5 || kind == StepperKind::Rkf78;
 }
 
+/// How samples between accepted steps are produced (see the file comment).
+enum class Sampling {
+  Auto,     ///< the stepper's interpolant if it has one, else Hermite (fixed) / OnSteps (adaptive)
+  Hermite,  ///< cubic Hermite between accepted steps (one extra derivative per sampled step)
+  Stepper,  ///< the stepper's own continuous extension (dopri5, dense-output steppers)
+  OnSteps,  ///< adaptive steps shortened to land on the sample times
+};
+
 struct SimulateOptions {
-  StepperKind stepper = StepperKind::Dopri5;
+  StepperKind stepper = StepperKind::Dopri5;  ///< used by the StepperKind overload only
   double t0 = 0.0;
   double t_end = 1.0;
   double dt = 1e-2;  ///< fixed step (euler, rk4, akorn: γ) or initial step (adaptive)
@@ -72,6 +94,15 @@ struct SimulateOptions {
   double converged_tol = 0.0;
   /// Time between the states handed to the sampler (0: no sampling).
   double sample_interval = 0.0;
+  Sampling sampling = Sampling::Auto;
+
+  /// Every problem with these options, joined by "; " ("" when they are valid), for the stepper
+  /// named by `stepper`: finite t0 < t_end; a finite dt > 0; for adaptive steppers finite
+  /// rtol, atol ≥ 0 (not both 0) and 0 < dt_min ≤ dt_max; max_steps ≥ 1; a finite
+  /// converged_tol ≥ 0 and sample_interval ≥ 0; a sampling mode the stepper supports (`Stepper`
+  /// needs an interpolant, `OnSteps` error control). simulate() throws std::invalid_argument
+  /// with this text; the config layer checks the same with key names and lines.
+  std::string validate() const;
 };
 
 struct Summary {
@@ -95,219 +126,139 @@ struct IntegratorState {
   double wall_seconds = 0.0;  ///< integration time spent so far
 };
 
+/// What an observer asks the loop to do after it has seen a state.
+struct Action {
+  bool stop = false;
+  EndReason reason = EndReason::Interrupted;  ///< the run's end reason when `stop`
+  constexpr Action() = default;
+  /// `true` continues, `false` stops with `interrupted` (observers written as predicates).
+  constexpr Action(bool proceed) : stop(!proceed) {}  // NOLINT(google-explicit-constructor)
+  static constexpr Action proceed() { return {}; }
+  static constexpr Action stop_with(EndReason why) {
+    Action a;
+    a.stop = true;
+    a.reason = why;
+    return a;
+  }
+};
+
 /// What the observer learns about the step just accepted (step 0 is the initial state).
-struct StepInfo {
+template <class State>
+struct BasicStepInfo {
   long step = 0;
   double dt = 0.0;     ///< size of the step just taken
   double drift = 0.0;  ///< max |‖σ_i‖ − 1| before renormalising after it
-  /// The loop's state after this step and f(x) at it: what a checkpoint stores (null at step 0).
+  /// The loop's state after this step and f(x) at it: what a checkpoint stores (null at step 0,
+  /// and `derivative` is null with dense-output steppers, which keep it to themselves).
   const IntegratorState* state = nullptr;
-  const Eigen::VectorXd* derivative = nullptr;
+  const State* derivative = nullptr;
   /// Set when the sampler stopped the run inside a step: the observer sees the state before that
   /// step once more (with `state` positioned to retake it, for a checkpoint); not a new step.
   bool repeat = false;
 };
 
 /// Where simulate() continues from: the state x (passed as simulate's x), its derivative, and the
-/// loop state, as captured from StepInfo after an accepted step.
-struct Resume {
+/// loop state, as captured from the step info after an accepted step.
+template <class State>
+struct BasicResume {
   IntegratorState state;
-  Eigen::VectorXd derivative;
+  State derivative;
 };
 
-using Observer = std::function<bool(double t, const Eigen::VectorXd& x, const StepInfo& info)>;
-using Sampler = std::function<bool(double t, const Eigen::VectorXd& x)>;
+template <class State>
+using BasicObserver = std::function<Action(double t, const State& x, const BasicStepInfo<State>&)>;
+template <class State>
+using BasicSampler = std::function<bool(double t, const State& x)>;
+
+using StepInfo = BasicStepInfo<Eigen::VectorXd>;
+using Resume = BasicResume<Eigen::VectorXd>;
+using Observer = BasicObserver<Eigen::VectorXd>;
+using Sampler = BasicSampler<Eigen::VectorXd>;
 
 /// Puts every oscillator of `layout` back on its sphere; returns the largest |‖σ_i‖ − 1| seen.
 double renormalize(const StateLayout& layout, Eigen::VectorXd& x);
+/// The same for every row of a batch (B × layout.size(), one trajectory per row).
+double renormalize(const StateLayout& layout, Eigen::MatrixXd& batch);
 /// True when every entry is finite.
 bool all_finite(const Eigen::VectorXd& x);
-/// Cubic Hermite interpolation at θ ∈ [0, 1] between (x0, f0) and (x1, f1) over a step h.
-void hermite(double theta, double h, const Eigen::VectorXd& x0, const Eigen::VectorXd& f0,
-             const Eigen::VectorXd& x1, const Eigen::VectorXd& f1, Eigen::VectorXd& out);
 
-namespace detail {
-
-template <class Model>
-struct CountingSystem {
-  const Model* model;
-  long* count;
-  void operator()(const Eigen::VectorXd& x, Eigen::VectorXd& dxdt, double t) const {
-    ++*count;
-    // Some odeint paths hand over a derivative that was never sized; resizing to the same size
-    // is a no-op, so this allocates at most once per buffer.
-    dxdt.resize(x.size());
-    (*model)(x, dxdt, t);
+/// Sphere policy of a model with a StateLayout: renormalises a single state or a batch.
+struct LayoutSpheres {
+  StateLayout layout;
+  double operator()(Eigen::VectorXd& x) const { return renormalize(layout, x); }
+  double operator()(Eigen::MatrixXd& z) const { return renormalize(layout, z); }
+};
+/// Sphere policy of a model without oscillators (or a user who renormalises elsewhere).
+struct NoSpheres {
+  template <class State>
+  double operator()(State&) const {
+    return 0.0;
   }
 };
+/// Picks LayoutSpheres{model.layout()} when the model has a layout, NoSpheres otherwise.
+struct DefaultSpheres {};
 
-inline double inf_norm(const Eigen::VectorXd& v) {
-  return v.size() ? v.cwiseAbs().maxCoeff() : 0.0;
+/// Cubic Hermite interpolation at θ ∈ [0, 1] between (x0, f0) and (x1, f1) over a step h.
+template <class State>
+void hermite(double theta, double h, const State& x0, const State& f0, const State& x1,
+             const State& f1, State& out) {
+  const double t2 = theta * theta, t3 = t2 * theta;
+  const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + theta, h01 = -2 * t3 + 3 * t2,
+               h11 = t3 - t2;
+  out = h00 * x0 + (h10 * h) * f0 + h01 * x1 + (h11 * h) * f1;
 }
 
-}  // namespace detail
+}  // namespace hkam
 
-/// Integrates `model` from x (updated in place) according to `options`. Never throws for a
-/// numerical failure: the Summary's end reason says how the run ended. A step whose result is
-/// not finite is not taken: x stays the last finite state and the run ends with `non_finite`.
-template <class Model>
-Summary simulate(const Model& model, Eigen::VectorXd& x, const SimulateOptions& options,
-                 const Observer& observer = {}, const Sampler& sampler = {},
-                 const Resume* resume = nullptr) {
+#include "hkam/integrate/detail/simulate_loop.hpp"
+
+namespace hkam {
+
+/// Integrates `model` from x (updated in place) with an odeint `stepper` (taken by value or as
+/// std::ref) according to `options` (whose `stepper` field is ignored). `model(x, dxdt, t)`
+/// evaluates the right-hand side. Throws std::invalid_argument for invalid options; never throws
+/// for a numerical failure: the Summary's end reason says how the run ended. A step whose result
+/// is not finite is not taken: x stays the last finite state and the run ends with `non_finite`.
+template <class Model, class State, class Stepper, class Spheres = DefaultSpheres>
+requires(!std::is_same_v<std::decay_t<Stepper>, SimulateOptions>) Summary
+    simulate(const Model& model, State& x, Stepper&& stepper, const SimulateOptions& options,
+             const std::type_identity_t<BasicObserver<State>>& observer = {},
+             const std::type_identity_t<BasicSampler<State>>& sampler = {},
+             const std::type_identity_t<BasicResume<State>>* resume = nullptr,
+             Spheres spheres = {}) {
+  detail::check_options(options, detail::stepper_traits<Stepper>::adaptive,
+                        detail::stepper_traits<Stepper>::has_interpolant);
+  auto&& policy = detail::spheres_for(model, spheres);
+  detail::Loop<Model, State, std::decay_t<decltype(policy)>> loop(model, x, options, observer,
+                                                                  sampler, policy);
+  return loop.run(detail::prepare_stepper(std::forward<Stepper>(stepper), options), resume);
+}
+
+/// Integrates `model` from x with the stepper named by `options.stepper`.
+template <class Model, class State>
+Summary simulate(const Model& model, State& x, const SimulateOptions& options,
+                 const std::type_identity_t<BasicObserver<State>>& observer = {},
+                 const std::type_identity_t<BasicSampler<State>>& sampler = {},
+                 const std::type_identity_t<BasicResume<State>>* resume = nullptr) {
   namespace odeint = boost::numeric::odeint;
-  using State = Eigen::VectorXd;
   using Algebra = odeint::vector_space_algebra;
-  const auto start = std::chrono::steady_clock::now();
-  Summary summary;
-  const StateLayout layout = model.layout();
-  detail::CountingSystem<Model> system{&model, &summary.rhs_evaluations};
-  const Index n = x.size();
-  State x_new(n), f_old(n), f_new(n), sample(n);  // the only allocations of a run
-  double t = options.t0;
-  double wall_before = 0.0;
-  auto finish = [&](EndReason reason) {
-    summary.end_reason = reason;
-    summary.t = t;
-    summary.wall_seconds =
-        wall_before +
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return summary;
-  };
-  const bool sampling = sampler && options.sample_interval > 0.0;
-  long next_sample = 0;  // index k of the next sample time t0 + k·h
-  auto sample_time = [&](long k) { return options.t0 + k * options.sample_interval; };
-  // Relative slack so that t = t_end (or a sample time) is reached despite rounding.
-  const double t_eps = 1e-12 * std::max(1.0, std::abs(options.t_end));
-  double dt = std::min(options.dt, options.dt_max);
-  if (resume) {  // x is already the (renormalised) state of the checkpoint
-    const IntegratorState& r = resume->state;
-    t = r.t;
-    dt = r.dt;
-    summary.steps = r.steps;
-    summary.rejected = r.rejected;
-    summary.rhs_evaluations = r.rhs_evaluations;
-    summary.max_norm_drift = r.max_norm_drift;
-    next_sample = r.next_sample;
-    wall_before = r.wall_seconds;
-    f_old = resume->derivative;
-  } else {
-    summary.max_norm_drift = renormalize(layout, x);
-    if (sampling && !sampler(sample_time(next_sample++), x)) return finish(EndReason::Interrupted);
-    if (observer && !observer(t, x, StepInfo{0, 0.0, summary.max_norm_drift}))
-      return finish(EndReason::Interrupted);
-    system(x, f_old, t);
+  switch (options.stepper) {
+    case StepperKind::Euler:
+    case StepperKind::Akorn:  // Euler with step γ; every step is renormalised
+      return simulate(model, x, odeint::euler<State, double, State, double, Algebra>{}, options,
+                      observer, sampler, resume);
+    case StepperKind::Rk4:
+      return simulate(model, x, odeint::runge_kutta4<State, double, State, double, Algebra>{},
+                      options, observer, sampler, resume);
+    case StepperKind::Dopri5:
+      return simulate(model, x, odeint::runge_kutta_dopri5<State, double, State, double, Algebra>{},
+                      options, observer, sampler, resume);
+    case StepperKind::Rkf78:
+      return simulate(model, x,
+                      odeint::runge_kutta_fehlberg78<State, double, State, double, Algebra>{},
+                      options, observer, sampler, resume);
   }
-  IntegratorState loop;
-
-  odeint::euler<State, double, State, double, Algebra> euler;
-  odeint::runge_kutta4<State, double, State, double, Algebra> rk4;
-  using Dopri = odeint::runge_kutta_dopri5<State, double, State, double, Algebra>;
-  using Fehlberg = odeint::runge_kutta_fehlberg78<State, double, State, double, Algebra>;
-  auto dopri = odeint::make_controlled<Dopri>(options.atol, options.rtol);
-  auto fehlberg = odeint::make_controlled<Fehlberg>(options.atol, options.rtol);
-
-  const bool fixed = !is_adaptive(options.stepper);
-  // Fixed steps: t = t0 + k·dt rather than t += dt, so rounding does not accumulate.
-  // Counted in double: a count beyond 2^63 (t_end/dt absurdly large) must not wrap around.
-  const double n_fixed =
-      fixed ? std::max(1.0, std::ceil((options.t_end - options.t0) / options.dt - 1e-9)) : 0.0;
-  // Fills `loop` with the integrator's state (what a checkpoint needs to continue from here).
-  auto snapshot = [&]() -> const IntegratorState* {
-    loop.t = t;
-    loop.dt = dt;
-    loop.steps = summary.steps;
-    loop.rejected = summary.rejected;
-    loop.rhs_evaluations = summary.rhs_evaluations;
-    loop.next_sample = next_sample;
-    loop.max_norm_drift = summary.max_norm_drift;
-    loop.wall_seconds =
-        wall_before +
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return &loop;
-  };
-  while (t < options.t_end - t_eps) {
-    const double t_old = t, dt_old = dt;
-    const long rhs_old = summary.rhs_evaluations;
-    double h;
-    bool f_new_valid = false;
-    if (fixed) {
-      const long k = summary.steps + 1;
-      const double t_next =
-          static_cast<double>(k) >= n_fixed ? options.t_end : options.t0 + k * options.dt;
-      h = t_next - t;
-      if (options.stepper == StepperKind::Rk4)
-        rk4.do_step(system, x, f_old, t, x_new, h);
-      else  // euler and the discrete AKOrN update (renormalised below like every step)
-        euler.do_step(system, x, f_old, t, x_new, h);
-      t = t_next;
-    } else {
-      h = std::min(dt, options.t_end - t);
-      // Fehlberg has no continuous extension of its order: it steps onto the sample times.
-      if (sampling && options.stepper == StepperKind::Rkf78 && sample_time(next_sample) > t + t_eps)
-        h = std::min(h, sample_time(next_sample) - t);
-      double h_try = h;
-      odeint::controlled_step_result result;
-      if (options.stepper == StepperKind::Dopri5) {
-        result = dopri.try_step(system, x, f_old, t, x_new, f_new, h_try);
-        f_new_valid = true;
-      } else {
-        result = fehlberg.try_step(system, x, f_old, t, x_new, h_try);
-      }
-      if (result == odeint::fail) {
-        ++summary.rejected;
-        dt = h_try;
-        if (dt < options.dt_min || !std::isfinite(dt)) return finish(EndReason::StepCollapse);
-        continue;
-      }
-      dt = std::min(h_try, options.dt_max);
-    }
-    if (!all_finite(x_new)) {
-      t = t_old;
-      return finish(EndReason::NonFinite);
-    }
-    ++summary.steps;
-    for (; sampling && sample_time(next_sample) <= t + t_eps; ++next_sample) {
-      const double ts = sample_time(next_sample);
-      if (ts >= t - t_eps) {
-        sample = x_new;  // a sample time on the step itself needs no interpolation
-      } else if (options.stepper == StepperKind::Dopri5) {
-        dopri.stepper().calc_state(ts, sample, x, f_old, t_old, x_new, f_new, t);
-      } else {
-        if (!f_new_valid) {
-          system(x_new, f_new, t);
-          f_new_valid = true;
-        }
-        hermite(std::clamp((ts - t_old) / h, 0.0, 1.0), h, x, f_old, x_new, f_new, sample);
-      }
-      renormalize(layout, sample);
-      if (!sampler(ts, sample)) {
-        // Stopped (a signal) inside a step that spans many samples: back to the step's start,
-        // with the samples taken so far kept, so that retaking the step continues exactly.
-        t = t_old;
-        dt = dt_old;
-        --summary.steps;
-        summary.rhs_evaluations = rhs_old;
-        if (observer) {
-          StepInfo info{summary.steps, 0.0, 0.0, snapshot(), &f_old};
-          info.repeat = true;
-          observer(t, x, info);
-        }
-        return finish(EndReason::Interrupted);
-      }
-    }
-    const double drift = renormalize(layout, x_new);
-    summary.max_norm_drift = std::max(summary.max_norm_drift, drift);
-    // The next step needs f at the stored (renormalised) state.
-    if (!f_new_valid || drift > 0.0) system(x_new, f_new, t);
-    x.swap(x_new);
-    f_old.swap(f_new);
-    if (observer && !observer(t, x, StepInfo{summary.steps, h, drift, snapshot(), &f_old}))
-      return finish(EndReason::Interrupted);
-    if (options.converged_tol > 0.0 && detail::inf_norm(f_old) < options.converged_tol)
-      return finish(EndReason::Converged);
-    if (summary.steps >= options.max_steps) return finish(EndReason::MaxSteps);
-  }
-  return finish(EndReason::TEnd);
+  throw std::invalid_argument("simulate: unknown stepper kind");
 }
 
 }  // namespace hkam

@@ -98,6 +98,19 @@ class BatchModel {
   T beta_ = 1, inv_kh_ = 1, inv_kk_ = 1, alpha_ = 0, mean_a_ = 0;
 };
 
+/// The batch as an ODE system for hkam::simulate / Boost.Odeint: `rhs(z, dz, t)` on a B×dim
+/// matrix (one trajectory per row) with the model's workspace, and the model's layout (so
+/// simulate renormalises every row's oscillators). Not thread-safe: one BatchRhs per thread.
+template <class T>
+struct BatchRhs {
+  const BatchModel<T>* model;
+  BatchWorkspace<T>* workspace;
+  void operator()(const BatchMatrix<T>& z, BatchMatrix<T>& dz, double /*t*/) const {
+    model->rhs(z, dz, *workspace);
+  }
+  StateLayout layout() const { return model->layout(); }
+};
+
 extern template class BatchModel<float>;
 extern template class BatchModel<double>;
 extern template struct BatchWorkspace<float>;
