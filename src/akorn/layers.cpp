@@ -96,6 +96,11 @@ void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
     y.resize(out, n_out);
     const int threads = omp_get_max_threads();
     if (static_cast<int>(cols_.size()) < threads) cols_.resize(static_cast<std::size_t>(threads));
+    // The column buffer orders its rows (ky, kx, i), so each kernel offset copies one contiguous
+    // input column; the weight's columns are reordered to match (torch's order is (i, ky, kx)).
+    wk_.resize(out, rows);
+    for (Index i = 0; i < in; ++i)
+      for (Index t = 0; t < k * k; ++t) wk_.col(t * in + i) = weight.col(i * k * k + t);
     const auto im2col = [&](Mat<T>& cols, Index c0, Index m, bool parallel) {
 #pragma omp parallel for schedule(static) if (parallel)
       for (Index j = 0; j < m; ++j) {
@@ -103,10 +108,11 @@ void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
         for (Index ky = 0; ky < k; ++ky)
           for (Index kx = 0; kx < k; ++kx) {
             const Index iy = oy * stride + ky - padding, ix = ox * stride + kx - padding;
-            const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-            const Index src = b * P + iy * w + ix;
-            for (Index i = 0; i < in; ++i)
-              cols((i * k + ky) * k + kx, j) = inside ? x(i, src) : T(0);
+            auto dst = cols.col(j).segment((ky * k + kx) * in, in);
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+              dst = x.col(b * P + iy * w + ix);
+            else
+              dst.setZero();
           }
       }
     };
@@ -117,7 +123,7 @@ void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
         cols.resize(rows, nb);
         const Index c0 = blk * nb, m = std::min(nb, n_out - c0);
         im2col(cols, c0, m, false);
-        y.middleCols(c0, m).noalias() = weight * cols.leftCols(m);
+        y.middleCols(c0, m).noalias() = wk_ * cols.leftCols(m);
       }
     } else {  // few blocks: threads share each block's im2col and (in Eigen) its GEMM
       Mat<T>& cols = cols_[0];
@@ -125,7 +131,7 @@ void Conv2d<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
       for (Index blk = 0; blk < blocks; ++blk) {
         const Index c0 = blk * nb, m = std::min(nb, n_out - c0);
         im2col(cols, c0, m, threads > 1 && m * rows > 50000);
-        y.middleCols(c0, m).noalias() = weight * cols.leftCols(m);
+        y.middleCols(c0, m).noalias() = wk_ * cols.leftCols(m);
       }
     }
   }
@@ -395,22 +401,12 @@ Guarantee KLayer<T>::lyapunov() const {
   Guarantee g;
   if (c_.connectivity == Connectivity::Attention) {
     g.fail("attention J depends on the state (softmax of x): E is not a Lyapunov function");
-  } else {
-    const Index C = c_.channels, k = c_.kernel;
-    double worst = 0, scale = 0;
-    for (Index o = 0; o < C; ++o)
-      for (Index i = 0; i < C; ++i)
-        for (Index t = 0; t < k * k; ++t) {
-          const double a = static_cast<double>(conv_.weight(o, i * k * k + t));
-          const double b = static_cast<double>(conv_.weight(i, o * k * k + (k * k - 1 - t)));
-          worst = std::max(worst, std::abs(a - b));
-          scale = std::max(scale, std::abs(a));
-        }
-    if (scale > 0 && worst > 1e-12 * scale)
-      g.fail(
-          fmt::format("the conv kernel is not symmetric (W[o][i][d] != W[i][o][-d], relative "
-                      "defect {:.3g})",
-                      worst / scale));
+  } else if (const double a = conv_kernel_asymmetry(conv_.weight, c_.channels, c_.kernel);
+             a > 1e-12) {
+    g.fail(
+        fmt::format("the conv kernel is not symmetric (W[o][i][d] != W[i][o][-d], relative "
+                    "defect {:.3g})",
+                    a));
   }
   if (!c_.project) g.fail("the tangent projection is off: not a gradient flow on the spheres");
   if (c_.use_omega && omega_.size() && omega_.cwiseAbs().maxCoeff() > 0)
@@ -418,6 +414,30 @@ Guarantee KLayer<T>::lyapunov() const {
   if (g.guaranteed)
     g.warnings.push_back("the discrete update keeps E non-increasing only for a small enough step");
   return g;
+}
+
+template <class T>
+double conv_kernel_asymmetry(const Mat<T>& weight, Index channels, Index kernel) {
+  const Index kk = kernel * kernel;
+  double worst = 0, scale = 0;
+  for (Index o = 0; o < channels; ++o)
+    for (Index i = 0; i < channels; ++i)
+      for (Index t = 0; t < kk; ++t) {  // t = ky·k + kx; −Δ is kk − 1 − t
+        const double a = static_cast<double>(weight(o, i * kk + t));
+        const double b = static_cast<double>(weight(i, o * kk + (kk - 1 - t)));
+        worst = std::max(worst, std::abs(a - b));
+        scale = std::max(scale, std::abs(a));
+      }
+  return scale > 0 ? worst / scale : 0.0;
+}
+
+template <class T>
+void KLayer<T>::set_omega(const Vec<T>& omega) {
+  if (!c_.use_omega || omega.size() != c_.channels / 2)
+    throw std::invalid_argument(fmt::format(
+        "K-layer: set_omega needs use_omega and one value per channel pair ({}), got {}",
+        c_.channels / 2, omega.size()));
+  omega_ = omega;
 }
 
 template <class T>
@@ -474,15 +494,32 @@ void KLayer<T>::coupling(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
 
 template <class T>
 void KLayer<T>::velocity(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx, bool radial_quirk) const {
+  dx.resize(x.rows(), x.cols());
+  // Oscillators of n = 2 and 4 (every released model) get fixed-size vectors the compiler
+  // unrolls; other n the same code on dynamic segments.
+  switch (c_.osc_dim) {
+    case 2:
+      velocity_of<2>(x, y, dx, radial_quirk);
+      break;
+    case 4:
+      velocity_of<4>(x, y, dx, radial_quirk);
+      break;
+    default:
+      velocity_of<Eigen::Dynamic>(x, y, dx, radial_quirk);
+  }
+}
+
+template <class T>
+template <int N>
+void KLayer<T>::velocity_of(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx, bool radial_quirk) const {
+  using V = Eigen::Matrix<T, N, 1>;
   const Index n = c_.osc_dim, G = c_.channels / n, cols = x.cols();
-  dx.resize(x.rows(), cols);
 #pragma omp parallel for schedule(static) if (x.size() > 50000)
   for (Index j = 0; j < cols; ++j)
     for (Index gi = 0; gi < G; ++gi) {
       const Index r = gi * n;
-      const auto xo = x.col(j).segment(r, n);
-      const auto yo = y.col(j).segment(r, n);
-      auto d = dx.col(j).segment(r, n);
+      const Eigen::Map<const V> xo(x.col(j).data() + r, n), yo(y.col(j).data() + r, n);
+      Eigen::Map<V> d(dx.col(j).data() + r, n);
       if (c_.project)
         d = yo - yo.dot(xo) * xo;
       else
@@ -679,5 +716,7 @@ template class ReadOutConv<float>;
 template class ReadOutConv<double>;
 template void relu<float>(Mat<float>&);
 template void relu<double>(Mat<double>&);
+template double conv_kernel_asymmetry<float>(const Mat<float>&, Index, Index);
+template double conv_kernel_asymmetry<double>(const Mat<double>&, Index, Index);
 
 }  // namespace hkam::akorn

@@ -187,10 +187,25 @@ int info(const std::string& path) {
   return 0;
 }
 
+/// hkam_analysis.py: from $HKAM_PYTHON_DIR, else next to an installed binary
+/// (PREFIX/bin/hkam → PREFIX/share/hkam/python), else in the source tree this binary was built
+/// from.
+static std::string analysis_module() {
+  namespace fs = std::filesystem;
+  const std::string name = "hkam_analysis.py";
+  if (const char* dir = std::getenv("HKAM_PYTHON_DIR")) return std::string(dir) + "/" + name;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share/hkam/python" / name;
+    if (fs::exists(installed, ec)) return installed.string();
+  }
+  return std::string(HKAM_PYTHON_DIR) + "/" + name;
+}
+
 int python_analysis(const std::string& who, std::vector<std::string> script_args) {
   const char* python = "/usr/bin/python3";
-  const char* env_dir = std::getenv("HKAM_PYTHON_DIR");
-  const std::string script = std::string(env_dir ? env_dir : HKAM_PYTHON_DIR) + "/hkam_analysis.py";
+  const std::string script = analysis_module();
   const char* install =
       "install it with: apt-get install python3 python3-numpy python3-h5py python3-matplotlib";
   if (access(python, X_OK) != 0) {

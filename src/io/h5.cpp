@@ -58,6 +58,10 @@ Id create_file(const std::string& path) {
             "cannot create " + path);
 }
 
+void flush(hid_t obj) {
+  check(H5Fflush(obj, H5F_SCOPE_GLOBAL), "flush", 0);
+}
+
 Id open_file_read(const std::string& path) {
   quiet_hdf5_errors();
   return Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,

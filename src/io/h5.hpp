@@ -41,6 +41,8 @@ void quiet_hdf5_errors();
 /// Creates a new file; fails if it exists (never overwrites).
 Id create_file(const std::string& path);
 Id open_file_read(const std::string& path);
+/// Writes everything buffered for the file that holds `obj` to disk.
+void flush(hid_t obj);
 Id create_group(hid_t parent, const std::string& name);
 Id open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);

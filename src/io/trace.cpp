@@ -276,9 +276,9 @@ void TraceWriter::checkpoint(Checkpoint& c) {
     set_attr(g.get(), name, static_cast<double>(value));
   });
   set_attr(g.get(), "valid", 1.0);
-  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
+  io::flush(f);
   set_attr(top.get(), "current", slot);
-  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
+  io::flush(f);
 }
 
 TraceWriter::~TraceWriter() {
@@ -360,7 +360,7 @@ void TraceWriter::flush() {
   buf_x_.clear();
   buf_sigma_.clear();
   buf_audit_.clear();
-  if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
+  io::flush(file_.get());
   last_flush_ = std::chrono::steady_clock::now();
 }
 
@@ -393,7 +393,7 @@ void TraceWriter::finish(const AuditResult& a, double relative_tolerance, const 
   set_attr(summary.get(), "rtol", o.rtol);
   set_attr(summary.get(), "atol", o.atol);
   for (const auto& [name, value] : results) set_attr(summary.get(), name, value);
-  if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw H5Error("HDF5: flush failed");
+  io::flush(file_.get());
 }
 
 namespace {

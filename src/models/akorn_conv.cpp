@@ -45,59 +45,56 @@ ConvAkorn::ConvAkorn(ConvAkornSpec spec) : s_(std::move(spec)) {
     throw std::invalid_argument("ConvAkorn: omega and omega_identity exclude each other");
   drive_ = s_.stimulus;
   drive_.colwise() += s_.bias;
-  cols_.resize(c * k * k, hw);
-  y_.resize(dim());
+
+  akorn::KLayerConfig kc;
+  kc.channels = c;
+  kc.osc_dim = n;
+  kc.height = s_.height;
+  kc.width = s_.width;
+  kc.connectivity = akorn::Connectivity::Conv;
+  kc.kernel = k;
+  kc.c_norm = akorn::StimulusNorm::None;  // the stimulus comes normalised
+  kc.use_omega = s_.omega.size() > 0;
+  kc.project = s_.project;
+  layer_ = akorn::KLayer<double>(kc);
+  akorn::ParamStore p;  // the kernel and bias under the K-layer's state_dict names
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w = s_.weight;
+  p.set("connectivity.weight", {c, c, k, k}, {w.data(), w.data() + w.size()});
+  p.set("connectivity.bias", {c}, {s_.bias.data(), s_.bias.data() + c});
+  if (kc.use_omega)  // placeholder: ω is set directly below, with its sign
+    p.set("omg.omg_param", {c / 2, 2}, std::vector<double>(static_cast<std::size_t>(c), 0.0));
+  layer_.load(p, "");
+  if (kc.use_omega)
+    layer_.set_omega(s_.omega.size() == 1 ? Eigen::VectorXd::Constant(c / 2, s_.omega[0])
+                                          : s_.omega);
+  grid_ = {s_.height, s_.width, 1};
+  xb_.resize(c, hw);
+  y_.resize(c, hw);
+  dx_.resize(c, hw);
+}
+
+void ConvAkorn::couple(const Eigen::VectorXd& x) const {
+  xb_ = Eigen::Map<const Eigen::MatrixXd>(x.data(), s_.channels, grid_.columns());
+  layer_.coupling(xb_, grid_, y_);
 }
 
 void ConvAkorn::convolve(const Eigen::VectorXd& x, Eigen::VectorXd& out) const {
-  const Index c = s_.channels, k = s_.kernel, h = s_.height, w = s_.width, r = k / 2;
-  const Eigen::Map<const Eigen::MatrixXd> xm(x.data(), c, h * w);
-  // im2col: row (i·k + ky)·k + kx, column p = (y, x) holds x[i] at (y + ky − r, x + kx − r).
-#pragma omp parallel for schedule(static) if (h * w * c * k * k > 200000)
-  for (Index p = 0; p < h * w; ++p) {
-    const Index py = p / w, px = p % w;
-    for (Index ky = 0; ky < k; ++ky)
-      for (Index kx = 0; kx < k; ++kx) {
-        const Index qy = py + ky - r, qx = px + kx - r;
-        const bool inside = qy >= 0 && qy < h && qx >= 0 && qx < w;
-        const Index q = qy * w + qx;
-        for (Index i = 0; i < c; ++i) cols_((i * k + ky) * k + kx, p) = inside ? xm(i, q) : 0.0;
-      }
-  }
-  Eigen::Map<Eigen::MatrixXd> ym(out.data(), c, h * w);
-  ym.noalias() = s_.weight * cols_;
+  couple(x);
+  Eigen::Map<Eigen::MatrixXd>(out.data(), y_.rows(), y_.cols()) = y_.colwise() - s_.bias;
 }
 
 void ConvAkorn::operator()(const Eigen::VectorXd& x, Eigen::VectorXd& dxdt, double) const {
-  convolve(x, y_);
-  const Index c = s_.channels, n = s_.osc_dim, hw = s_.height * s_.width, g = c / n;
-  Eigen::Map<Eigen::MatrixXd>(y_.data(), c, hw) += drive_;
-  const bool global = s_.omega.size() == 1;
-#pragma omp parallel for schedule(static) if (hw * c > 100000)
-  for (Index p = 0; p < hw; ++p)
-    for (Index gi = 0; gi < g; ++gi) {
-      const Index off = p * c + gi * n;
-      const auto xo = x.segment(off, n);
-      const auto yo = y_.segment(off, n);
-      auto out = dxdt.segment(off, n);
-      if (s_.project)
-        out = yo - yo.dot(xo) * xo;
-      else
-        out = yo;
-      if (s_.omega_identity) out += xo;
-      if (s_.omega.size())
-        for (Index q = 0; q < n / 2; ++q) {
-          const double om = global ? s_.omega[0] : s_.omega[(gi * n) / 2 + q];
-          out[2 * q] += om * xo[2 * q + 1];
-          out[2 * q + 1] -= om * xo[2 * q];
-        }
-    }
+  couple(x);
+  y_ += s_.stimulus;
+  layer_.velocity(xb_, y_, dx_, s_.omega_identity);
+  Eigen::Map<Eigen::MatrixXd>(dxdt.data(), dx_.rows(), dx_.cols()) = dx_;
 }
 
 EnergyParts ConvAkorn::energy_parts(const Eigen::VectorXd& x) const {
-  convolve(x, y_);
-  const Eigen::Map<const Eigen::VectorXd> drive(drive_.data(), drive_.size());
-  return {{"coupling", -0.5 * x.dot(y_)}, {"stimulus", -drive.dot(x)}};
+  couple(x);                                         // y_ = W ⋆ x + b
+  const double xb = xb_.cwiseProduct(drive_).sum();  // (b + c̃)ᵀx
+  const double bias = (s_.bias.transpose() * xb_).sum();
+  return {{"coupling", -0.5 * (xb_.cwiseProduct(y_).sum() - bias)}, {"stimulus", -xb}};
 }
 
 double ConvAkorn::energy(const Eigen::VectorXd& x) const {
@@ -107,37 +104,16 @@ double ConvAkorn::energy(const Eigen::VectorXd& x) const {
 }
 
 double ConvAkorn::proxy_energy(const Eigen::VectorXd& x) const {
-  convolve(x, y_);
-  const Eigen::Map<const Eigen::VectorXd> drive(drive_.data(), drive_.size());
-  return -x.dot(y_) - drive.dot(x);
+  couple(x);
+  return -xb_.cwiseProduct(y_ + s_.stimulus).sum();
 }
 
 double ConvAkorn::kernel_asymmetry() const {
-  const Index c = s_.channels, k = s_.kernel;
-  double worst = 0, scale = 0;
-  for (Index o = 0; o < c; ++o)
-    for (Index i = 0; i < c; ++i)
-      for (Index ky = 0; ky < k; ++ky)
-        for (Index kx = 0; kx < k; ++kx) {
-          const double a = s_.weight(o, (i * k + ky) * k + kx);
-          const double b = s_.weight(i, (o * k + (k - 1 - ky)) * k + (k - 1 - kx));
-          worst = std::max(worst, std::abs(a - b));
-          scale = std::max(scale, std::abs(a));
-        }
-  return scale > 0 ? worst / scale : 0.0;
+  return akorn::conv_kernel_asymmetry(s_.weight, s_.channels, s_.kernel);
 }
 
 Guarantee ConvAkorn::lyapunov() const {
-  Guarantee g;
-  if (const double a = kernel_asymmetry(); a > 1e-12)
-    g.fail(
-        fmt::format("the convolution kernel is not symmetric (W[o][i][d] != W[i][o][-d], "
-                    "relative defect {:.3g})",
-                    a));
-  if (!s_.project) g.fail("the tangent projection is off: not a gradient flow on the spheres");
-  if (s_.omega.size() && s_.omega.cwiseAbs().maxCoeff() > 0)
-    g.fail("a rotation Omega is on (the guarantee needs Omega to commute with J and Omega c = 0)");
-  return g;
+  return layer_.lyapunov();
 }
 
 }  // namespace hkam

@@ -615,7 +615,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
       io::write_array(g.get(), name, p.values.data(), dims);
     }
   }
-  H5Fflush(f, H5F_SCOPE_GLOBAL);
+  io::flush(f);
 
   // ---- run, keeping every state_interval-th state (and the last) per block
   const int blocks = static_cast<int>(obj ? n.obj.blocks : sud ? n.sud.blocks : n.cif.blocks);

@@ -58,7 +58,13 @@ class Conv2d {
 
  private:
   mutable std::vector<Mat<T>> cols_;  // one im2col block buffer per thread
+  mutable Mat<T> wk_;                 // weight with its columns in the buffers' (ky, kx, i) order
 };
+
+/// max |W[o][i][Δ] − W[i][o][−Δ]| / max |W| of a C → C conv kernel (layout as Conv2d::weight):
+/// 0 when the convolution is a symmetric operator.
+template <class T>
+double conv_kernel_asymmetry(const Mat<T>& weight, Index channels, Index kernel);
 
 /// Stimulus normalisation of a K-layer (the reference's c_norm).
 enum class StimulusNorm { None, GroupNorm, ScaleAndBias };
@@ -170,11 +176,18 @@ class KLayer {
   Guarantee lyapunov() const;
   /// ω per channel pair (C/2 values; the norms of omg_param), empty without Ω.
   const Vec<T>& omega() const { return omega_; }
+  /// Sets ω per channel pair directly (C/2 values, signed: a negative ω rotates the other way),
+  /// for models built from ω rather than from omg_param; needs use_omega.
+  void set_omega(const Vec<T>& omega);
+  /// The conv J (connectivity Conv only).
+  const Conv2d<T>& conv() const { return conv_; }
   /// The output bias of J per channel (conv bias or W_o bias).
   const Vec<T>& coupling_bias() const;
 
  private:
   void record_energies(const Mat<T>& x, const Grid& g, int t, int steps, LayerEnergies& e) const;
+  template <int N>
+  void velocity_of(const Mat<T>& x, const Mat<T>& y, Mat<T>& dx, bool radial_quirk) const;
   KLayerConfig c_;
   Conv2d<T> conv_;
   Attention<T> attn_;

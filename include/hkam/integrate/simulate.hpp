@@ -30,8 +30,8 @@
 /// e.g. Fehlberg 7(8)). Interpolated oscillators are renormalised.
 ///
 /// **Observers** see the initial state and the state after every accepted step and return an
-/// `Action`: continue, or stop with a reason (`Action::stop(EndReason::EnergyPlateau)`; a plain
-/// `false` stops with `interrupted`). Stop conditions that users combine (energy plateau,
+/// `Action`: continue, or stop with a reason (`Action::stop_with(EndReason::EnergyPlateau)`; a
+/// plain `false` stops with `interrupted`). Stop conditions that users combine (energy plateau,
 /// order-parameter threshold) are in observe/stop_conditions.hpp. The sampler returns false to
 /// stop (interrupted) inside a step that spans many samples.
 

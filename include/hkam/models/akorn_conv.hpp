@@ -19,9 +19,14 @@
 /// x ← normalize(x + γ(x + P_x y)) that is the projected update with step γ/(1 + γ).
 /// E is non-increasing when the kernel is symmetric (W[o][i][Δ] = W[i][o][−Δ]), the projection is
 /// on and there is no rotation (Ω = 0 or the identity quirk).
+///
+/// The computation is the AKOrN layer stack's own: a ConvAkorn is an adapter over one
+/// akorn::KLayer<double> (conv J, no stimulus norm) on a batch of one image, so the single model
+/// and the networks share one convolution, projection and Ω code path.
 
 #include <Eigen/Core>
 
+#include "hkam/akorn/layers.hpp"
 #include "hkam/core.hpp"
 
 namespace hkam {
@@ -62,12 +67,17 @@ class ConvAkorn {
   /// max |W[o][i][Δ] − W[i][o][−Δ]| relative to max |W|.
   double kernel_asymmetry() const;
   Guarantee lyapunov() const;
+  /// The K-layer that computes this model.
+  const akorn::KLayer<double>& layer() const { return layer_; }
 
  private:
+  /// y_ = W ⋆ x + b (the K-layer's J) of the state x, which is copied to xb_.
+  void couple(const Eigen::VectorXd& x) const;
   ConvAkornSpec s_;
-  Eigen::MatrixXd drive_;         // b + c̃, C × HW
-  mutable Eigen::MatrixXd cols_;  // im2col buffer, C·k·k × HW
-  mutable Eigen::VectorXd y_;
+  akorn::KLayer<double> layer_;
+  akorn::Grid grid_;
+  Eigen::MatrixXd drive_;  // b + c̃, C × HW
+  mutable Eigen::MatrixXd xb_, y_, dx_;
 };
 
 }  // namespace hkam
