@@ -57,10 +57,17 @@ io::Id open_rw(const fs::path& p) {
   return io::Id(H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, "open " + p.string());
 }
 
+// A folder of this process for the test's files, removed when the process exits.
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("hkam_hostile_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  static const struct Dir {
+    fs::path path = fs::temp_directory_path() / ("hkam_hostile_" + std::to_string(getpid()));
+    Dir() { fs::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } dir;
+  return dir.path / name;
 }
 
 // ---- 1. numbers out of range: every narrowing conversion is checked ----
