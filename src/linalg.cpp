@@ -3,13 +3,15 @@
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 
+#include "parallel.hpp"
+
 namespace hkam {
 
 void symmetric_matvec(const Eigen::MatrixXd& a, const Eigen::VectorXd& v, Eigen::VectorXd& out) {
   const Eigen::Index n = a.rows();
-  // Below ~256 columns the fork/join costs more than the product.
+  // Small products are not worth a parallel region (src/parallel.hpp).
   constexpr Eigen::Index kBlock = 64;
-  if (n < 256) {
+  if (!detail::worth_threads(double(n) * double(a.rows()), detail::kNsPerEntry)) {
     out.noalias() = a.transpose() * v;
     return;
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "hkam/integrate/batch_solve.hpp"
+#include "hkam/observe/stop_conditions.hpp"
 #include "support/batch.hpp"
 #include "support/numeric.hpp"
 
@@ -297,6 +298,30 @@ TEST(BatchSolve, ObserverStopsTheSolveAndTheTapeEndsThere) {
   EXPECT_EQ(s.steps, 3);
   EXPECT_EQ(tape.h.size(), 3u);
   EXPECT_TRUE(tape.end.isApprox(z));
+}
+
+TEST(BatchSolve, ObserverActionCarriesItsReason) {
+  // A library stop condition drives the batched solve: the summed energy of the batch reaches a
+  // plateau, and the solve ends with that reason (not `interrupted`) before t_end.
+  const BatchModel<double> model(make_params(kSimple, 2));
+  Rng rng(4);
+  Eigen::MatrixXd z = random_states(rng, 3, kN, kN, kD);
+  BatchSolveWorkspace<double> ws;
+  BatchSolveOptions o;
+  o.t_end = 1e4;
+  EnergyPlateau plateau(2.0, 1e-6);
+  Eigen::VectorXd e;
+  BatchWorkspace<double> ews;
+  double last_t = 0;
+  const auto s = solve<double>(model, z, o, ws, nullptr, [&](double t, const Eigen::MatrixXd& x) {
+    model.energy(x, e, ews);
+    last_t = t;
+    return plateau.add(t, e.sum());
+  });
+  EXPECT_EQ(s.end_reason, EndReason::EnergyPlateau);
+  EXPECT_LT(s.t, o.t_end);
+  EXPECT_GE(s.t, 2.0);
+  EXPECT_EQ(last_t, s.t);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "cli/commands.hpp"
 
 #include <fmt/format.h>
+#include <omp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ namespace {
 
 int run_document(config::Document doc, const RunArgs& args, const char* who,
                  const std::string* continue_trace = nullptr) {
+  if (args.threads > 0) omp_set_num_threads(args.threads);
   std::optional<run::Experiment> exp;
   try {
     for (const auto& s : args.sets) doc.set(s);

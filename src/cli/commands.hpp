@@ -14,6 +14,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   bool force = false, quiet = false, verbose = false;
   bool ignore_sweep = false;  ///< drop a [sweep] table and run the base config
+  int threads = 0;            ///< OpenMP threads (0: OMP_NUM_THREADS, else one per core)
   std::string command_line;
 };
 

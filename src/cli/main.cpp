@@ -17,6 +17,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   hkam::cli::RunArgs run;
+  auto add_threads = [&](CLI::App* cmd) {
+    cmd->add_option("--threads", run.threads,
+                    "OpenMP threads (default: OMP_NUM_THREADS, else one per core; loops too small "
+                    "to gain from threads run on one either way)")
+        ->check(CLI::Range(1, 4096));
+  };
   auto add_run_flags = [&](CLI::App* cmd) {
     cmd->add_option("-o,--output", run.output, "Trace file to write (overrides `output`)");
     cmd->add_flag("--force", run.force, "Overwrite an existing output file");
@@ -25,6 +31,7 @@ int main(int argc, char** argv) {
                   "Also print the resolved configuration and the model's guarantee details");
     cmd->add_option("--set", run.sets,
                     "Override a config value, e.g. --set integrator.t_end=10 (repeatable)");
+    add_threads(cmd);
   };
   auto* run_cmd = app.add_subcommand(
       "run", "Run the experiment described by a TOML config and write an HDF5 trace");
@@ -41,6 +48,7 @@ int main(int argc, char** argv) {
   resume_cmd->add_option("TRACE", run.config, "Trace of the interrupted run")->required();
   resume_cmd->add_flag("-q,--quiet", run.quiet, "Print nothing but errors");
   resume_cmd->add_flag("-v,--verbose", run.verbose, "Also print the resolved configuration");
+  add_threads(resume_cmd);
 
   std::string trace_path;
   auto* check_cmd = app.add_subcommand(

@@ -221,8 +221,8 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const Bat
   if (tape) tape->clear();
   BatchSolveSummary sum;
   sum.t = o.t0;
-  if (observer && !observer(sum.t, z)) {
-    sum.end_reason = EndReason::Interrupted;
+  if (const Action a = observer ? observer(sum.t, z) : Action::proceed(); a.stop) {
+    sum.end_reason = a.reason;
     if (tape) tape->end = z;
     return sum;
   }
@@ -288,8 +288,8 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const Bat
       sum.end_reason = EndReason::NonFinite;
       break;
     }
-    if (observer && !observer(sum.t, z)) {
-      sum.end_reason = EndReason::Interrupted;
+    if (const Action a = observer ? observer(sum.t, z) : Action::proceed(); a.stop) {
+      sum.end_reason = a.reason;
       break;
     }
     // FSAL: Dormand–Prince's last stage is f(znew); after a renormalisation it is recomputed.

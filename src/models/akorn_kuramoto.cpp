@@ -6,6 +6,7 @@
 
 #include "hkam/linalg.hpp"
 #include "models/scalar.hpp"
+#include "parallel.hpp"
 
 namespace hkam {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 // y = J σ for a general (not necessarily symmetric) J: rows split over threads.
 void general_matvec(const Eigen::MatrixXd& a, const Eigen::VectorXd& v, Eigen::VectorXd& out) {
   const Index n = a.rows();
-  if (n < 256) {
+  if (!detail::worth_threads(double(n) * double(a.cols()), detail::kNsPerEntry)) {
     out.noalias() = a * v;
     return;
   }
@@ -61,7 +62,8 @@ void AkornKuramoto::operator()(const Eigen::VectorXd& sigma, Eigen::VectorXd& ds
   general_matvec(j_, sigma, y_);
   y_ += c_flat_;
   const Index d = d_;
-#pragma omp parallel for schedule(static) if (m_ > 4096)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(m_ * d), detail::kNsPerElement))
   for (Index i = 0; i < m_; ++i) {
     const auto si = sigma.segment(i * d, d);
     const auto yi = y_.segment(i * d, d);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "hkam/linalg.hpp"
+#include "parallel.hpp"
 
 namespace hkam {
 
@@ -108,7 +109,8 @@ void HopfieldKuramoto::coupling_fields(const Eigen::VectorXd& z) const {
     for (Index j = 0; j < n; ++j)
       for (Index k = 0; k < d; ++k) v_[k] += g_[j] * sig[p[j] * d + k];
     const double a = cpl_.alpha;
-#pragma omp parallel for schedule(static) if (n > 4096)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(n * d), detail::kNsPerElement))
     for (Index i = 0; i < n; ++i)
       for (Index k = 0; k < d; ++k) u_[i * d + k] = a * (v_[k] - g_[i] * sig[p[i] * d + k]);
   } else if (cpl_.graph.is_complete()) {  // multiplicative on the complete graph
@@ -129,7 +131,8 @@ void HopfieldKuramoto::coupling_fields(const Eigen::VectorXd& z) const {
     const auto& off = cpl_.graph.csr_offsets();
     const auto& nbr = cpl_.graph.csr_neighbors();
     const auto& eid = cpl_.graph.csr_edge_ids();
-#pragma omp parallel for schedule(static) if (n > 512)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(nbr.size()) * double(d), detail::kNsPerElement))
     for (Index i = 0; i < n; ++i) {
       double* ui = u_.data() + i * d;
       for (Index k = 0; k < d; ++k) ui[k] = 0.0;
@@ -141,7 +144,8 @@ void HopfieldKuramoto::coupling_fields(const Eigen::VectorXd& z) const {
       }
     }
   }
-#pragma omp parallel for schedule(static) if (n > 4096)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(n * d), detail::kNsPerElement))
   for (Index i = 0; i < n; ++i) {
     double hi = 0.0;
     for (Index k = 0; k < d; ++k) hi += sig[p[i] * d + k] * u_[i * d + k];
@@ -159,7 +163,8 @@ void HopfieldKuramoto::operator()(const Eigen::VectorXd& z, Eigen::VectorXd& dzd
   const double inv_k = 1.0 / kappa_k_;
   const Index d = d_;
   if (identity_pairing_) {
-#pragma omp parallel for schedule(static) if (n_ > 4096)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(n_ * d), detail::kNsPerElement))
     for (Index i = 0; i < n_; ++i)
       for (Index k = 0; k < d; ++k) f[i * d + k] += inv_k * g_[i] * u_[i * d + k];
   } else {

@@ -7,6 +7,7 @@
 
 #include "hkam/linalg.hpp"
 #include "models/scalar.hpp"
+#include "parallel.hpp"
 
 namespace hkam {
 namespace {
@@ -166,7 +167,8 @@ void Kuramoto::compute_edge_derivatives(const double* sigma) const {
   const auto& edges = graph_.edges();
   const Index e_count = static_cast<Index>(edges.size());
   const Index d = d_;
-#pragma omp parallel for schedule(static) if (e_count > 4096)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(e_count), detail::kNsPerEdge))
   for (Index e = 0; e < e_count; ++e) {
     const double* si = sigma + edges[e].i * d;
     const double* sj = sigma + edges[e].j * d;
@@ -185,7 +187,8 @@ void Kuramoto::drive(const double* sigma, double* f) const {
     for (Index i = 0; i < m; ++i)
       for (Index k = 0; k < d; ++k) sum_[k] += sigma[i * d + k];
     const double a = a_[0];
-#pragma omp parallel for schedule(static) if (m > 4096)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(m * d), detail::kNsPerElement))
     for (Index i = 0; i < m; ++i)
       for (Index k = 0; k < d; ++k) f[i * d + k] = -a * (sum_[k] - sigma[i * d + k]);
   } else {
@@ -195,7 +198,8 @@ void Kuramoto::drive(const double* sigma, double* f) const {
     const auto& eid = graph_.csr_edge_ids();
     const auto& edges = graph_.edges();
     const bool matrices = j_.size() > 0;
-#pragma omp parallel for schedule(static) if (m > 512)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(nbr.size()) * double(d), detail::kNsPerElement))
     for (Index i = 0; i < m; ++i) {
       double* fi = f + i * d;
       for (Index k = 0; k < d; ++k) fi[k] = 0.0;
@@ -227,7 +231,8 @@ template <int D>
 void finish_rows(Index m, Index dyn, const double* sigma, const double* f, double* out,
                  const double* omega, Index stride) {
   const Index d = D > 0 ? D : dyn;
-#pragma omp parallel for schedule(static) if (m > 4096)
+#pragma omp parallel for schedule( \
+    static) if (detail::worth_threads(double(m * d), detail::kNsPerElement))
   for (Index i = 0; i < m; ++i) {
     const double* si = sigma + i * d;
     const double* fi = f + i * d;
@@ -280,7 +285,8 @@ EnergyParts Kuramoto::energy_parts(const Eigen::VectorXd& sigma) const {
     const auto& edges = graph_.edges();
     const Index e_count = static_cast<Index>(edges.size());
     const bool matrices = j_.size() > 0;
-#pragma omp parallel for schedule(static) reduction(+ : pair, mat) if (e_count > 4096)
+#pragma omp parallel for schedule(static) reduction(+ : pair, mat) \
+    if (detail::worth_threads(double(e_count), detail::kNsPerEdge))
     for (Index e = 0; e < e_count; ++e) {
       const double* si = s + edges[e].i * d;
       const double* sj = s + edges[e].j * d;

@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -73,6 +74,11 @@ Base& base() {
     const std::string stem =
         std::string(dir ? dir : "/tmp") + "/hkam_fuzz_trace_" + std::to_string(getpid());
     out.path = stem + ".h5";
+    // The edited copy lives as long as the process; remove it at exit (a plain buffer, so the
+    // handler does not depend on the destruction order of statics).
+    static char at_exit[4096];
+    std::snprintf(at_exit, sizeof at_exit, "%s", out.path.c_str());
+    std::atexit([] { std::remove(at_exit); });
     const std::string first = stem + "_base.h5";
     hkam::run::Experiment e(hkam::config::Document::from_string(kConfig, "fuzz_base.toml"));
     hkam::run::RunOptions o;

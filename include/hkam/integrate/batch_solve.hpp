@@ -80,9 +80,11 @@ struct BatchSolveSummary {
   long evaluations = 0;  ///< right-hand side evaluations (each of the whole batch)
 };
 
-/// Called with (t, Z) at t0 and after every accepted step; returns false to stop (interrupted).
+/// Called with (t, Z) at t0 and after every accepted step; returns an Action as simulate()'s
+/// observers do (continue, or stop with a reason; `false` stops with `interrupted`), so the
+/// stop conditions of observe/stop_conditions.hpp work here too.
 template <class T>
-using BatchObserver = std::function<bool(double, const BatchMatrix<T>&)>;
+using BatchObserver = std::function<Action(double, const BatchMatrix<T>&)>;
 
 /// Integrates every row of z from t0 to t_end in place. Throws std::invalid_argument when the
 /// options are invalid or z is not B×dim.
