@@ -138,6 +138,13 @@ TEST(EnergyAudit, FlagsIncreasesBeyondTheToleranceAndNaN) {
   EXPECT_EQ(audit.result().violations, 2);
 }
 
+TEST(EnergyAudit, LargestChangeIsStatedWithoutANegativeIncrease) {
+  EXPECT_EQ(largest_change_text(2e-3), "largest increase 0.002");
+  EXPECT_EQ(largest_change_text(-4.55e-13), "no increase (smallest decrease 4.55e-13)");
+  EXPECT_EQ(largest_change_text(0.0), "no increase");
+  EXPECT_EQ(largest_change_text(std::nan("")), "largest increase nan");  // never "no increase"
+}
+
 // ---- D = 2 trajectories are classical Kuramoto trajectories (DESIGN §5.7). ----
 
 struct PhaseModel {  // dθ_i/dt = ω + Σ_j K_ij sin(θ_j − θ_i), on the same edges

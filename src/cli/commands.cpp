@@ -73,10 +73,8 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
       s.steps, s.rejected, s.rhs_evaluations, s.wall_seconds, end_reason_name(s.end_reason));
   fmt::print("  energy       {:.10g} -> {:.10g}\n", r.energy_first, r.energy_last);
   const AuditResult& a = r.audit;
-  fmt::print(
-      "  audit        {} steps checked: largest increase {:.3g}, {} violations of "
-      "{:g}*max(|E|,1)\n",
-      a.checked, a.max_increase, a.violations, r.tolerance);
+  fmt::print("  audit        {} steps checked: {}, {} violations of {:g}*max(|E|,1)\n", a.checked,
+             largest_change_text(a.max_increase), a.violations, r.tolerance);
   fmt::print("  model        {}\n", r.guarantee.guaranteed
                                         ? std::string("energy guaranteed non-increasing")
                                         : "energy NOT guaranteed: " + r.guarantee.reason);
@@ -163,7 +161,7 @@ int check_energy(const std::string& path) {
   fmt::print("  tolerance    increase > {:g} * max(|E|, 1) counts as a violation\n",
              c.relative_tolerance);
   if (a.checked > 0)
-    fmt::print("  largest increase {:.3g} at sample {} (t = {:.6g})\n", a.max_increase,
+    fmt::print("  {} at sample {} (t = {:.6g})\n", largest_change_text(a.max_increase),
                a.max_increase_step, a.max_increase_t);
   if (c.guaranteed_known)
     fmt::print("  model        {}\n",

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <filesystem>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "hkam/version.hpp"
@@ -23,7 +24,14 @@ int main(int argc, char** argv) {
                     "to gain from threads run on one either way)")
         ->check(CLI::Range(1, 4096));
   };
+  // The exit statuses of the commands that run (docs/config.md), shown by --help.
+  const char* const kRunExits =
+      "Exit status: 0 the run ended normally (t_end, converged, energy_plateau, order_parameter) "
+      "and a guaranteed energy never rose; 1 the run failed (max_steps, step_collapse, non_finite) "
+      "or a guaranteed energy rose; 2 bad config or input, or the output exists (without "
+      "--force); 128 + signal when interrupted (the trace is kept up to that moment).";
   auto add_run_flags = [&](CLI::App* cmd) {
+    cmd->footer(kRunExits);
     cmd->add_option("-o,--output", run.output, "Trace file to write (overrides `output`)");
     cmd->add_flag("--force", run.force, "Overwrite an existing output file");
     cmd->add_flag("-q,--quiet", run.quiet, "Print nothing but errors");
@@ -49,6 +57,8 @@ int main(int argc, char** argv) {
   resume_cmd->add_flag("-q,--quiet", run.quiet, "Print nothing but errors");
   resume_cmd->add_flag("-v,--verbose", run.verbose, "Also print the resolved configuration");
   add_threads(resume_cmd);
+  resume_cmd->footer(std::string(kRunExits) +
+                     " 2 also when the trace has no checkpoint or its run has finished.");
 
   std::string trace_path;
   auto* check_cmd = app.add_subcommand(

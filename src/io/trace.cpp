@@ -678,9 +678,10 @@ TraceInfo read_trace_info(const std::string& path) {
     if (get_attr_double(a.get(), "violations")) {
       const bool mono = get_attr_double(a.get(), "monotone").value_or(0) != 0;
       const bool guaranteed = get_attr_double(a.get(), "guaranteed").value_or(0) != 0;
-      add("audit", fmt::format("{} ({} violations, largest increase {}, tolerance {})",
+      const double rise = get_attr_double(a.get(), "max_increase").value_or(0.0);
+      add("audit", fmt::format("{} ({} violations, {}, tolerance {})",
                                mono ? "monotone" : "NOT monotone", num(a.get(), "violations"),
-                               num(a.get(), "max_increase"), num(a.get(), "tolerance")));
+                               largest_change_text(rise), num(a.get(), "tolerance")));
       add("guarantee", guaranteed ? std::string("energy guaranteed non-increasing")
                                   : "not guaranteed: " + str(a.get(), "reason"));
     }
@@ -695,10 +696,21 @@ TraceInfo read_trace_info(const std::string& path) {
     if (w == 1) {
       add(name, fmt::format("{:.6g} -> {:.6g}", v.front(), v.back()));
     } else {
+      // The cued pattern (the run's /summary says which) when there is one, else pattern 0.
+      std::size_t shown = 0;
+      std::string label = "[0]";
+      if (exists(f.get(), "summary")) {
+        Id s = open_group(f.get(), "summary");
+        const double cue = get_attr_double(s.get(), "cue").value_or(-1);
+        if (cue >= 0 && cue < static_cast<double>(w) && cue == std::floor(cue)) {
+          shown = static_cast<std::size_t>(cue);
+          label = fmt::format("cued pattern {}", shown);
+        }
+      }
       const auto last = v.end() - static_cast<long>(w);
       const auto best = std::max_element(last, v.end());
-      add(name, fmt::format("[0]: {:.6g} -> {:.6g}; at the end the largest is {:.6g} (pattern {})",
-                            v[0], *last, *best, best - last));
+      add(name, fmt::format("{}: {:.6g} -> {:.6g}; at the end the largest is {:.6g} (pattern {})",
+                            label, v[shown], last[static_cast<long>(shown)], *best, best - last));
     }
   }
   return info;

@@ -8,6 +8,12 @@
 
 namespace hkam {
 
+std::string largest_change_text(double max_increase) {
+  if (max_increase == 0) return "no increase";
+  if (max_increase < 0) return fmt::format("no increase (smallest decrease {:.3g})", -max_increase);
+  return fmt::format("largest increase {:.3g}", max_increase);  // also NaN: never "no increase"
+}
+
 EnergyAudit::EnergyAudit(double rtol, double factor, double scale)
     : rel_(factor * rtol), scale_(scale) {
   if (!(rel_ >= 0.0 && rel_ <= kMaxRelativeTolerance) || !std::isfinite(rtol) ||

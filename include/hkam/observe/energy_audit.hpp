@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 #include <cstddef>
 #include <limits>
+#include <string>
 
 namespace hkam {
 
@@ -25,6 +26,10 @@ struct AuditResult {
   long first_violation_step = -1;
   bool monotone() const { return violations == 0; }
 };
+
+/// "largest increase 3.2e-09" when the energy rose somewhere, else "no increase (smallest
+/// decrease 4.55e-13)": how the CLI and `hkam info` state an audit's largest change.
+std::string largest_change_text(double max_increase);
 
 class EnergyAudit {
  public:
