@@ -6,6 +6,8 @@
 
 #include <tuple>
 
+#include <omp.h>
+
 #include "hkam/models/batch.hpp"
 #include "hkam/random.hpp"
 #include "support/batch.hpp"
@@ -221,6 +223,64 @@ std::vector<Kinds> all_kinds() {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryKind, BatchKinds, ::testing::ValuesIn(all_kinds()), kinds_name);
+
+// Large enough for the edge loops, the projections and the products to split over threads
+// (the kind tests above run on 7 nodes, below every threshold): three threads must give one
+// thread's numbers, and both the single-trajectory model's. Rewired edges cross the node
+// ranges of the threads, and each edge's parameter gradient must be written exactly once.
+TEST(BatchModel, ThreadRangesGiveTheSameNumbersAsOneThread) {
+  constexpr Index n = 300, d = 3;
+  Rng rng(31);
+  HopfieldKuramotoParams p;
+  p.hopfield.w = Eigen::MatrixXd::NullaryExpr(n, n, [&] { return rng.uniform(-0.1, 0.1); });
+  p.hopfield.b = random_vector(rng, n, -0.3, 0.3);
+  p.hopfield.lagrangian = {LagrangianKind::Tanh, 1.1};
+  auto& ku = p.kuramoto;
+  ku.n_osc = n;
+  ku.osc_dim = d;
+  ku.graph = Graph::watts_strogatz(n, 20, 0.3, 4);
+  ku.potential = PairPotentialKind::Tanh;
+  ku.a = random_vector(rng, ku.graph.num_edges());
+  ku.b = random_vector(rng, ku.graph.num_edges());
+  p.coupling.kind = HkCouplingKind::General;
+  p.coupling.graph = Graph::watts_strogatz(n, 20, 0.3, 5);
+  p.coupling.weights = random_vector(rng, p.coupling.graph.num_edges());
+  p.kappa_k = 0.8;
+  const BatchModel<double> model(p);
+  const Eigen::MatrixXd z = random_states(rng, 9, n, n, d);
+  const Eigen::MatrixXd lambda = random_states(rng, 9, n, n, d);
+  struct Result {
+    Eigen::MatrixXd f, zbar;
+    Eigen::VectorXd e;
+    HkGradient grad;
+  };
+  auto evaluate = [&](int threads) {
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    Result r;
+    BatchWorkspace<double> ws;
+    r.grad = HkGradient::zeros_like(p);
+    model.rhs(z, r.f, ws);
+    model.energy(z, r.e, ws);
+    model.vjp(z, lambda, r.zbar, ws, &r.grad);
+    omp_set_num_threads(before);
+    return r;
+  };
+  const Result one = evaluate(1), three = evaluate(3);
+  EXPECT_TRUE(vectors_near_rel(three.f.reshaped(), one.f.reshaped(), 1e-13));
+  EXPECT_TRUE(vectors_near_rel(three.e, one.e, 1e-13));
+  EXPECT_TRUE(vectors_near_rel(three.zbar.reshaped(), one.zbar.reshaped(), 1e-13));
+  EXPECT_TRUE(vectors_near_rel(three.grad.kuramoto.a, one.grad.kuramoto.a, 1e-13));
+  EXPECT_TRUE(vectors_near_rel(three.grad.kuramoto.b, one.grad.kuramoto.b, 1e-13));
+  EXPECT_TRUE(vectors_near_rel(three.grad.coupling.weights, one.grad.coupling.weights, 1e-13));
+  const HopfieldKuramoto ref = reference_model(p);
+  for (Index b = 0; b < z.rows(); ++b) {
+    const Eigen::VectorXd zb = z.row(b).transpose();
+    Eigen::VectorXd fb(zb.size());
+    ref(zb, fb, 0.0);
+    EXPECT_TRUE(vectors_near_rel(three.f.row(b).transpose(), fb, 1e-12)) << "trajectory " << b;
+  }
+}
 
 TEST(BatchModel, PathsAreTheOnesDocumented) {
   Kinds k{
