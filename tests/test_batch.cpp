@@ -228,7 +228,7 @@ INSTANTIATE_TEST_SUITE_P(EveryKind, BatchKinds, ::testing::ValuesIn(all_kinds())
 // (the kind tests above run on 7 nodes, below every threshold): three threads must give one
 // thread's numbers, and both the single-trajectory model's. Rewired edges cross the node
 // ranges of the threads, and each edge's parameter gradient must be written exactly once.
-TEST(BatchModel, ThreadRangesGiveTheSameNumbersAsOneThread) {
+TEST(BatchModel, ThreadsGiveOneThreadsNumbers) {
   constexpr Index n = 300, d = 3;
   Rng rng(31);
   HopfieldKuramotoParams p;
