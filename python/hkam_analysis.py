@@ -331,6 +331,19 @@ def aggregate(sw, x, y, by=None, success=None, only_done=True):
     return out
 
 
+def wilson_interval(successes, n, z=1.96):
+    """Wilson score interval (95 % for z = 1.96) of a success fraction from n runs: unlike
+    p +- sqrt(p(1-p)/n) it stays inside [0, 1] and is not empty at p = 0 or 1 (5 of 5 runs:
+    [0.57, 1])."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    d = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / d
+    half = z / d * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, center - half), min(1.0, center + half))
+
+
 CAPACITY_ALPHA_C = 0.138  # Amit, Gutfreund & Sompolinsky (1985): Hebbian Hopfield network, N -> inf
 
 
@@ -353,7 +366,11 @@ def plot_sweep(sw, x, y, by=None, theory=None, success=None, outdir=None):
         sel = [r for r in rows if r[0] == b]
         xv = [r[1] for r in sel]
         yv = [r[7] if success is not None else r[3] for r in sel]
-        err = None if success is not None else [r[4] for r in sel]
+        if success is not None:  # 95 % Wilson intervals of the fractions
+            iv = [wilson_interval(round(r[7] * r[2]), r[2]) for r in sel]
+            err = [[f - lo for f, (lo, hi) in zip(yv, iv)], [hi - f for f, (lo, hi) in zip(yv, iv)]]
+        else:
+            err = [r[4] for r in sel]
         label = f"{by} = {b}" if by else ("fraction " + y + f" >= {success}" if success is not None else y)
         ax.errorbar(xv, yv, yerr=err, marker="o", capsize=3, label=label)
     if theory == "capacity":
@@ -367,7 +384,8 @@ def plot_sweep(sw, x, y, by=None, theory=None, success=None, outdir=None):
     elif theory:
         raise ValueError(f"unknown theory {theory!r} (capacity, lorentzian)")
     ax.set_xlabel(x)
-    ax.set_ylabel(("fraction " + y + f" >= {success}") if success is not None else y)
+    ax.set_ylabel(("fraction " + y + f" >= {success} (bars: 95 % Wilson interval)")
+                  if success is not None else y + " (mean +- std)")
     ax.set_title(os.path.basename(os.path.normpath(sw.folder)))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -385,12 +403,13 @@ def sweep_table(sw, x, y, by=None, success=None):
     rows = aggregate(sw, x, y, by, success)
     head = ([by] if by else []) + [x, "n", f"mean {y}", "std", "min", "max"]
     if success is not None:
-        head.append(f"fraction >= {success}")
+        head += [f"fraction >= {success}", "95% interval"]
     lines = ["\t".join(head)]
     for b, xv, n, mean, std, lo, hi, frac in rows:
         cells = ([str(b)] if by else []) + [f"{xv:g}" if isinstance(xv, float) else str(xv), str(n), f"{mean:.6g}", f"{std:.3g}", f"{lo:.6g}", f"{hi:.6g}"]
         if success is not None:
-            cells.append(f"{frac:.3g}")
+            wl, wh = wilson_interval(round(frac * n), n)
+            cells += [f"{frac:.3g}", f"[{wl:.2f}, {wh:.2f}]"]
         lines.append("\t".join(cells))
     return "\n".join(lines)
 

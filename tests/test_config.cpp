@@ -106,6 +106,9 @@ const BadCase kBadCases[] = {
      "kuramoto.omega: expected a 3x3 matrix, got 2x2"},
     {"b_with_linear", "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\nb = 1.0\n",
      "kuramoto.b: not used here: the linear potential has no B"},
+    {"a_and_coupling_k",
+     "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\na = -0.5\ncoupling_k = 2\n",
+     "cfg.toml:5:1: kuramoto.a: not used here: coupling_k sets A = -coupling_k / oscillators"},
     {"frequencies_need_d2",
      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ndim = 3\nfrequencies = "
      "\"lorentzian\"\n",
@@ -446,8 +449,8 @@ t_end = 30.0
 
 // Classical Kuramoto (D = 2, complete graph, coupling K/N) with Lorentzian frequencies of
 // half-width γ: r = √(1 − 2γ/K) above K_c = 2γ, r ≈ 0 below (Kuramoto 1975; N → ∞).
+// K is given as kuramoto.coupling_k, so this also checks that it means A = −K/M.
 TEST_F(RunDir, LorentzianKuramotoFollowsTheAnalyticOrderParameter) {
-  const int n = 500;
   const double gamma = 0.5;
   auto r_of = [&](double k) {
     const std::string cfg = R"(
@@ -467,7 +470,7 @@ atol = 1e-7
 interval = 1.0
 states = false
 )";
-    const run::RunReport r = run(cfg, {"kuramoto.a=" + std::to_string(-k / n)}, true);
+    const run::RunReport r = run(cfg, {"kuramoto.coupling_k=" + std::to_string(k)}, true);
     EXPECT_FALSE(r.guarantee.guaranteed);  // per-oscillator frequencies: not a gradient flow
     return r.final_observables.back().second;
   };

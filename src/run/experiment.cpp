@@ -219,12 +219,19 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
   Eigen::VectorXd a, b;
   if (from_file) {
     s.irrelevant("a", "the edges file gives A per edge (its third column)");
+    s.irrelevant("coupling_k", "the edges file gives A per edge (its third column)");
     s.irrelevant("b", "the edges file gives B per edge (its fourth column)");
     a = Eigen::Map<Eigen::VectorXd>(g.columns[0].data(), static_cast<Index>(g.columns[0].size()));
     if (g.columns.size() > 1)
       b = Eigen::Map<Eigen::VectorXd>(g.columns[1].data(), static_cast<Index>(g.columns[1].size()));
   } else {
-    a = s.numbers("a", -1.0);
+    if (s.has("coupling_k")) {
+      // K of the classical model, coupling K/M: A follows the number of oscillators.
+      s.irrelevant("a", "coupling_k sets A = -coupling_k / oscillators");
+      a = Eigen::VectorXd::Constant(1, -s.number("coupling_k", std::nullopt) / double(m));
+    } else {
+      a = s.numbers("a", -1.0);
+    }
     if (pot == "linear")
       s.irrelevant("b", "the linear potential has no B");
     else

@@ -79,6 +79,14 @@ def main(trace_dir, out_dir):
         shape_ok = states.shape == (int(a["height"]), int(a["width"]), int(a["channels"]))
     check(shape_ok and np.allclose(states.reshape(-1), sig.reshape(-1)),
           f"conv_states: H x W x C {states.shape}, the trace's last sigma")
+    # Wilson intervals (the capacity curve's error bars), against values worked by hand.
+    lo, hi = ha.wilson_interval(5, 5)
+    check(abs(lo - 0.56551) < 1e-4 and hi == 1.0, f"wilson 5/5: [{lo:.5f}, {hi}] = [0.56551, 1]")
+    lo, hi = ha.wilson_interval(0, 5)
+    check(lo == 0.0 and abs(hi - 0.43449) < 1e-4, f"wilson 0/5: [{lo}, {hi:.5f}] = [0, 0.43449]")
+    lo, hi = ha.wilson_interval(50, 100)
+    check(abs(lo - 0.40383) < 1e-4 and abs(hi - 0.59617) < 1e-4,
+          f"wilson 50/100: [{lo:.5f}, {hi:.5f}] = [0.40383, 0.59617]")
     runs = ha.load_folder(trace_dir)
     check(len(runs) >= 3, f"load_folder finds {len(runs)} traces")
     return 1 if failures else 0
