@@ -125,29 +125,7 @@ def plot(tr, outdir):
         paths.append(p)
 
     title = tr.attrs.get("title") or tr.kind
-    # Energy: E - E_final on a log scale (per audited step when available), parts below.
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    t, e = (tr.audit[:, 0], tr.audit[:, 1]) if len(tr.audit) > 1 else (tr.time, tr.energy)
-    gap = e - e.min()
-    pos = gap > 0
-    a1.semilogy(t[pos], gap[pos], lw=1.2, label="E − E_min (every step)" if len(tr.audit) > 1
-                else "E − E_min")
-    bad = tr.violations()
-    if len(bad):
-        idx = np.searchsorted(t, bad[:, 0])
-        idx = np.clip(idx, 0, len(t) - 1)
-        a1.plot(bad[:, 0], np.maximum(gap[idx], gap[pos].min() if pos.any() else 1e-16), "rx",
-                ms=4, label=f"{len(bad)} audit violations")
-    a1.set_ylabel("E − E_min")
-    a1.set_title(title)
-    a1.legend(loc="best", fontsize=8)
-    for name, v in tr.parts.items():
-        a2.plot(tr.time, v, lw=1.0, label=name)
-    a2.plot(tr.time, tr.energy, "k--", lw=1.0, label="total")
-    a2.set_xlabel("t")
-    a2.set_ylabel("energy parts")
-    a2.legend(loc="best", fontsize=7)
-    save(fig, "energy")
+    save(energy_figure(tr, plt, title), "energy")
 
     def time_series(name, ylabel, curves, log=False, ylim=None):
         """One figure of observables against t; curves: [(values, label or None)]."""
@@ -188,12 +166,68 @@ def plot(tr, outdir):
         elif dim >= 3:
             fig = plt.figure(figsize=(5, 5))
             ax = fig.add_subplot(projection="3d")
+            u, v = np.mgrid[0:2 * np.pi:24j, 0:np.pi:12j]
+            ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v),
+                              color="0.85", lw=0.4)
             ax.scatter(s[:, 0], s[:, 1], s[:, 2], s=4)
+            for set_lim in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
+                set_lim(-1.05, 1.05)
+            ax.set_box_aspect((1, 1, 1))  # equal axes: the unit sphere looks round
             ax.set_title(f"final σ_i (first 3 components, t = {tr.time[-1]:.4g})")
             save(fig, "oscillators")
     if tr.kind == "akorn_conv" and tr.has_sigma:
         save(cluster_map(tr, plt), "cluster_map")
     return paths
+
+
+def energy_figure(tr, plt, title):
+    """Convergence shown honestly (per audited step when the trace has them):
+    top, the dissipation rate -dE/dt on a log scale (a run still descending at a steady rate
+    shows a plateau, not a plunge), rises marked; middle, E(t) - E(t_end), whose final segment
+    goes to 0 by construction and is drawn faded; bottom, every energy part on its own axes."""
+    t, e = (tr.audit[:, 0], tr.audit[:, 1]) if len(tr.audit) > 1 else (tr.time, tr.energy)
+    parts = list(tr.parts.items())
+    ncol = max(1, len(parts) + 1)
+    fig = plt.figure(figsize=(max(7.0, 2.6 * ncol), 7.5))
+    grid = fig.add_gridspec(3, ncol, height_ratios=[1.1, 1.0, 0.9])
+    a1 = fig.add_subplot(grid[0, :])
+    a2 = fig.add_subplot(grid[1, :], sharex=a1)
+    per_step = "per audited step" if len(tr.audit) > 1 else "per record"
+    if len(t) > 1:
+        dt = np.diff(t)
+        ok = dt > 0
+        tm = 0.5 * (t[1:] + t[:-1])[ok]
+        rate = -(np.diff(e)[ok] / dt[ok])
+        down, up = rate > 0, rate < 0
+        a1.semilogy(tm[down], rate[down], lw=1.0, label=f"−dE/dt ({per_step})")
+        if up.any():
+            a1.semilogy(tm[up], -rate[up], "r.", ms=3, label=f"{int(up.sum())} rises: dE/dt shown")
+    bad = tr.violations()
+    if len(bad):
+        for tv in bad[:, 0]:
+            a1.axvline(tv, color="r", lw=0.6, alpha=0.5)
+        a1.plot([], [], "r-", lw=0.6, label=f"{len(bad)} audit violations")
+    a1.set_ylabel("dissipation rate")
+    a1.set_title(title)
+    a1.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    gap = e - e[-1]
+    pos = gap > 0
+    tail = t >= t[0] + 0.9 * (t[-1] - t[0])  # the last tenth: E − E(t_end) → 0 by definition
+    a2.semilogy(t[pos & ~tail], gap[pos & ~tail], lw=1.2, label="E(t) − E(t_end)")
+    if (pos & tail).any():
+        a2.semilogy(t[pos & tail], gap[pos & tail], lw=1.2, color="0.7",
+                    label="last tenth (→ 0 at t_end by construction)")
+    a2.set_ylabel("E − E(t_end)")
+    a2.set_xlabel("t")
+    a2.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    for k, (name, v) in enumerate(parts + [("total", tr.energy)]):
+        ax = fig.add_subplot(grid[2, k])
+        ax.plot(tr.time, v, lw=1.0, color="k" if name == "total" else f"C{k}")
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("t", fontsize=7)
+        ax.yaxis.get_offset_text().set_fontsize(7)
+    return fig
 
 
 def conv_states(tr, index=-1):

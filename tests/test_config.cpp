@@ -108,7 +108,7 @@ const BadCase kBadCases[] = {
      "kuramoto.b: not used here: the linear potential has no B"},
     {"a_and_coupling_k",
      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\na = -0.5\ncoupling_k = 2\n",
-     "cfg.toml:5:1: kuramoto.a: not used here: coupling_k sets A = -coupling_k / oscillators"},
+     "cfg.toml:5:5: kuramoto.a: not used here: coupling_k sets A = -coupling_k / oscillators"},
     {"frequencies_need_d2",
      "[model]\nkind = \"kuramoto\"\n[kuramoto]\noscillators = 4\ndim = 3\nfrequencies = "
      "\"lorentzian\"\n",

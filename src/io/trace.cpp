@@ -95,10 +95,11 @@ void TraceWriter::create_layout() {
   audit_te_ = Growable(audit_.get(), "energy", {2}, 1024, false);
   // Index coordinates, so that xarray/h5netcdf see named dimensions (time, unit, oscillator,
   // component).
+  // 64-bit integers, so that they come back as integer coordinates.
   auto index = [&](const char* name, hsize_t len) {
-    Eigen::MatrixXd v(static_cast<Eigen::Index>(len), 1);
-    for (hsize_t k = 0; k < len; ++k) v(static_cast<Eigen::Index>(k), 0) = static_cast<double>(k);
-    write_matrix(trace_.get(), name, v, true);
+    std::vector<long long> v(len);
+    for (hsize_t k = 0; k < len; ++k) v[k] = static_cast<long long>(k);
+    write_ints(trace_.get(), name, v);
     return Id(H5Dopen2(trace_.get(), name, H5P_DEFAULT), H5Dclose, std::string("open ") + name);
   };
   if (n) {

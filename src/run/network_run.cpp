@@ -924,8 +924,13 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
     fmt::print("hkam {}: {}AKOrN {} network, {} ({} parameters, {})\n", who,
                title.empty() ? "" : title + " - ", n.kind, n.precision, params.count(),
                n.weights.empty() ? "random weights from the seed" : n.weights);
-    fmt::print("  input        {} {} x {} blocks, grid {}x{}, C = {}, n = {}\n", chains,
-               sud ? "boards" : "images", blocks, grid.height, grid.width, C,
+    // Sudoku's E-vote and CIFAR's ensemble run `votes` chains per input.
+    const std::string inputs =
+        votes > 1 ? fmt::format("{} {} x {} {} = {} chains", in.batch, sud ? "boards" : "images",
+                                votes, sud ? "E-vote chains" : "noise draws", chains)
+                  : fmt::format("{} {}", chains, sud ? "boards" : "images");
+    fmt::print("  input        {}; {} block{}, grid {}x{}, C = {}, n = {}\n", inputs, blocks,
+               blocks == 1 ? "" : "s", grid.height, grid.width, C,
                obj   ? n.obj.osc_dim
                : sud ? n.sud.osc_dim
                      : n.cif.osc_dim);

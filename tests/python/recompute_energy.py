@@ -209,7 +209,23 @@ def main(path, check_xarray):
         if dims != {"time"}:
             print(f"xarray: /trace/energy has dims {dims}, expected ('time',)")
             ok = False
-        print(f"xarray: /trace opens with dims {dict(ds.sizes)}")
+        for c in ("unit", "oscillator", "component"):
+            if c in ds.coords and ds[c].dtype.kind != "i":
+                print(f"xarray: coordinate {c} is {ds[c].dtype}, expected integers")
+                ok = False
+        # The documented recipe (docs/trace-format.md): observables merged onto the states.
+        obs = xr.open_dataset(path, engine="h5netcdf", group="trace/observables",
+                              phony_dims="access")
+        both = xr.merge([ds, obs])
+        if "overlap" in both:
+            if tuple(both["overlap"].dims) != ("time", "pattern"):
+                print(f"xarray: overlap has dims {both['overlap'].dims}, expected (time, pattern)")
+                ok = False
+            if both["pattern"].dtype.kind != "i" or both.sizes["time"] != ds.sizes["time"]:
+                print(f"xarray: pattern {both['pattern'].dtype}, time {both.sizes['time']}")
+                ok = False
+        print(f"xarray: /trace with its observables opens with dims {dict(both.sizes)}, "
+              f"variables {sorted(both.data_vars)}")
     return 0 if ok else 1
 
 
