@@ -7,7 +7,8 @@
 //   BM_NoteVjp<T>/B          one vector–Jacobian product (state and the oscillator side: A, B,
 //                            Ω, α — what the note trains)
 //   BM_NoteSolve<T>/B/norm   dopri5 t ∈ [0, 1], rtol 1e-3, atol 1e-6, forward only
-//   BM_NoteGradient<T>/B     the same solve with its tape, then loss gradient by solve_backward
+//   BM_NoteGradient<T>/B/k   the same solve with its tape, then loss gradient by solve_backward
+//                            (k = 1: the tape keeps the stages, nothing is replayed)
 //   BM_SparseCoupling/B      ℰ_K alone (linear potential, Ω = 0, no units): ns per edge·dim
 //
 // `hkam_bench_batch --export=DIR` writes the problem as .npy files for the peers
@@ -140,12 +141,14 @@ void BM_NoteSolve(benchmark::State& state) {
   state.counters["evals"] = double(s.evaluations);
 }
 
+// Second argument: 1 keeps the stages on the tape (no replay in the backward pass), 0 replays.
 template <class T>
 void BM_NoteGradient(benchmark::State& state) {
   const auto& model = note_model<T>();
   const BatchMatrix<T> z0 = note_states(state.range(0)).cast<T>();
   BatchSolveWorkspace<T> ws;
   BatchTape<T> tape;
+  tape.keep_stages = state.range(1) != 0;
   HkGradient grad = oscillator_side(model.params());
   for (auto _ : state) {
     BatchMatrix<T> z = z0;
@@ -212,11 +215,20 @@ BENCHMARK(BM_NoteSolve<float>)
     ->Args({100, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_NoteGradient<double>)->Arg(1)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_NoteGradient<double>)
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({10, 0})
+    ->Args({10, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_NoteGradient<float>)
-    ->Arg(1)
-    ->Arg(10)
-    ->Arg(100)
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({10, 0})
+    ->Args({10, 1})
+    ->Args({100, 0})
+    ->Args({100, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_SparseCoupling)

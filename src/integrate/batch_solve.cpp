@@ -128,33 +128,70 @@ void size_stages(BatchSolveWorkspace<T>& w, int s, Index rows, Index cols) {
   fit(w.k, s + 1);
   fit(w.zs, s);
   fit(w.zbar, s);
+  w.radial.resize(std::size_t(s + 1));
   w.znew.resize(rows, cols);
   w.err.resize(rows, cols);
   w.kbar.resize(rows, cols);
   w.stage.resize(std::size_t(s));
 }
 
+// Stage point s of a step from z of size h, from the derivatives of the stages before it.
+template <class T>
+void stage_point(const Tableau& tb, int s, const BatchMatrix<T>& z, double h,
+                 const std::vector<BatchMatrix<T>>& k, BatchMatrix<T>& zs) {
+  zs = z;
+  for (int r = 0; r < s; ++r)
+    if (tb.a[s][r] != 0.0) zs += T(h * tb.a[s][r]) * k[std::size_t(r)];
+}
+
+// The step's result from its stage derivatives.
+template <class T>
+void step_result(const Tableau& tb, const BatchMatrix<T>& z, double h,
+                 const std::vector<BatchMatrix<T>>& k, BatchMatrix<T>& znew) {
+  znew = z;
+  for (int s = 0; s < tb.stages; ++s)
+    if (tb.b[s] != 0.0) znew += T(h * tb.b[s]) * k[std::size_t(s)];
+}
+
 // One explicit RK step from z with size h: stage points zs, derivatives k (k[0] must hold f(z)),
 // the new state in st.znew (not normalised). Returns the evaluations spent.
 // With `stage_ws`, stage s is evaluated in stage_ws[s] (which then holds its forward quantities
-// for the VJP); otherwise every stage uses ws.
+// for the VJP); otherwise every stage uses ws. With `radial`, st.radial[s] gets each stage's
+// σ_i·y_i (for a tape that keeps its stages).
 template <class T>
 int rk_step(const BatchModel<T>& model, const Tableau& tb, const BatchMatrix<T>& z, double h,
             BatchSolveWorkspace<T>& st, BatchWorkspace<T>& ws,
-            BatchWorkspace<T>* stage_ws = nullptr) {
+            BatchWorkspace<T>* stage_ws = nullptr, bool radial = false) {
   int evals = 0;
   st.zs[0] = z;
   for (int s = 1; s < tb.stages; ++s) {
-    st.zs[std::size_t(s)] = z;
-    for (int r = 0; r < s; ++r)
-      if (tb.a[s][r] != 0.0) st.zs[std::size_t(s)] += T(h * tb.a[s][r]) * st.k[std::size_t(r)];
-    model.rhs(st.zs[std::size_t(s)], st.k[std::size_t(s)], stage_ws ? stage_ws[s] : ws);
+    stage_point(tb, s, z, h, st.k, st.zs[std::size_t(s)]);
+    BatchWorkspace<T>& w = stage_ws ? stage_ws[s] : ws;
+    model.rhs(st.zs[std::size_t(s)], st.k[std::size_t(s)], w);
+    if (radial) model.radial(st.zs[std::size_t(s)], w, st.radial[std::size_t(s)]);
     ++evals;
   }
-  st.znew = z;
-  for (int s = 0; s < tb.stages; ++s)
-    if (tb.b[s] != 0.0) st.znew += T(h * tb.b[s]) * st.k[std::size_t(s)];
+  step_result(tb, z, h, st.k, st.znew);
   return evals;
+}
+
+// Records an accepted step on the tape: its start and size, and with keep_stages its stages.
+template <class T>
+void push_step(BatchTape<T>& tape, double h, const BatchMatrix<T>& z,
+               const BatchSolveWorkspace<T>& st, int stages) {
+  const std::size_t q = std::size_t(tape.steps());
+  tape.push(h, z);
+  if (!tape.keep_stages) return;
+  if (tape.k.size() <= q) {
+    tape.k.emplace_back();
+    tape.radial.emplace_back();
+  }
+  tape.k[q].resize(std::size_t(stages));
+  tape.radial[q].resize(std::size_t(stages));
+  for (std::size_t s = 0; s < std::size_t(stages); ++s) {
+    tape.k[q][s] = st.k[s];
+    tape.radial[q][s] = st.radial[s];
+  }
 }
 
 // SciPy's select_initial_step (Hairer, Nørsett & Wanner, II.4), rows combined by their maximum.
@@ -228,7 +265,9 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const Bat
   }
   const bool replay = !o.steps.empty();
   const bool adaptive = !replay && o.stepper == StepperKind::Dopri5;
+  const bool keep = tape && tape->keep_stages;
   model.rhs(z, st.k[0], ws);
+  if (keep) model.radial(z, ws, st.radial[0]);
   ++sum.evaluations;
   double h = replay ? o.steps[0] : o.dt;
   if (adaptive && h == 0) {
@@ -251,9 +290,10 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const Bat
       h = sum.steps + 1 >= fixed_n ? o.t_end - sum.t : o.dt;
     else
       h = std::min(h, o.t_end - sum.t);
-    sum.evaluations += rk_step(model, tb, z, h, st, ws);
+    sum.evaluations += rk_step<T>(model, tb, z, h, st, ws, nullptr, keep);
     if (adaptive) {
       model.rhs(st.znew, st.k[std::size_t(tb.stages)], ws);
+      if (keep && !norm) model.radial(st.znew, ws, st.radial[std::size_t(tb.stages)]);
       ++sum.evaluations;
       st.err.setZero();
       for (int s = 0; s <= tb.stages; ++s)
@@ -269,7 +309,7 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const Bat
         }
         continue;
       }
-      if (tape) tape->push(h, z);
+      if (tape) push_step(*tape, h, z, st, tb.stages);
       double factor = en == 0.0 ? 10.0 : std::min(10.0, 0.9 * std::pow(en, -0.2));
       if (just_rejected) factor = std::min(1.0, factor);
       just_rejected = false;
@@ -277,7 +317,7 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const Bat
       sum.t += h;
       h *= factor;
     } else {
-      if (tape) tape->push(h, z);
+      if (tape) push_step(*tape, h, z, st, tb.stages);
       z = st.znew;
       sum.t =
           replay ? sum.t + h : (sum.steps + 1 >= fixed_n ? o.t_end : o.t0 + (sum.steps + 1) * o.dt);
@@ -293,10 +333,12 @@ BatchSolveSummary solve(const BatchModel<T>& model, BatchMatrix<T>& z, const Bat
       break;
     }
     // FSAL: Dormand–Prince's last stage is f(znew); after a renormalisation it is recomputed.
-    if (adaptive && !norm)
+    if (adaptive && !norm) {
       std::swap(st.k[0], st.k[std::size_t(tb.stages)]);
-    else {
+      if (keep) std::swap(st.radial[0], st.radial[std::size_t(tb.stages)]);
+    } else {
       model.rhs(z, st.k[0], ws);
+      if (keep) model.radial(z, ws, st.radial[0]);
       ++sum.evaluations;
     }
   }
@@ -321,12 +363,23 @@ void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
   BatchMatrix<T>& kbar = st.kbar;
   BatchWorkspace<T>& ws = st.model;
   const long n = tape.steps();
+  const bool kept = tape.has_stages();
   if (step_loss) step_loss(n, tape.end, lambda);
   for (long k = n - 1; k >= 0; --k) {
     const BatchMatrix<T>& z = tape.starts[std::size_t(k)];
     const double h = tape.h[std::size_t(k)];
-    model.rhs(z, st.k[0], stage_ws[0]);
-    rk_step(model, tb, z, h, st, ws, stage_ws.data());
+    if (kept) {  // stage points and forward quantities from the tape: nothing is evaluated
+      const std::vector<BatchMatrix<T>>& ks = tape.k[std::size_t(k)];
+      for (int s = 0; s < tb.stages; ++s) {
+        stage_point(tb, s, z, h, ks, st.zs[std::size_t(s)]);
+        model.restore(st.zs[std::size_t(s)], ks[std::size_t(s)],
+                      tape.radial[std::size_t(k)][std::size_t(s)], stage_ws[std::size_t(s)]);
+      }
+      if (norm) step_result(tb, z, h, ks, st.znew);
+    } else {
+      model.rhs(z, st.k[0], stage_ws[0]);
+      rk_step(model, tb, z, h, st, ws, stage_ws.data());
+    }
     if (norm) normalize_vjp(lay, st.znew, lambda);  // λ is now v = J_Nᵀ λ'
     for (int s = tb.stages - 1; s >= 0; --s) {
       kbar = T(h * tb.b[s]) * lambda;

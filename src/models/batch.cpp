@@ -266,6 +266,52 @@ void BatchModel<T>::rhs(const Matrix& z, Matrix& dz, BatchWorkspace<T>& ws) cons
 }
 
 template <class T>
+void BatchModel<T>::radial(const Matrix& z, const BatchWorkspace<T>& ws, Matrix& r) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  r.resize(B, M);
+  const CCols<T> sig{z.data() + N * B, B}, y{ws.y.data(), B};
+  for (Index i = 0; i < M; ++i) {
+    T* ri = r.data() + i * B;
+    for (Index b = 0; b < B; ++b) ri[b] = 0;
+    for (Index d = 0; d < D; ++d) {
+      const T* s = sig.at(i * D + d, 0);
+      const T* yi = y.at(i * D + d, 0);
+      for (Index b = 0; b < B; ++b) ri[b] += s[b] * yi[b];
+    }
+  }
+}
+
+template <class T>
+void BatchModel<T>::restore(const Matrix& z, const Matrix& f, const Matrix& r,
+                            BatchWorkspace<T>& ws) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  if (z.cols() != dim() || f.rows() != B || f.cols() != dim() || r.rows() != B || r.cols() != M)
+    throw std::invalid_argument("BatchModel::restore: z and f must be B x dim, r B x M");
+  ws.resize(B, layout(), kg_.num_edges(), p_.coupling.present() ? hkg_.num_edges() : 0);
+  if (N > 0) activation(p_.hopfield.lagrangian.kind, beta_, MapC<T>(z.data(), B, N), ws.g);
+  // f_σ,i = (σ_i·y_i) σ_i − y_i + Ω σ_i  ⇒  y_i = r_i σ_i + Ω σ_i − f_σ,i
+  const CCols<T> sig{z.data() + N * B, B}, fs{f.data() + N * B, B};
+  const Cols<T> y{ws.y.data(), B};
+  const T* om = omega_.data();
+  for (Index i = 0; i < M; ++i) {
+    const T* ri = r.data() + i * B;
+    for (Index d = 0; d < D; ++d) {
+      T* yi = y.at(i * D + d, 0);
+      const T* si = sig.at(i * D + d, 0);
+      const T* fi = fs.at(i * D + d, 0);
+      for (Index b = 0; b < B; ++b) yi[b] = ri[b] * si[b] - fi[b];
+      for (Index c = 0; c < D; ++c) {
+        const T o = om[c * D + d];  // Ω(d, c)
+        if (o != T(0)) {
+          const T* sc = sig.at(i * D + c, 0);
+          for (Index b = 0; b < B; ++b) yi[b] += o * sc[b];
+        }
+      }
+    }
+  }
+}
+
+template <class T>
 void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) const {
   const Index B = z.rows(), N = n_, M = m_, D = d_;
   if (z.cols() != dim()) throw std::invalid_argument("BatchModel::energy: state has wrong size");

@@ -15,8 +15,12 @@
 /// **Tape.** With a tape, the forward solve stores the state at the start of every accepted step
 /// and its size: O(steps × B × dim) numbers. The backward pass replays each accepted step
 /// (recomputing its stages: s right-hand sides) and applies the stages' VJPs in reverse;
-/// rejected attempts contribute nothing. `steps` in the options replays a given step sequence
-/// (finite-difference checks, bit-for-bit reruns).
+/// rejected attempts contribute nothing. With `tape.keep_stages` the forward solve also keeps
+/// every accepted step's stage derivatives and one number per oscillator and stage (s + 1 times
+/// the memory, plus s·B·M numbers per step), and the backward pass replays nothing: each stage's
+/// forward quantities are restored from them (BatchModel::restore). Both give the same gradient
+/// to rounding. `steps` in the options replays a given step sequence (finite-difference checks,
+/// bit-for-bit reruns).
 
 #include <functional>
 #include <string>
@@ -48,18 +52,32 @@ struct BatchSolveOptions {
 /// training loop allocates the tape once.
 template <class T>
 struct BatchTape {
+  /// Set before the solve: keep the stages too, so that the backward pass recomputes nothing
+  /// (memory × (s + 1); see above).
+  bool keep_stages = false;
   std::vector<double> h;               ///< accepted step sizes (one per step)
   std::vector<BatchMatrix<T>> starts;  ///< starts[k]: state at the start of step k (k < steps())
   BatchMatrix<T> end;                  ///< state after the last accepted step
+  /// With keep_stages: k[step][s] the stage derivatives, radial[step][s] σ_i·y_i (B×M) of each.
+  std::vector<std::vector<BatchMatrix<T>>> k, radial;
   long steps() const { return long(h.size()); }
+  /// Whether the backward pass can use kept stages (a solve with keep_stages filled them).
+  bool has_stages() const { return keep_stages && k.size() >= h.size(); }
   void clear() { h.clear(); }
   void push(double step, const BatchMatrix<T>& z) {
     if (starts.size() <= h.size()) starts.emplace_back();
     starts[h.size()] = z;
     h.push_back(step);
   }
-  /// Bytes held by the stored states (the memory cost of the gradient).
-  double bytes() const { return double(steps() + 1) * double(end.size()) * double(sizeof(T)); }
+  /// Bytes held by the stored states and stages (the memory cost of the gradient).
+  double bytes() const {
+    double n = double(steps() + 1) * double(end.size());
+    if (has_stages())
+      for (std::size_t q = 0; q < h.size(); ++q)
+        for (std::size_t s = 0; s < k[q].size(); ++s)
+          n += double(k[q][s].size()) + double(radial[q][s].size());
+    return n * double(sizeof(T));
+  }
 };
 
 /// Buffers of a solve and of its backward pass (stage derivatives and states, one model workspace
@@ -69,6 +87,7 @@ struct BatchSolveWorkspace {
   BatchWorkspace<T> model;                  ///< for the forward solve
   std::vector<BatchWorkspace<T>> stage;     ///< backward pass: stage s's forward quantities
   std::vector<BatchMatrix<T>> k, zs, zbar;  ///< stage derivatives, stage states, their adjoints
+  std::vector<BatchMatrix<T>> radial;       ///< σ_i·y_i of each stage (tapes keeping stages)
   BatchMatrix<T> znew, err, kbar;
 };
 

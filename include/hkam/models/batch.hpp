@@ -78,6 +78,13 @@ class BatchModel {
   void vjp(const Matrix& z, const Matrix& lambda, Matrix& zbar, BatchWorkspace<T>& ws,
            HkGradient* grad = nullptr, bool ws_holds_z = false) const;
 
+  /// For a tape that keeps its stages (integrate/batch_solve.hpp): after rhs(z, f, ws), r (B×M)
+  /// gets σ_i·y_i, the one number per oscillator that f does not determine. restore(z, f, r, ws)
+  /// then puts back into ws what vjp(z, …, ws, grad, /*ws_holds_z=*/true) needs (g and y, with
+  /// y_i = r_i σ_i + Ω σ_i − f_σ,i), at the cost of an activation instead of an evaluation.
+  void radial(const Matrix& z, const BatchWorkspace<T>& ws, Matrix& r) const;
+  void restore(const Matrix& z, const Matrix& f, const Matrix& r, BatchWorkspace<T>& ws) const;
+
   /// True when the O(M·D) mean-field path is used for ℰ_K.
   bool kuramoto_mean_field() const { return mean_field_; }
   /// True when the O(N·D) low-rank path is used for ℰ_HK.
