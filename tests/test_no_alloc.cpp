@@ -95,8 +95,8 @@ TEST(NoAllocation, RightHandSidesAllocateNothing) {
 }
 
 // The batched core: right-hand sides and VJPs of B = 1 and B = 11 (chunks of 8, 1) in float and
-// double, and whole solves with a tape (and their backward passes) once their workspace and tape
-// have been sized by a first solve.
+// double, and whole solves with a tape (and their backward passes, stages replayed or kept) once
+// their workspace and tape have been sized by a first solve.
 template <class T>
 void expect_batched_core_allocates_nothing(const HopfieldKuramotoParams& p, Index batch) {
   const BatchModel<T> model(p);
@@ -133,6 +133,20 @@ void expect_batched_core_allocates_nothing(const HopfieldKuramotoParams& p, Inde
   EXPECT_EQ(g_allocations.load() - before, 0)
       << "solve + backward, B = " << batch << ", " << sum.steps << " steps";
   EXPECT_GT(sum.steps, 2);
+
+  // The same with a tape that keeps its stages (sized by its first solve).
+  BatchTape<T> kept;
+  kept.keep_stages = true;
+  zz = z;
+  lam = z;
+  solve(model, zz, o, sws, &kept);
+  solve_backward(model, kept, o, lam, sws, grad);
+  before = g_allocations.load();
+  zz = z;
+  lam = z;
+  solve(model, zz, o, sws, &kept);
+  solve_backward(model, kept, o, lam, sws, grad);
+  EXPECT_EQ(g_allocations.load() - before, 0) << "solve + backward, kept stages, B = " << batch;
 }
 
 TEST(NoAllocation, BatchedCoreAllocatesNothingOnceSized) {
