@@ -395,7 +395,7 @@ def plot_sweep(sw, x, y, by=None, theory=None, success=None, outdir=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     rows = aggregate(sw, x, y, by, success)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for b in sorted({r[0] for r in rows}, key=str):
         sel = [r for r in rows if r[0] == b]
         xv = [r[1] for r in sel]
@@ -406,6 +406,8 @@ def plot_sweep(sw, x, y, by=None, theory=None, success=None, outdir=None):
         else:
             err = [r[4] for r in sel]
         label = f"{by} = {b}" if by else ("fraction " + y + f" >= {success}" if success is not None else y)
+        if success is not None:
+            label += " (bars: 95 % Wilson interval)"
         ax.errorbar(xv, yv, yerr=err, marker="o", capsize=3, label=label)
     if theory == "capacity":
         ax.axvline(CAPACITY_ALPHA_C, color="k", ls="--", label=f"alpha_c = {CAPACITY_ALPHA_C} (N -> inf)")
@@ -418,11 +420,10 @@ def plot_sweep(sw, x, y, by=None, theory=None, success=None, outdir=None):
     elif theory:
         raise ValueError(f"unknown theory {theory!r} (capacity, lorentzian)")
     ax.set_xlabel(x)
-    ax.set_ylabel(("fraction " + y + f" >= {success} (bars: 95 % Wilson interval)")
-                  if success is not None else y + " (mean +- std)")
+    ax.set_ylabel(("fraction " + y + f" >= {success}") if success is not None else y + " (mean +- std)")
     ax.set_title(os.path.basename(os.path.normpath(sw.folder)))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     outdir = outdir or os.path.join(sw.folder, "figures")
     os.makedirs(outdir, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{y}_vs_{x}")
