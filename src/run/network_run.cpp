@@ -50,6 +50,7 @@ struct NetSpec {
   // evaluation
   int clusters = 0, uptile = 1;
   std::string cluster_on = "readout";
+  bool empty_fg_one = true;  // FG-ARI of an image without foreground: 1 (the reference) or skipped
   int votes = 1;
   std::string vote_score = "last";
   int test_steps = 0;
@@ -243,12 +244,14 @@ NetSpec read_spec(Section& root) {
   Section ev = root.section("evaluate");
   if (n.kind == "cifar") {
     n.ensemble = static_cast<int>(ev.integer("ensemble", 1, pos));
-    for (const char* k : {"clusters", "features", "uptile", "votes", "vote_score", "steps"})
+    for (const char* k :
+         {"clusters", "features", "uptile", "empty_foreground", "votes", "vote_score", "steps"})
       ev.irrelevant(k, "not used by the CIFAR network (evaluate.ensemble is)");
   } else if (n.kind == "objects") {
     n.clusters = static_cast<int>(ev.integer("clusters", 0, config::at_least(0)));
     n.cluster_on = ev.choice("features", "readout", {"readout", "oscillators", "stimulus"});
     n.uptile = static_cast<int>(ev.integer("uptile", 1, pos));
+    n.empty_fg_one = ev.choice("empty_foreground", "one", {"one", "skip"}) == "one";
     if (n.obj.psize % n.uptile != 0)
       ev.fail("uptile", fmt::format("expected a divisor of network.psize = {}, got {}", n.obj.psize,
                                     n.uptile));
@@ -263,6 +266,7 @@ NetSpec read_spec(Section& root) {
     ev.irrelevant("clusters", "object clustering is for image inputs");
     ev.irrelevant("features", "object clustering is for image inputs");
     ev.irrelevant("uptile", "object clustering is for image inputs");
+    ev.irrelevant("empty_foreground", "object clustering is for image inputs");
     ev.irrelevant("ensemble", "noise ensembles are for the CIFAR network");
   }
   ev.done();
@@ -815,8 +819,11 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         if (!in.masks.empty()) {
           const auto& mk = in.masks[static_cast<std::size_t>(b)];
           const bool any_fg = std::any_of(mk.begin(), mk.end(), [](int v) { return v > 0; });
-          ari[b] = any_fg ? analysis::adjusted_rand_index(mk, pix, true)
-                          : std::numeric_limits<double>::quiet_NaN();
+          // No foreground: sklearn's ARI of two empty labellings is 1, and the reference's
+          // evaluation averages that in; "skip" writes NaN and leaves the image out of the mean.
+          ari[b] = any_fg        ? analysis::adjusted_rand_index(mk, pix, true)
+                   : n.empty_fg_one ? 1.0
+                                    : std::numeric_limits<double>::quiet_NaN();
           mbo[b] = analysis::mean_best_overlap(mk, pix);
         }
       }
