@@ -103,7 +103,9 @@ NetSpec read_spec(Section& root) {
       if (o.kernel % 2 == 0)
         s.fail("kernel", fmt::format("expected an odd size, got {}", o.kernel));
       s.irrelevant("heads", "connectivity = \"conv\" has no heads");
-      s.irrelevant("gta", "connectivity = \"conv\" has no GTA");
+      // A conv J has no GTA, but as in the reference model gta = false still adds the learned
+      // positional embeddings pemb_x and pemb_c (ObjectNet), whatever J is.
+      o.gta = s.boolean("gta", true);
     } else {
       o.heads = s.integer("heads", 8, pos);
       o.gta = s.boolean("gta", true);

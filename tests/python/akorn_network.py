@@ -75,6 +75,8 @@ OBJECT_CASES = {
     "conv3_none_globalomega_noproj": 'connectivity = "conv"\nkernel = 3\nc_norm = "none"\n'
                                      'use_omega = true\nglobal_omega = true\nproject = false\n',
     "conv5_gn_gamma": 'connectivity = "conv"\nkernel = 5\ngamma = 0.3\n',
+    # the reference adds learned pemb_x/pemb_c whenever gta = false, a conv J included
+    "conv3_nogta_pemb": 'connectivity = "conv"\nkernel = 3\ngta = false\nc_norm = "none"\n',
 }
 
 
