@@ -443,25 +443,33 @@ Mat<T> channels_first(const Mat<T>& x, Index batch) {
   return out;
 }
 
+// The initial states of `batch` chains: dataset `name` of initial.noise_file ([batch, C, h, w],
+// chain-major), or N(0, 1) draws from the seed's stream `stream` when there is no noise file or
+// it lacks an optional dataset (`required` false).
 template <class T>
 Mat<T> noise_for(const NetSpec& n, Index C, Index cols, Index batch, Index positions,
-                 std::uint64_t seed) {
+                 std::uint64_t seed, const char* name = "noise", std::uint64_t stream = kNoise,
+                 bool required = true) {
   Mat<T> x(C, cols);
-  if (n.noise_file.empty()) {
-    Rng rng(Rng::derive(seed, kNoise));
+  std::optional<io::Id> f;
+  if (!n.noise_file.empty()) {
+    f.emplace(io::open_file_read(n.noise_file));
+    if (!required && !io::exists(f->get(), name)) f.reset();
+  }
+  if (!f) {
+    Rng rng(Rng::derive(seed, stream));
     for (Index j = 0; j < cols; ++j)  // sample by sample, channel-first order as randn_like
       for (Index c = 0; c < C; ++c) x(c, j) = static_cast<T>(rng.normal());
     return x;
   }
-  const io::Id f = io::open_file_read(n.noise_file);
   std::vector<hsize_t> d;
-  const auto v = io::read_doubles(f.get(), "noise", &d);
-  io::require_finite(v, n.noise_file + ": noise");
+  const auto v = io::read_doubles(f->get(), name, &d);
+  io::require_finite(v, n.noise_file + ": " + name);
   const Index h = static_cast<Index>(std::lround(std::sqrt(static_cast<double>(positions))));
   if (d.size() != 4 || static_cast<Index>(d[0]) != batch || static_cast<Index>(d[1]) != C ||
       static_cast<Index>(d[2] * d[3]) != positions)
-    throw std::runtime_error(fmt::format("{}: 'noise' must be [{}, {}, {}, {}], got [{}]",
-                                         n.noise_file, batch, C, h, positions / h,
+    throw std::runtime_error(fmt::format("{}: '{}' must be [{}, {}, {}, {}], got [{}]",
+                                         n.noise_file, name, batch, C, h, positions / h,
                                          fmt::join(d, ", ")));
   for (Index b = 0; b < batch; ++b)
     for (Index c = 0; c < C; ++c)
@@ -551,9 +559,16 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
   const Index chains = in.batch * votes;
   const Grid grid = net.grid(chains);
   const Index P = grid.positions();
-  Mat<T> noise;
+  Mat<T> noise, uptile_noise;
   try {
     noise = noise_for<T>(n, C, grid.columns(), chains, P, seed);
+    // Up-tiling's r² crops per image, crop t = (b·r + hi)·r + wi: `uptile_noise` of the noise
+    // file when it has one, else from the seed.
+    if (obj && n.clusters > 0 && n.uptile > 1) {
+      const Index crops = in.batch * n.uptile * n.uptile;
+      uptile_noise = noise_for<T>(n, C, crops * P, crops, P, seed, "uptile_noise", kNoise + 1,
+                                  false);
+    }
   } catch (const io::H5Error& e) {
     throw std::runtime_error(
         fmt::format("cannot read the noise file {}: {}", n.noise_file, e.what()));
@@ -774,10 +789,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
         put<double>(og.get(), "uptiled_images", channels_first<double>(resized_all, in.batch),
                     {static_cast<hsize_t>(in.batch), 3, static_cast<hsize_t>(big),
                      static_cast<hsize_t>(big)});
-        Rng rng(Rng::derive(seed, kNoise + 1));
-        Mat<T> tnoise(C, in.batch * crops * P);
-        for (Index j = 0; j < tnoise.cols(); ++j)
-          for (Index c = 0; c < C; ++c) tnoise(c, j) = static_cast<T>(rng.normal());
+        const Mat<T>& tnoise = uptile_noise;  // read before the run
         const NetworkOutput<T> to = obj->forward(tiles, tnoise, in.batch * crops);
         if (n.store_states)
           put<T>(og.get(), "uptile_noise", channels_first<T>(tnoise, in.batch * crops),
