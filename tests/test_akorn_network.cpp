@@ -337,6 +337,21 @@ TEST(AkornParams, ParameterCountsMatchTheReferenceModels) {
   }
   EXPECT_EQ(trainable, 7023760);
   EXPECT_TRUE(seen.count("layers.1.0.1.weight") && seen.count("layers.2.3.2.fn.0.running_var"));
+  // Sudoku with nl = false: the readout alone, 3 × (C² + C) FF/post parameters fewer.
+  SudokuNetConfig plain;
+  plain.nl = false;
+  EXPECT_EQ(parameter_count(SudokuNet<float>(plain).specs()), 2982412 - 3 * (512 * 512 + 512));
+}
+
+// The reference expands a kernel list of another length than L to [ksizes[0]] * L.
+TEST(AkornNetworks, CifarKernelListOfAnotherLengthMeansItsFirstForEveryBlock) {
+  CifarNetConfig c;
+  c.kernels = {9, 7};
+  EXPECT_EQ(CifarNet<float>(c).config().kernels, (std::vector<Index>{9, 9, 9}));
+  c.kernels = {5};
+  EXPECT_EQ(CifarNet<float>(c).config().kernels, (std::vector<Index>{5, 5, 5}));
+  c.kernels = {3, 5, 7};
+  EXPECT_EQ(CifarNet<float>(c).config().kernels, (std::vector<Index>{3, 5, 7}));
 }
 
 TEST(AkornParams, InitialisationFollowsTheReferenceAndSaveLoadRoundTrips) {

@@ -216,6 +216,7 @@ std::vector<ParamSpec> SudokuNet<T>::specs() const {
     const auto s = static_cast<std::size_t>(l);
     layers_[s].specs(o, block(l, 0));
     readouts_[s].specs(o, block(l, 1) + "0.");
+    if (!c_.nl) continue;
     ff1_[s].specs(o, block(l, 1) + "1.fn.fn.0.fn.2.");
     ff2_[s].specs(o, block(l, 1) + "1.fn.fn.1.fn.2.");
     post_[s].specs(o, block(l, 1) + "2.fn.2.");
@@ -234,6 +235,7 @@ void SudokuNet<T>::load(const ParamStore& p) {
     const auto s = static_cast<std::size_t>(l);
     layers_[s].load(p, block(l, 0));
     readouts_[s].load(p, block(l, 1) + "0.");
+    if (!c_.nl) continue;
     ff1_[s].load(p, block(l, 1) + "1.fn.fn.0.fn.2.");
     ff2_[s].load(p, block(l, 1) + "1.fn.fn.1.fn.2.");
     post_[s].load(p, block(l, 1) + "2.fn.2.");
@@ -276,6 +278,7 @@ NetworkOutput<T> SudokuNet<T>::forward(const Eigen::MatrixXi& boards, const Mat<
                                      effective_step(layers_[s].config(), gamma_), *continuous, obs)
                    : layers_[s].forward(r.x, c, r.grid, T_steps, gamma_, obs, final_energy));
     readouts_[s].forward(r.x, r.grid, c);
+    if (!c_.nl) continue;
     // ResBlock(FF): c + Conv(ReLU(Conv(ReLU(c)))), then ReLU → Conv.
     h1 = c;
     relu(h1);
@@ -299,9 +302,10 @@ NetworkOutput<T> SudokuNet<T>::forward(const Eigen::MatrixXi& boards, const Mat<
 template <class T>
 CifarNet<T>::CifarNet(CifarNetConfig c) : c_(std::move(c)) {
   if (c_.blocks < 1) throw std::invalid_argument("CIFAR network: needs at least one block");
-  if (c_.kernels.size() == 1) c_.kernels.assign(static_cast<std::size_t>(c_.blocks), c_.kernels[0]);
+  if (c_.kernels.empty()) throw std::invalid_argument("CIFAR network: give a kernel size");
+  // As the reference's _expand_param: any count but one per block means the first for all.
   if (static_cast<Index>(c_.kernels.size()) != c_.blocks)
-    throw std::invalid_argument("CIFAR network: give one kernel size or one per block");
+    c_.kernels.assign(static_cast<std::size_t>(c_.blocks), c_.kernels[0]);
   const Index pad = c_.ro_kernel / 2;
   conv0_ = Conv2d<T>(3, c_.channels, 3, 1, 1, false);
   Index side = c_.imsize;

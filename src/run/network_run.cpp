@@ -146,9 +146,10 @@ NetSpec read_spec(Section& root) {
         s.fail("kernels", fmt::format("expected odd integers, got {}", ks[i]));
       o.kernels.push_back(k);
     }
-    if (o.kernels.size() != 1 && static_cast<Index>(o.kernels.size()) != o.blocks)
-      s.fail("kernels", fmt::format("expected one size or one per block ({}), got {}", o.blocks,
-                                    o.kernels.size()));
+    // As the reference's _expand_param: a list whose length is not the number of blocks means
+    // its first size for every block ([9, 7] with 3 blocks is [9, 9, 9]).
+    if (static_cast<Index>(o.kernels.size()) != o.blocks)
+      o.kernels.assign(static_cast<std::size_t>(o.blocks), o.kernels.front());
     o.ro_kernel = s.integer("ro_kernel", 3, pos);
     if (o.ro_kernel % 2 == 0)
       s.fail("ro_kernel", fmt::format("expected an odd size, got {}", o.ro_kernel));
@@ -180,6 +181,7 @@ NetSpec read_spec(Section& root) {
     o.use_omega = s.boolean("use_omega", true);
     o.global_omega = s.boolean("global_omega", true);
     o.init_omega = s.number("init_omega", 0.1, config::non_negative());
+    o.nl = s.boolean("nl", true);
     if (o.channels % o.osc_dim != 0)
       s.fail("channels",
              fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim, o.channels));

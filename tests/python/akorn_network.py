@@ -121,9 +121,9 @@ weights = true
         check(name, "pooled MLP head", f["output/head"][()], head, tol)
 
 
-def sudoku_case(precision, votes):
+def sudoku_case(precision, votes, nl=True):
     tol = 1e-10 if precision == "float64" else 1e-5
-    out, _ = run(f"sudoku_{precision}", f"""
+    out, _ = run(f"sudoku_{precision}{'' if nl else '_nonl'}", f"""
 [network]
 kind = "sudoku"
 precision = "{precision}"
@@ -131,6 +131,7 @@ channels = 32
 heads = 4
 steps = 3
 init_omega = 0.4
+nl = {"true" if nl else "false"}
 [input]
 batch = 2
 blanks = 30
@@ -145,9 +146,11 @@ weights = true
         boards = f["input/boards"][()]
         chains = np.repeat(boards, votes, axis=0)
         cfg = dict(n=4, L=1, J="attn", heads=4, gta=True, c_norm="none", use_omega=True,
-                   global_omg=True, project=True)
+                   global_omg=True, project=True, nl=nl)
         logits, layers = ref.sudoku_net(chains, f["initial/noise"][()], W, cfg, 3)
-        name = f"sudoku {precision}"
+        name = f"sudoku {precision}{'' if nl else ' nl=false'}"
+        if not nl and any(k.startswith("layers.0.1.1.") for k in W):
+            failures.append(f"{name}: the weights hold the FF block that nl = false leaves out")
         compare_layers(name, f, layers, tol)
         check(name, "logits", f["output/logits"][()], logits, tol)
         # E-vote: the chain with the lowest summed logged energy of the last block
@@ -291,6 +294,7 @@ for precision in ("float64", "float32"):
     for name, table in OBJECT_CASES.items():
         object_case(name, table, precision)
     sudoku_case(precision, 3 if precision == "float64" else 1)
+    sudoku_case(precision, 1, nl=False)
     cifar_case(precision, "bn")
 cifar_case("float64", "gn")
 

@@ -176,6 +176,8 @@ def sudoku_net(boards, noise, W, cfg, T):
         layers.append((xs, es, en))
         x = xs[-1]
         c = readout(x, W, p + "1.0.", x.shape[1], cfg["n"])
+        if not cfg.get("nl", True):  # nl=False: nn.Identity() for the ResBlock and BNReLUConv2d
+            continue
         h = conv2d(np.maximum(c, 0), W[p + "1.1.fn.fn.0.fn.2.weight"], W[p + "1.1.fn.fn.0.fn.2.bias"])
         h = conv2d(np.maximum(h, 0), W[p + "1.1.fn.fn.1.fn.2.weight"], W[p + "1.1.fn.fn.1.fn.2.bias"])
         c = c + h

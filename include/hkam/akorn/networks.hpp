@@ -85,11 +85,12 @@ struct SudokuNetConfig {
   int steps = 16;
   double gamma = 1.0, init_omega = 0.1;
   bool use_omega = true, global_omega = true;
+  bool nl = true;  ///< the reference's `nl`: ResBlock(FF) and ReLU·Conv1x1 after the readout
 };
 
 /// Sudoku: c = Embedding(10, C)(board), x = is_given·c + (1 − is_given)·noise, per block
 /// x ← KLayer(attention + GTA, global Ω, no c_norm), c ← ReadOutConv → ResBlock(FF) →
-/// ReLU·Conv1x1; logits = Conv1x1(C → 9)(ReLU(c)).
+/// ReLU·Conv1x1 (with `nl`; without, the readout alone); logits = Conv1x1(C → 9)(ReLU(c)).
 template <class T>
 class SudokuNet {
  public:
@@ -118,7 +119,8 @@ class SudokuNet {
 
 struct CifarNetConfig {
   Index osc_dim = 2, channels = 64, blocks = 3, classes = 10, imsize = 32;
-  std::vector<Index> kernels{9, 7, 5};  ///< conv J kernel per block (one value: all blocks)
+  std::vector<Index> kernels{9, 7, 5};  ///< conv J kernel per block (another count: the first
+                                        ///< for all blocks, as the reference)
   Index ro_kernel = 3, ro_group = 2;
   int steps = 3;
   double gamma = 1.0, init_omega = 1.0;
