@@ -85,6 +85,21 @@ TEST(Hostile, IntegersBeyondTheirTypeAreRefusedAtTheKey) {
   EXPECT_TRUE(has(error_of(kHopfield, {"hopfield.units=4294967297"}), "hopfield.units"));
 }
 
+TEST(Hostile, APerBlockConnectivityListIsCheckedElementByElement) {
+  const std::string obj = "[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\nimsize = 8\n"
+                          "blocks = 2\n";
+  EXPECT_TRUE(has(error_of(obj + "connectivity = [\"conv\", \"attn\", \"conv\"]\n"),
+                  "network.connectivity: expected one J or one per block (2), got 3"));
+  EXPECT_TRUE(has(error_of(obj + "connectivity = [\"conv\", \"atn\"]\n"),
+                  "network.connectivity: expected one of \"attn\", \"conv\" or an array of "
+                  "them, got \"atn\""));
+  EXPECT_TRUE(has(error_of(obj + "connectivity = [\"conv\", 3]\n"), "not a string"));
+  EXPECT_TRUE(has(error_of(obj + "connectivity = []\n"), "a non-empty array"));
+  // one conv block: kernel is read (and checked), heads too for the attention block
+  EXPECT_TRUE(has(error_of(obj + "connectivity = [\"conv\", \"attn\"]\nkernel = 2\n"),
+                  "network.kernel: expected an odd size, got 2"));
+}
+
 TEST(Hostile, AnIntegerAbove2To53ForANumberKeyIsReadAsThatNumber) {
   config::Document doc = doc_of(kHopfield, {"hopfield.beta=9007199254740993"});
   run::Experiment e(std::move(doc));

@@ -86,9 +86,15 @@ ObjectNet<T>::ObjectNet(ObjectNetConfig c) : c_(std::move(c)) {
   k.global_omega = c_.global_omega;
   k.init_omega = c_.init_omega;
   k.project = c_.project;
+  if (!c_.block_connectivity.empty() &&
+      static_cast<Index>(c_.block_connectivity.size()) != c_.blocks)
+    throw std::invalid_argument("object network: give one J or one per block");
   for (Index l = 0; l < c_.blocks; ++l) {
+    if (!c_.block_connectivity.empty())
+      k.connectivity = c_.block_connectivity[static_cast<std::size_t>(l)];
     layers_.emplace_back(k);
     readouts_.emplace_back(C, C, c_.osc_dim, 1, 1, 0);
+    if (c_.use_ro_x && l < c_.blocks - 1) ro_x_.emplace_back(C, C, 1, 1, 0, true);
   }
   gamma_ = static_cast<T>(c_.gamma);
 }
@@ -105,8 +111,10 @@ std::vector<ParamSpec> ObjectNet<T>::specs() const {
     o.push_back({"pemb_c", {C, h, h}, Init::Given, 0, pe});
   }
   for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
-    layers_[static_cast<std::size_t>(l)].specs(o, block(l, 0));
-    readouts_[static_cast<std::size_t>(l)].specs(o, block(l, 1));
+    const auto s = static_cast<std::size_t>(l);
+    layers_[s].specs(o, block(l, 0));
+    if (!c_.no_ro) readouts_[s].specs(o, block(l, 1));
+    if (s < ro_x_.size()) ro_x_[s].specs(o, block(l, 2));
   }
   linear_specs(o, "out.3.", C, 4 * C);
   linear_specs(o, "out.5.", 4 * C, C);
@@ -123,8 +131,10 @@ void ObjectNet<T>::load(const ParamStore& p) {
     pemb_c_ = param_matrix<T>(p, "pemb_c", C, P, {C, h, h});
   }
   for (int l = 0; l < static_cast<int>(c_.blocks); ++l) {
-    layers_[static_cast<std::size_t>(l)].load(p, block(l, 0));
-    readouts_[static_cast<std::size_t>(l)].load(p, block(l, 1));
+    const auto s = static_cast<std::size_t>(l);
+    layers_[s].load(p, block(l, 0));
+    if (!c_.no_ro) readouts_[s].load(p, block(l, 1));
+    if (s < ro_x_.size()) ro_x_[s].load(p, block(l, 2));
   }
   w1_ = param_matrix<T>(p, "out.3.weight", 4 * C, C, {4 * C, C});
   b1_ = param_vector<T>(p, "out.3.bias", 4 * C);
@@ -164,7 +174,16 @@ NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise
     r.energies.push_back(continuous ? k.flow(r.x, c, r.grid, steps,
                                              effective_step(k.config(), gamma_), *continuous, obs)
                                     : k.forward(r.x, c, r.grid, steps, gamma_, obs, final_energy));
-    readouts_[static_cast<std::size_t>(l)].forward(r.x, r.grid, c);
+    const auto s = static_cast<std::size_t>(l);
+    if (c_.no_ro)
+      c = r.x;
+    else
+      readouts_[s].forward(r.x, r.grid, c);
+    if (s < ro_x_.size()) {  // the next block starts from Conv1x1(x) (normalised there)
+      Mat<T> y;
+      ro_x_[s].forward(r.x, r.grid, y);
+      r.x = std::move(y);
+    }
   }
   r.features = c;
   Mat<T> pooled(C, batch);

@@ -272,6 +272,27 @@ std::string Section::choice(const std::string& key, std::optional<std::string> d
   return v;
 }
 
+std::vector<std::string> Section::choices(const std::string& key, std::optional<std::string> def,
+                                          const std::vector<std::string>& options) {
+  const toml::node* n = table_ ? table_->get(key) : nullptr;
+  if (!n || !n->is_array()) return {choice(key, std::move(def), options)};
+  get(key);  // marks it read
+  std::vector<std::string> quoted;
+  for (const auto& o : options) quoted.push_back("\"" + o + "\"");
+  const std::string want = "one of " + join(quoted, ", ");
+  std::vector<std::string> out;
+  for (const toml::node& e : *n->as_array()) {
+    const auto v = e.value<std::string>();
+    if (!e.is_string() || std::find(options.begin(), options.end(), *v) == options.end())
+      fail(key, "expected " + want + " or an array of them, got " +
+                    (e.is_string() ? "\"" + *v + "\"" : std::string("an element that is not a string")));
+    out.push_back(*v);
+  }
+  if (out.empty()) fail(key, "expected " + want + " or a non-empty array of them");
+  resolve(key, *n);
+  return out;
+}
+
 Eigen::VectorXd Section::numbers(const std::string& key, std::optional<double> def, Range range) {
   const toml::node* n = get(key);
   if (n && n->is_array()) {

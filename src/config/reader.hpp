@@ -57,6 +57,9 @@ class Section {
   /// A string that must be one of `options`.
   std::string choice(const std::string& key, std::optional<std::string> def,
                      const std::vector<std::string>& options);
+  /// One of `options`, or an array of them (one per block, say; size checked by the caller).
+  std::vector<std::string> choices(const std::string& key, std::optional<std::string> def,
+                                   const std::vector<std::string>& options);
   /// A number, or an array of numbers (returned as given; size checked by the caller with fail()).
   Eigen::VectorXd numbers(const std::string& key, std::optional<double> def, Range range = {});
   /// An array of numbers (or one number), with an array as the default.

@@ -96,24 +96,40 @@ NetSpec read_spec(Section& root) {
     o.imsize = s.integer("imsize", 32, pos);
     if (o.imsize % o.psize != 0)
       s.fail("imsize", fmt::format("expected a multiple of psize = {}, got {}", o.psize, o.imsize));
-    const auto J = s.choice("connectivity", "attn", {"attn", "conv"});
-    o.connectivity = J == "attn" ? Connectivity::Attention : Connectivity::Conv;
-    if (J == "conv") {
+    // J for every block, or one per block (the reference's J list, e.g. ["conv", "attn"]).
+    const auto Js = s.choices("connectivity", "attn", {"attn", "conv"});
+    if (Js.size() != 1 && static_cast<Index>(Js.size()) != o.blocks)
+      s.fail("connectivity", fmt::format("expected one J or one per block ({}), got {}", o.blocks,
+                                         Js.size()));
+    const auto to_J = [](const std::string& j) {
+      return j == "attn" ? Connectivity::Attention : Connectivity::Conv;
+    };
+    o.connectivity = to_J(Js.front());
+    if (Js.size() > 1)
+      for (const auto& j : Js) o.block_connectivity.push_back(to_J(j));
+    const bool any_conv = std::count(Js.begin(), Js.end(), "conv") > 0;
+    const bool any_attn = std::count(Js.begin(), Js.end(), "attn") > 0;
+    const std::string J = any_attn ? "attn" : "conv";  // "conv" only when every block is conv
+    // gta: the attention blocks' GTA matrices; false, with any J, adds the learned positional
+    // embeddings pemb_x and pemb_c as the reference model does (ObjectNet).
+    o.gta = s.boolean("gta", true);
+    if (any_conv) {
       o.kernel = s.integer("kernel", 1, pos);
       if (o.kernel % 2 == 0)
         s.fail("kernel", fmt::format("expected an odd size, got {}", o.kernel));
-      s.irrelevant("heads", "connectivity = \"conv\" has no heads");
-      // A conv J has no GTA, but as in the reference model gta = false still adds the learned
-      // positional embeddings pemb_x and pemb_c (ObjectNet), whatever J is.
-      o.gta = s.boolean("gta", true);
     } else {
+      s.irrelevant("kernel", "connectivity = \"attn\" has no kernel");
+    }
+    if (any_attn) {
       o.heads = s.integer("heads", 8, pos);
-      o.gta = s.boolean("gta", true);
       if (o.channels % o.heads != 0)
         s.fail("heads",
                fmt::format("expected a divisor of channels = {}, got {}", o.channels, o.heads));
-      s.irrelevant("kernel", "connectivity = \"attn\" has no kernel");
+    } else {
+      s.irrelevant("heads", "connectivity = \"conv\" has no heads");
     }
+    o.no_ro = s.boolean("no_ro", false);
+    o.use_ro_x = s.boolean("use_ro_x", false);
     o.c_norm = read_norm(s);
     o.gamma = s.number("gamma", 1.0, config::positive());
     o.use_omega = s.boolean("use_omega", false);
@@ -1004,7 +1020,9 @@ void check_budget(Section& root, const NetSpec& n) {
     p = std::pow(static_cast<double>(n.obj.imsize) / static_cast<double>(n.obj.psize), 2);
     blocks = static_cast<double>(n.obj.blocks);
     for (int s : n.obj.steps) t = std::max(t, static_cast<double>(s));
-    attn = n.obj.connectivity == Connectivity::Attention;
+    attn = n.obj.connectivity == Connectivity::Attention ||
+           std::count(n.obj.block_connectivity.begin(), n.obj.block_connectivity.end(),
+                      Connectivity::Attention) > 0;
     heads = static_cast<double>(n.obj.heads);
     kernel = static_cast<double>(n.obj.kernel);
   } else if (n.kind == "sudoku") {

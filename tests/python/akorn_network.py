@@ -77,6 +77,10 @@ OBJECT_CASES = {
     "conv5_gn_gamma": 'connectivity = "conv"\nkernel = 5\ngamma = 0.3\n',
     # the reference adds learned pemb_x/pemb_c whenever gta = false, a conv J included
     "conv3_nogta_pemb": 'connectivity = "conv"\nkernel = 3\ngta = false\nc_norm = "none"\n',
+    # J per block, and the reference's ablations no_ro (c = x) and use_ro_x (Conv1x1 on x)
+    "mixedJ_ro_x_L2": 'connectivity = ["conv", "attn"]\nkernel = 3\nheads = 2\nblocks = 2\n'
+                      'steps = [2, 3]\nuse_ro_x = true\n',
+    "attn_no_ro_L2": 'connectivity = "attn"\nheads = 2\nblocks = 2\nsteps = [2, 2]\nno_ro = true\n',
 }
 
 
@@ -104,7 +108,8 @@ weights = true
         blocks = len(f["layers"])
         T = [int(f[f"layers/{l}"].attrs["steps"]) for l in range(blocks)]
         cfg = dict(n=4, psize=2, L=blocks, T=T,
-                   J="conv" if "conv" in name else "attn",
+                   J=["conv", "attn"] if "mixedJ" in name else "conv" if "conv" in name else "attn",
+                   no_ro="no_ro = true" in table, use_ro_x="use_ro_x = true" in table,
                    kernel=5 if "conv5" in name else 3,
                    heads=int(table.split("heads = ")[1].split()[0]) if "heads" in table else 8,
                    gta="gta = false" not in table,

@@ -151,10 +151,14 @@ def object_net(images, noise, W, cfg):
         x = x + W["pemb_x"][None]
     gamma = W["gamma"][0]
     layers = []
+    Js = cfg["J"] if isinstance(cfg["J"], list) else [cfg["J"]] * cfg["L"]
     for l in range(cfg["L"]):
-        xs, es, en = klayer(x, c, W, f"layers.{l}.0.", cfg, cfg["T"][l], gamma)
+        xs, es, en = klayer(x, c, W, f"layers.{l}.0.", dict(cfg, J=Js[l]), cfg["T"][l], gamma)
         x = xs[-1]
-        c = readout(x, W, f"layers.{l}.1.", x.shape[1], cfg["n"])
+        # no_ro: nn.Identity() instead of the ReadOutConv; use_ro_x: Conv1x1 on x between blocks
+        c = x if cfg.get("no_ro") else readout(x, W, f"layers.{l}.1.", x.shape[1], cfg["n"])
+        if cfg.get("use_ro_x") and l < cfg["L"] - 1:
+            x = conv2d(x, W[f"layers.{l}.2.weight"], W[f"layers.{l}.2.bias"])
         layers.append((xs, es, en))
     pooled = c.max((2, 3)) if cfg.get("maxpool", True) else c.mean((2, 3))
     h = np.maximum(pooled @ W["out.3.weight"].T + W["out.3.bias"], 0)

@@ -43,16 +43,20 @@ struct ObjectNetConfig {
   Index osc_dim = 4, channels = 256, blocks = 1, psize = 4, imsize = 128;
   std::vector<int> steps{8};  ///< T per block (one value: all blocks)
   Connectivity connectivity = Connectivity::Attention;
+  std::vector<Connectivity> block_connectivity;  ///< J per block (empty: `connectivity` for all)
   Index kernel = 1, heads = 8;
   bool gta = true;
   StimulusNorm c_norm = StimulusNorm::GroupNorm;
   double gamma = 1.0;
   bool use_omega = false, global_omega = false, project = true, maxpool = true;
+  bool no_ro = false;     ///< the reference's ablation: c ← x, no ReadOutConv
+  bool use_ro_x = false;  ///< the reference's ablation: x ← Conv1x1(x) between blocks
   double init_omega = 1.0;
 };
 
 /// Object discovery: c = Conv2d(3, C, psize, stride psize)(2·image − 1), x = noise (+ learned
-/// positional encodings without GTA), then per block x ← KLayer(x, c), c ← ReadOutConv(x).
+/// positional encodings without GTA), then per block x ← KLayer(x, c), c ← ReadOutConv(x)
+/// (c ← x with `no_ro`), and with `use_ro_x` x ← Conv1x1(x) before every block but the first.
 template <class T>
 class ObjectNet {
  public:
@@ -74,7 +78,8 @@ class ObjectNet {
   Conv2d<T> patch_;
   std::vector<KLayer<T>> layers_;
   std::vector<ReadOutConv<T>> readouts_;
-  Mat<T> pemb_x_, pemb_c_;  // C × P (without GTA)
+  std::vector<Conv2d<T>> ro_x_;  // use_ro_x: the 1x1 conv on x after block l < L − 1
+  Mat<T> pemb_x_, pemb_c_;       // C × P (without GTA)
   Mat<T> w1_, w2_;
   Vec<T> b1_, b2_;
   T gamma_ = 1;
