@@ -322,9 +322,17 @@ template <class T>
 CifarNet<T>::CifarNet(CifarNetConfig c) : c_(std::move(c)) {
   if (c_.blocks < 1) throw std::invalid_argument("CIFAR network: needs at least one block");
   if (c_.kernels.empty()) throw std::invalid_argument("CIFAR network: give a kernel size");
+  if (c_.connectivity.empty()) throw std::invalid_argument("CIFAR network: give a J");
+  if (c_.osc_dims.empty()) c_.osc_dims = {c_.osc_dim};
+  if (c_.ro_groups.empty()) c_.ro_groups = {c_.ro_group};
   // As the reference's _expand_param: any count but one per block means the first for all.
-  if (static_cast<Index>(c_.kernels.size()) != c_.blocks)
-    c_.kernels.assign(static_cast<std::size_t>(c_.blocks), c_.kernels[0]);
+  const auto expand = [&](auto& v) {
+    if (static_cast<Index>(v.size()) != c_.blocks) v.assign(static_cast<std::size_t>(c_.blocks), v[0]);
+  };
+  expand(c_.kernels);
+  expand(c_.connectivity);
+  expand(c_.osc_dims);
+  expand(c_.ro_groups);
   const Index pad = c_.ro_kernel / 2;
   conv0_ = Conv2d<T>(3, c_.channels, 3, 1, 1, false);
   Index side = c_.imsize;
@@ -335,19 +343,22 @@ CifarNet<T>::CifarNet(CifarNetConfig c) : c_(std::move(c)) {
       trans_.emplace_back(channels(l - 1), C, c_.ro_kernel, stride, pad, true);
       side = (side + 2 * pad - c_.ro_kernel) / stride + 1;
     }
+    const auto s = static_cast<std::size_t>(l);
     KLayerConfig k;
     k.channels = C;
-    k.osc_dim = c_.osc_dim;
+    k.osc_dim = c_.osc_dims[s];
     k.height = k.width = side;
-    k.connectivity = Connectivity::Conv;
-    k.kernel = c_.kernels[static_cast<std::size_t>(l)];
+    k.connectivity = c_.connectivity[s];
+    k.kernel = c_.kernels[s];
+    k.heads = 8;     // the reference's KLayer defaults (its CIFAR model passes neither)
+    k.gta = false;
     k.c_norm = c_.c_norm;
     k.use_omega = c_.use_omega;
     k.global_omega = c_.global_omega;
     k.init_omega = c_.init_omega;
     layers_.emplace_back(k);
     Readout r;
-    r.ro = ReadOutConv<T>(C, C, c_.ro_group, c_.ro_kernel, 1, pad);
+    r.ro = ReadOutConv<T>(C, C, c_.ro_groups[s], c_.ro_kernel, 1, pad);
     r.n1 = ChannelNorm<T>(c_.norm, C);
     r.n2 = ChannelNorm<T>(c_.norm, C);
     r.n3 = ChannelNorm<T>(c_.norm, C);

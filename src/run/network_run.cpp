@@ -149,11 +149,27 @@ NetSpec read_spec(Section& root) {
                                     o.osc_dim));
   } else if (n.kind == "cifar") {
     auto& o = n.cif;
-    o.osc_dim = s.integer("osc_dim", 2, pos);
     o.channels = s.integer("channels", 64, pos);
     o.blocks = s.integer("blocks", 3, pos);
     o.classes = s.integer("classes", 10, pos);
     o.imsize = s.integer("imsize", 32, pos);
+    // Per-block lists as the reference's _expand_param: one value per block as given, any other
+    // count means its first value for every block ([9, 7] with 3 blocks is [9, 9, 9]).
+    const auto per_block = [&](const char* key, double def, bool odd) {
+      const Eigen::VectorXd v = s.numbers(key, def, pos);
+      std::vector<Index> out;
+      for (Index i = 0; i < v.size(); ++i) {
+        const auto k = static_cast<Index>(v[i]);
+        if (static_cast<double>(k) != v[i] || (odd && k % 2 == 0))
+          s.fail(key, fmt::format("expected {}integers, got {}", odd ? "odd " : "", v[i]));
+        out.push_back(k);
+      }
+      if (static_cast<Index>(out.size()) != o.blocks)
+        out.assign(static_cast<std::size_t>(o.blocks), out.front());
+      return out;
+    };
+    o.osc_dims = per_block("osc_dim", 2, false);
+    o.osc_dim = o.osc_dims.front();
     const Eigen::VectorXd ks = s.numbers("kernels", std::vector<double>{9, 7, 5}, pos);
     o.kernels.clear();
     for (Index i = 0; i < ks.size(); ++i) {
@@ -162,14 +178,19 @@ NetSpec read_spec(Section& root) {
         s.fail("kernels", fmt::format("expected odd integers, got {}", ks[i]));
       o.kernels.push_back(k);
     }
-    // As the reference's _expand_param: a list whose length is not the number of blocks means
-    // its first size for every block ([9, 7] with 3 blocks is [9, 9, 9]).
     if (static_cast<Index>(o.kernels.size()) != o.blocks)
       o.kernels.assign(static_cast<std::size_t>(o.blocks), o.kernels.front());
+    const auto Js = s.choices("connectivity", "conv", {"conv", "attn"});
+    o.connectivity.clear();
+    for (const auto& j : Js)
+      o.connectivity.push_back(j == "attn" ? Connectivity::Attention : Connectivity::Conv);
+    if (static_cast<Index>(o.connectivity.size()) != o.blocks)
+      o.connectivity.assign(static_cast<std::size_t>(o.blocks), o.connectivity.front());
     o.ro_kernel = s.integer("ro_kernel", 3, pos);
     if (o.ro_kernel % 2 == 0)
       s.fail("ro_kernel", fmt::format("expected an odd size, got {}", o.ro_kernel));
-    o.ro_group = s.integer("ro_group", 2, pos);
+    o.ro_groups = per_block("ro_group", 2, false);
+    o.ro_group = o.ro_groups.front();
     o.steps = static_cast<int>(s.integer("steps", 3, config::at_least(0)));
     o.gamma = s.number("gamma", 1.0, config::positive());
     o.use_omega = s.boolean("use_omega", true);
@@ -178,14 +199,25 @@ NetSpec read_spec(Section& root) {
     o.c_norm = read_norm(s);
     const auto norm = s.choice("norm", "bn", {"bn", "gn", "none"});
     o.norm = norm == "bn" ? BlockNorm::Batch : norm == "gn" ? BlockNorm::Group : BlockNorm::None;
-    if (o.channels % o.osc_dim != 0)
-      s.fail("channels",
-             fmt::format("expected a multiple of osc_dim = {}, got {}", o.osc_dim, o.channels));
+    for (Index l = 0; l < o.blocks; ++l) {
+      const auto b = static_cast<std::size_t>(l);
+      const Index C = o.channels << std::min<Index>(l, 30), nl = o.osc_dims[b];
+      if (C % nl != 0)
+        s.fail("osc_dim", fmt::format("block {} has {} channels: expected a divisor, got {}", l, C,
+                                      nl));
+      if (C % o.ro_groups[b] != 0)
+        s.fail("ro_group", fmt::format("block {} has {} channels: expected a divisor, got {}", l,
+                                       C, o.ro_groups[b]));
+      if (o.use_omega && nl % 2 != 0)
+        s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim, got {}", nl));
+      if (o.connectivity[b] == Connectivity::Attention && C % 8 != 0)
+        s.fail("connectivity", fmt::format("block {}: attention has 8 heads (the reference's "
+                                           "default), {} channels are not divisible by 8",
+                                           l, C));
+    }
     if (norm == "gn" && o.channels % 8 != 0)
       s.fail("norm",
              fmt::format("GroupNorm(8, C) needs channels divisible by 8, got {}", o.channels));
-    if (o.use_omega && o.osc_dim % 2 != 0)
-      s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim, got {}", o.osc_dim));
   } else {
     auto& o = n.sud;
     o.osc_dim = s.integer("osc_dim", 4, pos);
@@ -1036,7 +1068,9 @@ void check_budget(Section& root, const NetSpec& n) {
     p = std::pow(static_cast<double>(n.cif.imsize), 2);
     blocks = static_cast<double>(n.cif.blocks);
     t = n.cif.steps;
-    attn = false;
+    attn = std::count(n.cif.connectivity.begin(), n.cif.connectivity.end(),
+                      Connectivity::Attention) > 0;
+    heads = 8;
     kernel = 9;
   }
   // Samples processed at once: the batch, times the up-tiling crops, E-votes or the ensemble.

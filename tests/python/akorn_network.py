@@ -250,6 +250,41 @@ noise_file = "{os.path.join(OUT, 'cifar_noise.h5')}"
               logits.reshape(2, 2, -1).mean(1), tol)
 
 
+def cifar_mixed_case():
+    """Per-block settings the reference's CIFAR model accepts: J per block (attention with its
+    KLayer defaults, 8 heads, no GTA), n and ro_N per block, and a kernel list of another length
+    than L (the reference then uses its first size for every block)."""
+    out, _ = run("cifar_mixed_float64", """
+[network]
+kind = "cifar"
+precision = "float64"
+channels = 8
+blocks = 3
+connectivity = ["conv", "attn", "attn"]
+osc_dim = [2, 4, 4]
+ro_group = [2, 4, 2]
+kernels = [5, 3]
+norm = "gn"
+steps = 2
+[input]
+batch = 2
+[record]
+weights = true
+""")
+    with h5py.File(out, "r") as f:
+        W = weights(f)
+        cfg = dict(n=2, L=3, T=2, kernels=[5, 5, 5], ro_kernel=3, ro_group=2, norm="gn",
+                   c_norm="gn", use_omega=True, global_omg=True, project=True,
+                   Js=["conv", "attn", "attn"], ns=[2, 4, 4], ro_groups=[2, 4, 2])
+        if "layers.1.2.connectivity.W_qkv.weight" not in W or "layers.0.2.connectivity.weight" \
+                not in W:
+            failures.append("cifar mixed: the weights are not those of a conv and attention blocks")
+        logits, layers = ref.cifar_net(f["input/images"][()], f["initial/noise"][()], W, cfg)
+        name = "cifar mixed J/n float64"
+        compare_layers(name, f, layers, 1e-10)
+        check(name, "logits", f["output/logits"][()], logits, 1e-10)
+
+
 def uptile_case():
     """Up-tiling (the reference's saccade_r = 2): the stored bicubic-resized image is cropped at
     the r² offsets, each crop runs through the reference, and the interleaved feature maps must
@@ -302,6 +337,7 @@ for precision in ("float64", "float32"):
     sudoku_case(precision, 1, nl=False)
     cifar_case(precision, "bn")
 cifar_case("float64", "gn")
+cifar_mixed_case()
 
 # ---- weight file round trip: the stored weights and noise reproduce the run exactly
 print("weight file round trip")

@@ -215,15 +215,19 @@ def cifar_net(images, noise, W, cfg):
             stride = 2 if l < 3 else 1
             x = conv2d(x, W[p + "0.0.weight"], W[p + "0.0.bias"], stride, pad)
             c = conv2d(c, W[p + "0.1.weight"], W[p + "0.1.bias"], stride, pad)
-        kcfg = dict(cfg, J="conv", kernel=cfg["kernels"][l])
+        # per-block J (attention: the KLayer defaults, 8 heads, no GTA), n and ro_N
+        Js, ns, ros = (cfg.get(k, d) for k, d in (("Js", ["conv"] * cfg["L"]),
+                                                  ("ns", [cfg["n"]] * cfg["L"]),
+                                                  ("ro_groups", [cfg["ro_group"]] * cfg["L"])))
+        kcfg = dict(cfg, J=Js[l], n=ns[l], kernel=cfg["kernels"][l], heads=8, gta=False)
         xs, es, en = klayer(x, c, W, p + "2.", kcfg, cfg["T"], gamma)
         layers.append((xs, es, en))
         x = xs[-1]
         q = p + "3."
         z = conv2d(x, W[q + "0.invconv.weight"], W[q + "0.invconv.bias"], 1, pad)
         B, _, H, Wd = z.shape
-        C = z.shape[1] // cfg["ro_group"]
-        c = np.sqrt((z.reshape(B, C, cfg["ro_group"], H, Wd) ** 2).sum(2)) + \
+        C = z.shape[1] // ros[l]
+        c = np.sqrt((z.reshape(B, C, ros[l], H, Wd) ** 2).sum(2)) + \
             W[q + "0.bias"][None, :, None, None]
         h = conv2d(relu(block_norm(c, W, q + "1.fn.fn.0.fn.0.", cfg["norm"])),
                    W[q + "1.fn.fn.0.fn.2.weight"], W[q + "1.fn.fn.0.fn.2.bias"], 1, pad)

@@ -122,10 +122,15 @@ class SudokuNet {
   T gamma_ = 1;
 };
 
+/// Per-block lists (kernels, connectivity, osc_dims, ro_groups) follow the reference's
+/// _expand_param: one value per block as given, any other count means its first value for every
+/// block ([9, 7] with 3 blocks is [9, 9, 9]); osc_dims / ro_groups empty: osc_dim / ro_group.
 struct CifarNetConfig {
   Index osc_dim = 2, channels = 64, blocks = 3, classes = 10, imsize = 32;
-  std::vector<Index> kernels{9, 7, 5};  ///< conv J kernel per block (another count: the first
-                                        ///< for all blocks, as the reference)
+  std::vector<Index> kernels{9, 7, 5};  ///< conv J kernel per block
+  /// J per block; attention as the reference's KLayer default: 8 heads, no GTA
+  std::vector<Connectivity> connectivity{Connectivity::Conv};
+  std::vector<Index> osc_dims, ro_groups;  ///< n and the readout's ro_N per block
   Index ro_kernel = 3, ro_group = 2;
   int steps = 3;
   double gamma = 1.0, init_omega = 1.0;
