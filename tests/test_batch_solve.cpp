@@ -186,6 +186,16 @@ TEST_P(SolveGradient, KeptStagesGiveTheReplayedGradient) {
     ASSERT_TRUE(kept.has_stages());
     ASSERT_FALSE(replayed.has_stages());
     EXPECT_GT(kept.bytes(), 2 * replayed.bytes());
+    // A tape whose last solve did not keep its stages never uses stale ones.
+    BatchTape<double> stale;
+    stale.keep_stages = true;
+    Eigen::MatrixXd z3 = su.z0;
+    solve(su.model, z3, o, ws, &stale);
+    stale.keep_stages = false;
+    z3 = su.z0;
+    solve(su.model, z3, o, ws, &stale);
+    stale.keep_stages = true;
+    EXPECT_FALSE(stale.has_stages());
     HkGradient g1 = HkGradient::zeros_like(su.p), g2 = HkGradient::zeros_like(su.p);
     Eigen::MatrixXd l1 = su.c + z1, l2 = su.c + z2;
     solve_backward(su.model, replayed, o, l1, ws, g1);

@@ -60,10 +60,14 @@ struct BatchTape {
   BatchMatrix<T> end;                  ///< state after the last accepted step
   /// With keep_stages: k[step][s] the stage derivatives, radial[step][s] σ_i·y_i (B×M) of each.
   std::vector<std::vector<BatchMatrix<T>>> k, radial;
+  bool stages_kept = false;  ///< set by the solve (keep_stages at its start)
   long steps() const { return long(h.size()); }
-  /// Whether the backward pass can use kept stages (a solve with keep_stages filled them).
-  bool has_stages() const { return keep_stages && k.size() >= h.size(); }
-  void clear() { h.clear(); }
+  /// Whether the backward pass can use kept stages: the last solve on this tape kept them.
+  bool has_stages() const { return stages_kept && k.size() >= h.size(); }
+  void clear() {
+    h.clear();
+    stages_kept = keep_stages;
+  }
   void push(double step, const BatchMatrix<T>& z) {
     if (starts.size() <= h.size()) starts.emplace_back();
     starts[h.size()] = z;
