@@ -68,7 +68,7 @@ ObjectNet<T>::ObjectNet(ObjectNetConfig c) : c_(std::move(c)) {
     throw std::invalid_argument(
         fmt::format("object network: the image size {} must be a multiple of the patch size {}",
                     c_.imsize, c_.psize));
-  if (c_.steps.size() == 1) c_.steps.assign(static_cast<std::size_t>(c_.blocks), c_.steps[0]);
+  if (c_.steps.size() == 1) c_.steps.assign(static_cast<std::size_t>(c_.blocks), int(c_.steps[0]));
   if (static_cast<Index>(c_.steps.size()) != c_.blocks)
     throw std::invalid_argument("object network: give one T or one per block");
   const Index h = c_.imsize / c_.psize, C = c_.channels;
@@ -327,7 +327,11 @@ CifarNet<T>::CifarNet(CifarNetConfig c) : c_(std::move(c)) {
   if (c_.ro_groups.empty()) c_.ro_groups = {c_.ro_group};
   // As the reference's _expand_param: any count but one per block means the first for all.
   const auto expand = [&](auto& v) {
-    if (static_cast<Index>(v.size()) != c_.blocks) v.assign(static_cast<std::size_t>(c_.blocks), v[0]);
+    // (a copy: assign's value must not refer into the vector)
+    if (static_cast<Index>(v.size()) != c_.blocks) {
+      const auto first = v[0];
+      v.assign(static_cast<std::size_t>(c_.blocks), first);
+    }
   };
   expand(c_.kernels);
   expand(c_.connectivity);

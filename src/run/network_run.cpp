@@ -165,7 +165,7 @@ NetSpec read_spec(Section& root) {
         out.push_back(k);
       }
       if (static_cast<Index>(out.size()) != o.blocks)
-        out.assign(static_cast<std::size_t>(o.blocks), out.front());
+        out.assign(static_cast<std::size_t>(o.blocks), Index(out.front()));
       return out;
     };
     o.osc_dims = per_block("osc_dim", 2, false);
@@ -179,13 +179,14 @@ NetSpec read_spec(Section& root) {
       o.kernels.push_back(k);
     }
     if (static_cast<Index>(o.kernels.size()) != o.blocks)
-      o.kernels.assign(static_cast<std::size_t>(o.blocks), o.kernels.front());
+      o.kernels.assign(static_cast<std::size_t>(o.blocks), Index(o.kernels.front()));
     const auto Js = s.choices("connectivity", "conv", {"conv", "attn"});
     o.connectivity.clear();
     for (const auto& j : Js)
       o.connectivity.push_back(j == "attn" ? Connectivity::Attention : Connectivity::Conv);
     if (static_cast<Index>(o.connectivity.size()) != o.blocks)
-      o.connectivity.assign(static_cast<std::size_t>(o.blocks), o.connectivity.front());
+      o.connectivity.assign(static_cast<std::size_t>(o.blocks),
+                            Connectivity(o.connectivity.front()));
     o.ro_kernel = s.integer("ro_kernel", 3, pos);
     if (o.ro_kernel % 2 == 0)
       s.fail("ro_kernel", fmt::format("expected an odd size, got {}", o.ro_kernel));
