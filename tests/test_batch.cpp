@@ -3,10 +3,9 @@
 // Lagrangian × pair potential × coupling × graph kind, batch = sum of its trajectories, float.
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <tuple>
-
-#include <omp.h>
 
 #include "hkam/models/batch.hpp"
 #include "hkam/random.hpp"

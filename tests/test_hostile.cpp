@@ -86,8 +86,9 @@ TEST(Hostile, IntegersBeyondTheirTypeAreRefusedAtTheKey) {
 }
 
 TEST(Hostile, APerBlockConnectivityListIsCheckedElementByElement) {
-  const std::string obj = "[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\nimsize = 8\n"
-                          "blocks = 2\n";
+  const std::string obj =
+      "[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\nimsize = 8\n"
+      "blocks = 2\n";
   EXPECT_TRUE(has(error_of(obj + "connectivity = [\"conv\", \"attn\", \"conv\"]\n"),
                   "network.connectivity: expected one J or one per block (2), got 3"));
   EXPECT_TRUE(has(error_of(obj + "connectivity = [\"conv\", \"atn\"]\n"),

@@ -354,7 +354,7 @@ CifarNet<T>::CifarNet(CifarNetConfig c) : c_(std::move(c)) {
     k.height = k.width = side;
     k.connectivity = c_.connectivity[s];
     k.kernel = c_.kernels[s];
-    k.heads = 8;     // the reference's KLayer defaults (its CIFAR model passes neither)
+    k.heads = 8;  // the reference's KLayer defaults (its CIFAR model passes neither)
     k.gta = false;
     k.c_norm = c_.c_norm;
     k.use_omega = c_.use_omega;

@@ -284,8 +284,9 @@ std::vector<std::string> Section::choices(const std::string& key, std::optional<
   for (const toml::node& e : *n->as_array()) {
     const auto v = e.value<std::string>();
     if (!e.is_string() || std::find(options.begin(), options.end(), *v) == options.end())
-      fail(key, "expected " + want + " or an array of them, got " +
-                    (e.is_string() ? "\"" + *v + "\"" : std::string("an element that is not a string")));
+      fail(key,
+           "expected " + want + " or an array of them, got " +
+               (e.is_string() ? "\"" + *v + "\"" : std::string("an element that is not a string")));
     out.push_back(*v);
   }
   if (out.empty()) fail(key, "expected " + want + " or a non-empty array of them");

@@ -99,8 +99,8 @@ NetSpec read_spec(Section& root) {
     // J for every block, or one per block (the reference's J list, e.g. ["conv", "attn"]).
     const auto Js = s.choices("connectivity", "attn", {"attn", "conv"});
     if (Js.size() != 1 && static_cast<Index>(Js.size()) != o.blocks)
-      s.fail("connectivity", fmt::format("expected one J or one per block ({}), got {}", o.blocks,
-                                         Js.size()));
+      s.fail("connectivity",
+             fmt::format("expected one J or one per block ({}), got {}", o.blocks, Js.size()));
     const auto to_J = [](const std::string& j) {
       return j == "attn" ? Connectivity::Attention : Connectivity::Conv;
     };
@@ -204,11 +204,11 @@ NetSpec read_spec(Section& root) {
       const auto b = static_cast<std::size_t>(l);
       const Index C = o.channels << std::min<Index>(l, 30), nl = o.osc_dims[b];
       if (C % nl != 0)
-        s.fail("osc_dim", fmt::format("block {} has {} channels: expected a divisor, got {}", l, C,
-                                      nl));
+        s.fail("osc_dim",
+               fmt::format("block {} has {} channels: expected a divisor, got {}", l, C, nl));
       if (C % o.ro_groups[b] != 0)
-        s.fail("ro_group", fmt::format("block {} has {} channels: expected a divisor, got {}", l,
-                                       C, o.ro_groups[b]));
+        s.fail("ro_group", fmt::format("block {} has {} channels: expected a divisor, got {}", l, C,
+                                       o.ro_groups[b]));
       if (o.use_omega && nl % 2 != 0)
         s.fail("osc_dim", fmt::format("use_omega needs an even osc_dim, got {}", nl));
       if (o.connectivity[b] == Connectivity::Attention && C % 8 != 0)
@@ -617,8 +617,8 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
     // file when it has one, else from the seed.
     if (obj && n.clusters > 0 && n.uptile > 1) {
       const Index crops = in.batch * n.uptile * n.uptile;
-      uptile_noise = noise_for<T>(n, C, crops * P, crops, P, seed, "uptile_noise", kNoise + 1,
-                                  false);
+      uptile_noise =
+          noise_for<T>(n, C, crops * P, crops, P, seed, "uptile_noise", kNoise + 1, false);
     }
   } catch (const io::H5Error& e) {
     throw std::runtime_error(
@@ -886,7 +886,7 @@ int run_typed(const NetSpec& n, config::Document& doc, std::uint64_t seed, const
           const bool any_fg = std::any_of(mk.begin(), mk.end(), [](int v) { return v > 0; });
           // No foreground: sklearn's ARI of two empty labellings is 1, and the reference's
           // evaluation averages that in; "skip" writes NaN and leaves the image out of the mean.
-          ari[b] = any_fg        ? analysis::adjusted_rand_index(mk, pix, true)
+          ari[b] = any_fg           ? analysis::adjusted_rand_index(mk, pix, true)
                    : n.empty_fg_one ? 1.0
                                     : std::numeric_limits<double>::quiet_NaN();
           mbo[b] = analysis::mean_best_overlap(mk, pix);
