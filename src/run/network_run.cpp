@@ -155,8 +155,14 @@ NetSpec read_spec(Section& root) {
     o.imsize = s.integer("imsize", 32, pos);
     // Per-block lists as the reference's _expand_param: one value per block as given, any other
     // count means its first value for every block ([9, 7] with 3 blocks is [9, 9, 9]).
-    const auto per_block = [&](const char* key, double def, bool odd) {
-      const Eigen::VectorXd v = s.numbers(key, def, pos);
+    const auto expand = [&](auto& v) {  // (a copy: assign's value must not refer into v)
+      if (static_cast<Index>(v.size()) != o.blocks) {
+        const auto first = v.front();
+        v.assign(static_cast<std::size_t>(o.blocks), first);
+      }
+    };
+    // The integers of key's value v (odd ones for kernels), expanded.
+    const auto per_block = [&](const char* key, const Eigen::VectorXd& v, bool odd) {
       std::vector<Index> out;
       for (Index i = 0; i < v.size(); ++i) {
         const auto k = static_cast<Index>(v[i]);
@@ -164,33 +170,21 @@ NetSpec read_spec(Section& root) {
           s.fail(key, fmt::format("expected {}integers, got {}", odd ? "odd " : "", v[i]));
         out.push_back(k);
       }
-      if (static_cast<Index>(out.size()) != o.blocks)
-        out.assign(static_cast<std::size_t>(o.blocks), Index(out.front()));
+      expand(out);
       return out;
     };
-    o.osc_dims = per_block("osc_dim", 2, false);
+    o.osc_dims = per_block("osc_dim", s.numbers("osc_dim", 2.0, pos), false);
     o.osc_dim = o.osc_dims.front();
-    const Eigen::VectorXd ks = s.numbers("kernels", std::vector<double>{9, 7, 5}, pos);
-    o.kernels.clear();
-    for (Index i = 0; i < ks.size(); ++i) {
-      const auto k = static_cast<Index>(ks[i]);
-      if (k % 2 == 0 || static_cast<double>(k) != ks[i])
-        s.fail("kernels", fmt::format("expected odd integers, got {}", ks[i]));
-      o.kernels.push_back(k);
-    }
-    if (static_cast<Index>(o.kernels.size()) != o.blocks)
-      o.kernels.assign(static_cast<std::size_t>(o.blocks), Index(o.kernels.front()));
+    o.kernels = per_block("kernels", s.numbers("kernels", std::vector<double>{9, 7, 5}, pos), true);
     const auto Js = s.choices("connectivity", "conv", {"conv", "attn"});
     o.connectivity.clear();
     for (const auto& j : Js)
       o.connectivity.push_back(j == "attn" ? Connectivity::Attention : Connectivity::Conv);
-    if (static_cast<Index>(o.connectivity.size()) != o.blocks)
-      o.connectivity.assign(static_cast<std::size_t>(o.blocks),
-                            Connectivity(o.connectivity.front()));
+    expand(o.connectivity);
     o.ro_kernel = s.integer("ro_kernel", 3, pos);
     if (o.ro_kernel % 2 == 0)
       s.fail("ro_kernel", fmt::format("expected an odd size, got {}", o.ro_kernel));
-    o.ro_groups = per_block("ro_group", 2, false);
+    o.ro_groups = per_block("ro_group", s.numbers("ro_group", 2.0, pos), false);
     o.ro_group = o.ro_groups.front();
     o.steps = static_cast<int>(s.integer("steps", 3, config::at_least(0)));
     o.gamma = s.number("gamma", 1.0, config::positive());
