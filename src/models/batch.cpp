@@ -106,6 +106,17 @@ void BatchModel<T>::set_params(const HopfieldKuramotoParams& params) {
       }
     }
   }
+  auto per_slot = [](const Graph& g, const Vector& per_edge, Vector& out) {
+    const auto& eid = g.csr_edge_ids();
+    out.resize(Index(eid.size()));
+    for (std::size_t q = 0; q < eid.size(); ++q)
+      out[Index(q)] = per_edge[per_edge.size() == 1 ? 0 : Index(eid[q])];
+  };
+  if (m_ > 0 && !mean_field_) {
+    per_slot(kg_, ka_, ka_q_);
+    per_slot(kg_, kb_, kb_q_);
+  }
+  if (p_.coupling.present() && !low_rank_) per_slot(hkg_, hw_, hw_q_);
 }
 
 template <class T>
@@ -139,20 +150,20 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
         }
     } else {
       const Csr csr(kg_);
-      const EdgeAB<T> ab{ka_, kb_};
+      const T *aq = ka_q_.data(), *bq = kb_q_.data();
       const double work = double(2 * kg_.num_edges()) * double(B) * double(D);
       with_potential(p_.kuramoto.potential, [&](auto kc) {
         constexpr PairPotentialKind K = decltype(kc)::value;
-        for_nodes<T>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+        for_nodes<T, 2>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
           constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
           const Index Dk = dim_of<DC>(D);
           using V = Lanes<T, BC>;
           const T* si = sig.at(i * Dk, b0);
           Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
           for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-            const Index j = csr.nbr[q], e = csr.eid[q];
+            const Index j = csr.nbr[q];
             const T* sj = sig.at(j * Dk, b0);
-            const T a = ab.a(e), bb = ab.b(e);
+            const T a = aq[q], bb = bq[q];
             V s = V::Zero();
             for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
             const V fp = a + bb * dphi_lanes<K>(s);
@@ -194,9 +205,9 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
       }
     } else {
       const Csr csr(hkg_);
-      const T* hw = hw_.data();
+      const T* hw = hw_q_.data();
       const double work = double(2 * hkg_.num_edges()) * double(B) * double(D);
-      for_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+      for_nodes<T, 2>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
         constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
         const Index Dk = dim_of<DC>(D);
         using V = Lanes<T, BC>;
@@ -207,7 +218,7 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
         const V cg = kk * lanes<T, BC>(g.at(i, b0));
         for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
           const Index j = csr.nbr[q];
-          const T w = hw[csr.eid[q]];
+          const T w = hw[q];
           const T* sj = sig.at(j * Dk, b0);
           const V wgj = w * lanes<T, BC>(g.at(j, b0));
           V s = V::Zero();
@@ -349,7 +360,7 @@ void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) co
   }
   // Per node i, the edges (i, j) with j > i; partial sums per node in ws.y's first M columns.
   const Csr csr(kg_);
-  const EdgeAB<T> ab{ka_, kb_};
+  const T *aq = ka_q_.data(), *bq = kb_q_.data();
   const Cols<T> part{ws.y.data(), B};
   with_potential(p_.kuramoto.potential, [&](auto kc) {
     constexpr PairPotentialKind K = decltype(kc)::value;
@@ -358,9 +369,9 @@ void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) co
       T* pi = part.at(i, 0);
       for (Index b = 0; b < B; ++b) pi[b] = 0;
       for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-        const Index j = csr.nbr[q], ed = csr.eid[q];
+        const Index j = csr.nbr[q];
         if (j < i) continue;
-        const T a = ab.a(ed), bb = ab.b(ed);
+        const T a = aq[q], bb = bq[q];
         for (Index b = 0; b < B; ++b) {
           T s = 0;
           for (Index d = 0; d < D; ++d) s += sig.at(i * D + d, 0)[b] * sig.at(j * D + d, 0)[b];

@@ -20,13 +20,19 @@ using detail::GemmScratch;
 // The batch is processed in chunks of one 64-byte vector of trajectories (8 doubles, 16
 // floats: the SIMD lanes of the edge loops), then one chunk of 4, then one trajectory at a time.
 // Chunk widths are compile-time constants so the lane arithmetic maps onto vector registers.
+// `Vectors` > 1 first takes chunks of that many 64-byte vectors: a loop whose body is short
+// (the forward edge loops) then pays its per-neighbour index and parameter loads once per two
+// vectors; a longer body (the VJP's) would spill registers, so it stays at one.
 // The oscillator dimension is dispatched too: D = 2, 3, 4, 5, 8 are compile-time constants (the
 // loops over d unroll), any other D is passed as 0 and read at run time.
-template <class T, class F>
+template <class T, int Vectors = 1, class F>
 inline void for_chunks(Index batch, Index dim, F&& f) {
   constexpr int wide = 64 / sizeof(T);
   auto run = [&](auto dc) {
     Index b0 = 0;
+    if constexpr (Vectors > 1)
+      for (; b0 + Vectors * wide <= batch; b0 += Vectors * wide)
+        f(std::integral_constant<int, Vectors * wide>{}, dc, b0);
     for (; b0 + wide <= batch; b0 += wide) f(std::integral_constant<int, wide>{}, dc, b0);
     for (; b0 + 4 <= batch; b0 += 4) f(std::integral_constant<int, 4>{}, dc, b0);
     for (; b0 < batch; ++b0) f(std::integral_constant<int, 1>{}, dc, b0);
@@ -57,12 +63,30 @@ constexpr Index dim_of(Index dynamic) {
 }
 
 // f(i, bc, dc, b0) for every node i < count and every batch chunk (for_chunks), nodes split over
-// threads when the pass does more than kParallelWork multiply-adds (`work`).
-template <class T, class F>
+// threads (one contiguous range each) when the pass does more than kParallelWork multiply-adds
+// (`work`). Within a thread the chunk loop is outside the node loop: while one chunk is done
+// for every node, the neighbour reads touch one cache line per column (a band of the
+// small-world lattice fits in L1) instead of one per column and chunk. f must only write lanes
+// b0 .. b0 + BC of its node (and state owned by that node), so the order does not matter.
+template <class T, int Vectors = 1, class F>
 inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
-#pragma omp parallel for schedule(static) if (work > kParallelWork)
-  for (Index i = 0; i < count; ++i)
-    for_chunks<T>(batch, dim, [&](auto bc, auto dc, Index b0) { f(i, bc, dc, b0); });
+  auto range = [&](Index i0, Index i1) {
+    for_chunks<T, Vectors>(batch, dim, [&](auto bc, auto dc, Index b0) {
+      for (Index i = i0; i < i1; ++i) f(i, bc, dc, b0);
+    });
+  };
+#ifdef _OPENMP
+  if (work > kParallelWork) {
+#pragma omp parallel
+    {
+      const Index threads = omp_get_num_threads(), me = omp_get_thread_num();
+      const Index per = (count + threads - 1) / threads;
+      range(std::min(count, me * per), std::min(count, (me + 1) * per));
+    }
+    return;
+  }
+#endif
+  range(0, count);
 }
 
 // The CSR adjacency of an explicit graph: node i's neighbours nbr[off[i] .. off[i+1]) and the
@@ -73,15 +97,6 @@ struct Csr {
   const std::int32_t* eid;
   explicit Csr(const Graph& g)
       : off(g.csr_offsets().data()), nbr(g.csr_neighbors().data()), eid(g.csr_edge_ids().data()) {}
-};
-
-// A_e and B_e of a pair potential: one value per edge, or one shared by all edges.
-template <class T>
-struct EdgeAB {
-  const Eigen::Matrix<T, Eigen::Dynamic, 1>& av;
-  const Eigen::Matrix<T, Eigen::Dynamic, 1>& bv;
-  T a(Index e) const { return av[av.size() == 1 ? 0 : e]; }
-  T b(Index e) const { return bv[bv.size() == 1 ? 0 : e]; }
 };
 
 // SIMD lanes over the batch: BC consecutive trajectories of one coordinate (a column run).

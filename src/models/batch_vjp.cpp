@@ -103,7 +103,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     const Csr csr(kg_);
     T* __restrict ea = ws.edge_a.data();
     T* __restrict eb = ws.edge_b.data();
-    const EdgeAB<T> ab{ka_, kb_};
+    const T *aq = ka_q_.data(), *bq = kb_q_.data();
     const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
     with_potential(p_.kuramoto.potential, [&](auto kc) {
       constexpr PairPotentialKind K = decltype(kc)::value;
@@ -118,7 +118,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
           const Index j = csr.nbr[q], e = csr.eid[q];
           const T* sj = sig.at(j * Dk, b0);
           const T* mj = muc.at(j * Dk, b0);
-          const T a = ab.a(e), bb = ab.b(e);
+          const T a = aq[q], bb = bq[q];
           V s = V::Zero(), m = V::Zero();
           for (Index d = 0; d < Dk; ++d) {
             const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
@@ -189,7 +189,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     alpha_bar = abar;
   } else if (p_.coupling.present()) {
     const Csr csr(hkg_);
-    const T* hw = hw_.data();
+    const T* hw = hw_q_.data();
     T* __restrict ew = ws.edge_w.data();
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
     for_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
@@ -205,7 +205,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       V gacc = V::Zero();
       for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
         const Index j = csr.nbr[q], e = csr.eid[q];
-        const T w = hw[e];
+        const T w = hw[q];
         const T* sj = sig.at(j * Dk, b0);
         const T* mj = muc.at(j * Dk, b0);
         const V gj = lanes<T, BC>(g.at(j, b0));

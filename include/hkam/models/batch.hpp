@@ -102,6 +102,9 @@ class BatchModel {
   Graph kg_, hkg_;  // ℰ_K and ℰ_HK with explicit edge lists (unless on a mean-field path)
   Vector ka_, kb_;  // A_e, B_e (size 1 when shared)
   Vector hw_;       // w_e per ℰ_HK edge (general weights, α, or α W_s,ij)
+  // The same per directed edge in CSR order (slot q of the adjacency), so the edge loops read
+  // them as sequential streams instead of gathering by edge id.
+  Vector ka_q_, kb_q_, hw_q_;
   T beta_ = 1, inv_kh_ = 1, inv_kk_ = 1, alpha_ = 0, mean_a_ = 0;
 };
 
