@@ -173,8 +173,9 @@ TEST_P(BatchKinds, BatchIsTheSumOfItsTrajectoriesAndFloatAgrees) {
   const auto p = make_params(GetParam(), 14);
   const BatchModel<double> model(p);
   Rng rng(8);
-  // 61 = 3·16 + 8 + 4 + 1 in double and 32 + 16 + 3·4 + 1 in float: every chunk width of the
-  // edge loops (two vectors, one vector, 4, single trajectories) is used.
+  // 61 = 3·16 + 8 + 4 + 1 in double and 32 + 16 + 8 + 4 + 1 in float: every chunk width of
+  // the edge loops but double's 2 (two vectors, one vector, the halving rest) is used; the
+  // B = 3 tests above take 2 + 1.
   const Index batch = 61;
   const Eigen::MatrixXd z = random_states(rng, batch, kN, kN, kD);
   const Eigen::MatrixXd lambda = random_states(rng, batch, kN, kN, kD);

@@ -18,13 +18,26 @@ namespace hkam::batch_detail {
 using detail::GemmScratch;
 
 // The batch is processed in chunks of one 64-byte vector of trajectories (8 doubles, 16
-// floats: the SIMD lanes of the edge loops), then one chunk of 4, then one trajectory at a time.
+// floats: the SIMD lanes of the edge loops), then the rest in halving widths (at most one chunk
+// each of 8, 4, 2, 1 trajectories): every chunk is one sweep over the nodes and their
+// neighbours, whose index and parameter loads cost about as much at one lane as at sixteen, so
+// B = 10 takes two sweeps (8 + 2), not three.
 // Chunk widths are compile-time constants so the lane arithmetic maps onto vector registers.
 // `Vectors` > 1 first takes chunks of that many 64-byte vectors: a loop whose body is short
 // (the forward edge loops) then pays its per-neighbour index and parameter loads once per two
 // vectors; a longer body (the VJP's) would spill registers, so it stays at one.
 // The oscillator dimension is dispatched too: D = 2, 3, 4, 5, 8 are compile-time constants (the
 // loops over d unroll), any other D is passed as 0 and read at run time.
+// The chunks of width W, W/2, …, 1 that cover trajectories b0 .. batch (fewer than 2W of them).
+template <int W, class F>
+inline void rest(Index batch, Index b0, F&& f) {
+  if (b0 + W <= batch) {
+    f(std::integral_constant<int, W>{}, b0);
+    b0 += W;
+  }
+  if constexpr (W > 1) rest<W / 2>(batch, b0, f);
+}
+
 template <class T, int Vectors = 1, class F>
 inline void for_chunks(Index batch, Index dim, F&& f) {
   constexpr int wide = 64 / sizeof(T);
@@ -34,8 +47,7 @@ inline void for_chunks(Index batch, Index dim, F&& f) {
       for (; b0 + Vectors * wide <= batch; b0 += Vectors * wide)
         f(std::integral_constant<int, Vectors * wide>{}, dc, b0);
     for (; b0 + wide <= batch; b0 += wide) f(std::integral_constant<int, wide>{}, dc, b0);
-    for (; b0 + 4 <= batch; b0 += 4) f(std::integral_constant<int, 4>{}, dc, b0);
-    for (; b0 < batch; ++b0) f(std::integral_constant<int, 1>{}, dc, b0);
+    rest<wide / 2>(batch, b0, [&](auto bc, Index b) { f(bc, dc, b); });
   };
   switch (dim) {
     case 2:
