@@ -31,7 +31,6 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_edges, Ind
   edge_b.resize(k_edges);
   edge_w.resize(hk_edges);
   w_acc.resize(n, n);
-  gt.resize(b < batch_detail::kGemvRows ? n : 0, b < batch_detail::kGemvRows ? b : 0);
   stack_x.resize(2 * b, n);
   stack_y.resize(2 * b, n);
   if (!gemm) gemm = std::make_shared<detail::GemmScratch<T>>();
@@ -128,8 +127,7 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   if (N > 0) {
     const MapC<T> x(z.data(), B, N);
     activation(p_.hopfield.lagrangian.kind, beta_, x, ws.g);
-    batch_times<T>(ws.g.data(), B, N, w_, ws.wg, *ws.gemm,
-                   ws.gt);  // W_s symmetric: G_b W_s = (W_s g_b)ᵀ
+    batch_times<T>(ws.g.data(), B, N, w_, ws.wg, *ws.gemm);  // W_s symmetric: G_b W_s = (W_s g_b)ᵀ
   }
   if (M > 0) {
     ws.y.setZero();

@@ -164,24 +164,21 @@ inline V ddphi_lanes(const V& s, const V& p) {
   return V::Zero();
 }
 
-// A single trajectory's G·W is one dot product per column of W instead of a GEMM: the GEMM
-// packs all of W (N² numbers copied) on every call and pads G to its 24-row panels, which at
-// B = 1 costs three times the multiply (measured: the note's RHS 435 → 402 µs). At B = 10 the
-// GEMM is already faster (1.19 vs 1.36 ms), so only B = 1 takes this path.
-constexpr Index kGemvRows = 2;
-
 // out = G·W for a B×N batch G (column-major, leading dimension `rows`) and an N×N matrix W,
 // split over threads by column blocks of W (each thread one contiguous block: W is read once,
-// G stays in cache). Below kGemvRows trajectories: through `gt` (G transposed, N×B: each
-// trajectory contiguous) and one dot product per trajectory and column. Results do not depend on
-// the thread count. Allocates nothing once `gemm` and `gt` have met these sizes.
+// G stays in cache). Results do not depend on the thread count. Allocates nothing once `gemm`
+// has met these sizes.
+// A single trajectory (rows = 1: G is one contiguous N-vector) takes one dot product per column
+// of W instead of a GEMM: the GEMM packs all of W (N² numbers copied) on every call and pads G
+// to its 24-row panels, which at B = 1 costs three times the multiply (measured: the note's RHS
+// 435 → 402 µs). At B = 10 the GEMM is already faster (1.19 vs 1.36 ms), so only B = 1 does this.
 template <class T>
 void batch_times(const T* g, Index rows, Index depth, const BatchMatrix<T>& w, BatchMatrix<T>& out,
-                 GemmScratch<T>& gemm, BatchMatrix<T>& gt) {
+                 GemmScratch<T>& gemm) {
   const Index n = w.cols();
   const double work = double(rows) * double(depth) * double(n);
-  const bool gemv = rows < kGemvRows;
-  if (gemv) gt.noalias() = Eigen::Map<const BatchMatrix<T>>(g, rows, depth).transpose();
+  const bool gemv = rows == 1;
+  const Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> g1(g, gemv ? depth : 0);
 #ifdef _OPENMP
   gemm.ensure_slots(omp_get_max_threads());
 #else
@@ -197,7 +194,7 @@ void batch_times(const T* g, Index rows, Index depth, const BatchMatrix<T>& w, B
     const Index per = (n + threads - 1) / threads;
     const Index j0 = std::min(n, me * per), j1 = std::min(n, j0 + per);
     if (gemv)
-      for (Index j = j0; j < j1; ++j) out.col(j).noalias() = gt.transpose() * w.col(j);
+      for (Index j = j0; j < j1; ++j) out(0, j) = g1.dot(w.col(j));
     else if (j1 > j0)
       gemm.run(int(me), rows, j1 - j0, depth, g, rows, false, w.data() + j0 * w.rows(), w.rows(),
                out.data() + j0 * out.rows(), out.rows(), T(1), false);

@@ -68,7 +68,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
 
   if (N > 0) {
     const MapC<T> lxm(lam.data(), B, N);
-    batch_times<T>(lam.data(), B, N, w_, ws.gbar, *ws.gemm, ws.gt);
+    batch_times<T>(lam.data(), B, N, w_, ws.gbar, *ws.gemm);
   }
 
   // ℰ_K

@@ -44,7 +44,6 @@ struct BatchWorkspace {
   BatchMatrix<T> g, wg, h, y;     // activations, G·W_s, HK field on x, y_i (B×M·D)
   BatchMatrix<T> mu, gbar, lx_w;  // VJP: projected cotangent, ḡ, Λ_x·W_s
   BatchMatrix<T> pool;            // per-trajectory D-vectors of the low-rank paths
-  BatchMatrix<T> gt;              // G transposed (N×B) for the products of small batches
   Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;  // per-edge parameter gradients
   BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;           // parameter-gradient scratch
   std::shared_ptr<detail::GemmScratch<T>> gemm;                // kept, so products allocate nothing
