@@ -200,8 +200,18 @@ BENCHMARK(BM_NoteRhs<float>)
     ->Arg(100)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
-BENCHMARK(BM_NoteVjp<double>)->Arg(1)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_NoteVjp<float>)->Arg(1)->Arg(100)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_NoteVjp<double>)
+    ->Arg(1)
+    ->Arg(10)
+    ->Arg(100)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_NoteVjp<float>)
+    ->Arg(1)
+    ->Arg(10)
+    ->Arg(100)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_NoteSolve<double>)
     ->Args({1, 1})
     ->Args({1, 0})

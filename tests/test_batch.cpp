@@ -193,6 +193,8 @@ TEST_P(BatchKinds, BatchIsTheSumOfItsTrajectoriesAndFloatAgrees) {
   }
   EXPECT_TRUE(vectors_near_rel(grad.hopfield.w.reshaped(), sum.hopfield.w.reshaped(), 1e-12));
   EXPECT_TRUE(vectors_near_rel(grad.kuramoto.a, sum.kuramoto.a, 1e-12));
+  EXPECT_TRUE(vectors_near_rel(grad.kuramoto.b, sum.kuramoto.b, 1e-12));
+  EXPECT_TRUE(vectors_near_rel(grad.coupling.weights, sum.coupling.weights, 1e-12));
   EXPECT_TRUE(test::near_rel(grad.coupling.alpha, sum.coupling.alpha, 1e-12));
 
   // float: the same numbers to float precision.

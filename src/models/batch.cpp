@@ -13,9 +13,9 @@ using namespace batch_detail;
 // ---- Workspace ---------------------------------------------------------------------------------
 
 template <class T>
-void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_edges, Index hk_edges) {
+void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Index hk_slots) {
   if (b == batch && g.cols() == l.n_units && y.cols() == l.n_osc * l.osc_dim &&
-      edge_a.size() == k_edges && edge_w.size() == hk_edges)
+      edge_a.size() == k_slots && edge_w.size() == hk_slots)
     return;
   batch = b;
   const Index n = l.n_units, md = l.n_osc * l.osc_dim;
@@ -27,9 +27,9 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_edges, Ind
   y.resize(b, md);
   mu.resize(b, md);
   pool.resize(b, 4 * l.osc_dim);
-  edge_a.resize(k_edges);
-  edge_b.resize(k_edges);
-  edge_w.resize(hk_edges);
+  edge_a.resize(k_slots);
+  edge_b.resize(k_slots);
+  edge_w.resize(hk_slots);
   w_acc.resize(n, n);
   stack_x.resize(2 * b, n);
   stack_y.resize(2 * b, n);
@@ -53,6 +53,16 @@ BatchModel<T>::BatchModel(const HopfieldKuramotoParams& params) {
   const auto& c = p_.coupling;
   low_rank_ = c.present() && c.graph.is_complete() && c.kind == HkCouplingKind::Additive;
   if (c.present()) hkg_ = (c.graph.is_complete() && !low_rank_) ? c.graph.materialized() : c.graph;
+  auto lower_slots = [](const Graph& g) {
+    std::vector<std::int32_t> lower(std::size_t(g.num_edges()));
+    const Csr csr(g);
+    for (Index i = 0; i < g.num_nodes(); ++i)
+      for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q)
+        if (csr.nbr[q] > i) lower[std::size_t(csr.eid[q])] = std::int32_t(q);
+    return lower;
+  };
+  if (m_ > 0 && !mean_field_) k_lower_ = lower_slots(kg_);
+  if (c.present() && !low_rank_) hk_lower_ = lower_slots(hkg_);
   set_params(params);
 }
 
@@ -122,7 +132,7 @@ void BatchModel<T>::set_params(const HopfieldKuramotoParams& params) {
 template <class T>
 void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   const Index B = z.rows(), N = n_, M = m_, D = d_;
-  ws.resize(B, layout(), kg_.num_edges(), p_.coupling.present() ? hkg_.num_edges() : 0);
+  ws.resize(B, layout(), 2 * kg_.num_edges(), p_.coupling.present() ? 2 * hkg_.num_edges() : 0);
   const CCols<T> sig{z.data() + N * B, B};
   if (N > 0) {
     const MapC<T> x(z.data(), B, N);
@@ -298,7 +308,7 @@ void BatchModel<T>::restore(const Matrix& z, const Matrix& f, const Matrix& r,
   const Index B = z.rows(), N = n_, M = m_, D = d_;
   if (z.cols() != dim() || f.rows() != B || f.cols() != dim() || r.rows() != B || r.cols() != M)
     throw std::invalid_argument("BatchModel::restore: z and f must be B x dim, r B x M");
-  ws.resize(B, layout(), kg_.num_edges(), p_.coupling.present() ? hkg_.num_edges() : 0);
+  ws.resize(B, layout(), 2 * kg_.num_edges(), p_.coupling.present() ? 2 * hkg_.num_edges() : 0);
   if (N > 0) activation(p_.hopfield.lagrangian.kind, beta_, MapC<T>(z.data(), B, N), ws.g);
   // f_σ,i = (σ_i·y_i) σ_i − y_i + Ω σ_i  ⇒  y_i = r_i σ_i + Ω σ_i − f_σ,i
   const CCols<T> sig{z.data() + N * B, B}, fs{f.data() + N * B, B};

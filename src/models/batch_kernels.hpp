@@ -111,6 +111,30 @@ struct Csr {
       : off(g.csr_offsets().data()), nbr(g.csr_neighbors().data()), eid(g.csr_edge_ids().data()) {}
 };
 
+// The per-edge gradients the VJP's edge loops leave in slot order (`slots`, edge e at slot
+// lower[e]): their total, and their sum into dst by edge id (or into its single entry when the
+// parameter is shared). Gathers in edge order, so dst is written sequentially.
+template <class T>
+inline double sum_edge_slots(const std::vector<std::int32_t>& lower,
+                             const Eigen::Matrix<T, Eigen::Dynamic, 1>& slots) {
+  const Index edges = Index(lower.size());
+  double sum = 0;
+#pragma omp parallel for reduction(+ : sum) if (edges > 16384)
+  for (Index e = 0; e < edges; ++e) sum += double(slots[lower[std::size_t(e)]]);
+  return sum;
+}
+template <class T>
+inline void add_edge_slots(Eigen::VectorXd& dst, const std::vector<std::int32_t>& lower,
+                           const Eigen::Matrix<T, Eigen::Dynamic, 1>& slots) {
+  const Index edges = Index(lower.size());
+  if (dst.size() == 1) {
+    dst[0] += sum_edge_slots(lower, slots);
+  } else if (dst.size() == edges) {
+#pragma omp parallel for if (edges > 16384)
+    for (Index e = 0; e < edges; ++e) dst[e] += double(slots[lower[std::size_t(e)]]);
+  }
+}
+
 // SIMD lanes over the batch: BC consecutive trajectories of one coordinate (a column run).
 template <class T, int BC>
 using Lanes = Eigen::Array<T, BC, 1>;
@@ -141,6 +165,28 @@ struct Accumulator {
   void flush() {
     if constexpr (DC > 0)
       for (int d = 0; d < DC; ++d) Eigen::Map<V>(mem + d * stride) += r[d];
+  }
+};
+
+// A D×BC block of one node's values held in registers for its whole neighbour loop (D known at
+// compile time), read through operator()(d); otherwise read from memory (column stride
+// `stride`). Without the copy, every store of the loop (an edge gradient) may alias the block,
+// so the compiler reloads it for each neighbour.
+template <class T, int DC, int BC>
+struct Held {
+  using V = Lanes<T, BC>;
+  const T* mem;
+  Index stride;
+  V r[DC > 0 ? DC : 1];
+  Held(const T* m, Index s) : mem(m), stride(s) {
+    if constexpr (DC > 0)
+      for (int d = 0; d < DC; ++d) r[d] = lanes<T, BC>(m + d * s);
+  }
+  V operator()(Index d) const {
+    if constexpr (DC > 0)
+      return r[d];
+    else
+      return lanes<T, BC>(mem + d * stride);
   }
 };
 

@@ -31,9 +31,6 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   const CCols<T> sig{z.data() + N * B, B}, ls{lam.data() + N * B, B}, y{ws.y.data(), B};
   const CCols<T> g{ws.g.data(), B}, lx{lam.data(), B};
   const Cols<T> sb{zbar.data() + N * B, B}, mu{ws.mu.data(), B}, gb{ws.gbar.data(), B};
-  ws.edge_a.setZero();
-  ws.edge_b.setZero();
-  ws.edge_w.setZero();
   T alpha_bar = 0, mean_a_bar = 0;
 
   // μ_i = P_i λ_σi and the projection and Ω terms of σ̄_i.
@@ -111,19 +108,19 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
         constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
         const Index Dk = dim_of<DC>(D);
         using V = Lanes<T, BC>;
-        const T* si = sig.at(i * Dk, b0);
-        const T* mi = muc.at(i * Dk, b0);
+        const Held<T, DC, BC> si(sig.at(i * Dk, b0), B), mi(muc.at(i * Dk, b0), B);
         Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
         for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-          const Index j = csr.nbr[q], e = csr.eid[q];
+          const Index j = csr.nbr[q];
           const T* sj = sig.at(j * Dk, b0);
           const T* mj = muc.at(j * Dk, b0);
           const T a = aq[q], bb = bq[q];
           V s = V::Zero(), m = V::Zero();
           for (Index d = 0; d < Dk; ++d) {
-            const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
+            const auto sjd = lanes<T, BC>(sj + d * B);
+            const V sid = si(d);
             s += sid * sjd;
-            m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
+            m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
           }
           const V p = dphi_lanes<K>(s);
           const V fp = a + bb * p;
@@ -131,8 +128,9 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
           for (Index d = 0; d < Dk; ++d)
             oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
           if (j > i) {
-            ea[e] -= m.sum();
-            eb[e] -= (p * m).sum();
+            const T ga = -m.sum(), gb = -(p * m).sum();
+            ea[q] = b0 == 0 ? ga : ea[q] + ga;
+            eb[q] = b0 == 0 ? gb : eb[q] + gb;
           }
         }
         oi.flush();
@@ -196,15 +194,14 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
       const Index Dk = dim_of<DC>(D);
       using V = Lanes<T, BC>;
-      const T* si = sig.at(i * Dk, b0);
-      const T* mi = muc.at(i * Dk, b0);
+      const Held<T, DC, BC> si(sig.at(i * Dk, b0), B), mi(muc.at(i * Dk, b0), B);
       const V gi = lanes<T, BC>(g.at(i, b0));
       const V li = lanes<T, BC>(lx.at(i, b0));
       T* gbi = gb.at(i, b0);
       Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
       V gacc = V::Zero();
       for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-        const Index j = csr.nbr[q], e = csr.eid[q];
+        const Index j = csr.nbr[q];
         const T w = hw[q];
         const T* sj = sig.at(j * Dk, b0);
         const T* mj = muc.at(j * Dk, b0);
@@ -212,9 +209,10 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
         const V lj = lanes<T, BC>(lx.at(j, b0));
         V s = V::Zero(), m = V::Zero();
         for (Index d = 0; d < Dk; ++d) {
-          const auto sjd = lanes<T, BC>(sj + d * B), sid = lanes<T, BC>(si + d * B);
+          const auto sjd = lanes<T, BC>(sj + d * B);
+          const V sid = si(d);
           s += sid * sjd;
-          m += lanes<T, BC>(mi + d * B) * sjd + lanes<T, BC>(mj + d * B) * sid;
+          m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
         }
         const V gg = gi * gj;
         gacc += w * (kh * s * lj + kk * gj * m);
@@ -222,7 +220,10 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
         const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
         for (Index d = 0; d < Dk; ++d)
           oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
-        if (j > i) ew[e] += (kh * s * cross + kk * gg * m).sum();
+        if (j > i) {
+          const T gw = (kh * s * cross + kk * gg * m).sum();
+          ew[q] = b0 == 0 ? gw : ew[q] + gw;
+        }
       }
       oi.flush();
       Eigen::Map<V>(gbi) += gacc;
@@ -254,17 +255,12 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     }
   }
   if (M > 0) {
-    auto add_edges = [](Eigen::VectorXd& dst, const Vector& src) {
-      if (dst.size() == 1)
-        dst[0] += double(src.sum());
-      else if (dst.size() == src.size())
-        dst += src.template cast<double>();
-    };
     if (mean_field_) {
       if (gr.kuramoto.a.size() == 1) gr.kuramoto.a[0] += double(mean_a_bar);
     } else {
-      add_edges(gr.kuramoto.a, ws.edge_a);
-      if (p_.kuramoto.potential != PairPotentialKind::Linear) add_edges(gr.kuramoto.b, ws.edge_b);
+      add_edge_slots(gr.kuramoto.a, k_lower_, ws.edge_a);
+      if (p_.kuramoto.potential != PairPotentialKind::Linear)
+        add_edge_slots(gr.kuramoto.b, k_lower_, ws.edge_b);
     }
     if (gr.kuramoto.omega.rows() == D) {
       // Ω̄(r, c) = Σ_i Σ_b λ_σi,r σ_i,c, then its skew part. Plain loops: per oscillator the
@@ -286,11 +282,11 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   if (p_.coupling.present()) {
     switch (p_.coupling.kind) {
       case HkCouplingKind::General:
-        if (gr.coupling.weights.size() == ws.edge_w.size())
-          gr.coupling.weights += ws.edge_w.template cast<double>();
+        add_edge_slots(gr.coupling.weights, hk_lower_, ws.edge_w);
         break;
       case HkCouplingKind::Additive:
-        if (gr.wanted.alpha) gr.coupling.alpha += double(low_rank_ ? alpha_bar : ws.edge_w.sum());
+        if (gr.wanted.alpha)
+          gr.coupling.alpha += low_rank_ ? double(alpha_bar) : sum_edge_slots(hk_lower_, ws.edge_w);
         break;
       case HkCouplingKind::Multiplicative: {
         // w_e = α W_s,ij: ᾱ = Σ_e W_s,ij w̄_e; W_s,ij = (W_ij + W_ji)/2 gets α w̄_e.
@@ -299,7 +295,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
         const bool want_w = gr.hopfield.w.rows() == N;
         for (std::size_t e = 0; e < edges.size(); ++e) {
           const Index i = edges[e].i, j = edges[e].j;
-          const double we = double(ws.edge_w[Index(e)]);
+          const double we = double(ws.edge_w[hk_lower_[e]]);
           abar += double(w_(i, j)) * we;
           if (want_w) {
             gr.hopfield.w(i, j) += 0.5 * p_.coupling.alpha * we;

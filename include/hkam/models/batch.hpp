@@ -44,10 +44,12 @@ struct BatchWorkspace {
   BatchMatrix<T> g, wg, h, y;     // activations, G·W_s, HK field on x, y_i (B×M·D)
   BatchMatrix<T> mu, gbar, lx_w;  // VJP: projected cotangent, ḡ, Λ_x·W_s
   BatchMatrix<T> pool;            // per-trajectory D-vectors of the low-rank paths
-  Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;  // per-edge parameter gradients
-  BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;           // parameter-gradient scratch
-  std::shared_ptr<detail::GemmScratch<T>> gemm;                // kept, so products allocate nothing
-  void resize(Index batch, const StateLayout& layout, Index k_edges, Index hk_edges);
+  // Per-edge parameter gradients of the last vjp, in CSR slot order (2 slots per edge; only the
+  // slot seen from the edge's lower node is written): the edge loops then write sequentially.
+  Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;
+  BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;  // parameter-gradient scratch
+  std::shared_ptr<detail::GemmScratch<T>> gemm;       // kept, so products allocate nothing
+  void resize(Index batch, const StateLayout& layout, Index k_slots, Index hk_slots);
 };
 
 template <class T>
@@ -105,6 +107,9 @@ class BatchModel {
   // The same per directed edge in CSR order (slot q of the adjacency), so the edge loops read
   // them as sequential streams instead of gathering by edge id.
   Vector ka_q_, kb_q_, hw_q_;
+  // For each edge, the slot that sees it from its lower node: where the VJP's edge loops leave
+  // its parameter gradient (std::int32_t like the CSR neighbour lists).
+  std::vector<std::int32_t> k_lower_, hk_lower_;
   T beta_ = 1, inv_kh_ = 1, inv_kk_ = 1, alpha_ = 0, mean_a_ = 0;
 };
 
