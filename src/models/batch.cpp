@@ -37,6 +37,29 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Ind
   omega_acc.resize(l.osc_dim, l.osc_dim);
 }
 
+detail::SortedAdjacency::SortedAdjacency(const Graph& g)
+    : off(g.csr_offsets()), upper(std::size_t(g.num_nodes())) {
+  const auto& gn = g.csr_neighbors();
+  const auto& ge = g.csr_edge_ids();
+  nbr.resize(gn.size());
+  eid.resize(ge.size());
+  std::vector<std::pair<std::int32_t, std::int32_t>> row;
+  for (Index i = 0; i < g.num_nodes(); ++i) {
+    row.clear();
+    for (std::int64_t q = off[std::size_t(i)]; q < off[std::size_t(i) + 1]; ++q)
+      row.emplace_back(gn[std::size_t(q)], ge[std::size_t(q)]);
+    std::sort(row.begin(), row.end());
+    std::int64_t q = off[std::size_t(i)];
+    upper[std::size_t(i)] = off[std::size_t(i) + 1];
+    for (const auto& [j, e] : row) {
+      if (j > i && upper[std::size_t(i)] == off[std::size_t(i) + 1]) upper[std::size_t(i)] = q;
+      nbr[std::size_t(q)] = j;
+      eid[std::size_t(q)] = e;
+      ++q;
+    }
+  }
+}
+
 // ---- Model -------------------------------------------------------------------------------------
 
 template <class T>
@@ -53,16 +76,22 @@ BatchModel<T>::BatchModel(const HopfieldKuramotoParams& params) {
   const auto& c = p_.coupling;
   low_rank_ = c.present() && c.graph.is_complete() && c.kind == HkCouplingKind::Additive;
   if (c.present()) hkg_ = (c.graph.is_complete() && !low_rank_) ? c.graph.materialized() : c.graph;
-  auto lower_slots = [](const Graph& g) {
+  auto lower_slots = [](const Graph& g, const detail::SortedAdjacency& adj) {
     std::vector<std::int32_t> lower(std::size_t(g.num_edges()));
-    const Csr csr(g);
+    const Csr csr(adj);
     for (Index i = 0; i < g.num_nodes(); ++i)
-      for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q)
-        if (csr.nbr[q] > i) lower[std::size_t(csr.eid[q])] = std::int32_t(q);
+      for (std::int64_t q = csr.upper[i]; q < csr.off[i + 1]; ++q)
+        lower[std::size_t(csr.eid[q])] = std::int32_t(q);
     return lower;
   };
-  if (m_ > 0 && !mean_field_) k_lower_ = lower_slots(kg_);
-  if (c.present() && !low_rank_) hk_lower_ = lower_slots(hkg_);
+  if (m_ > 0 && !mean_field_) {
+    kadj_ = detail::SortedAdjacency(kg_);
+    k_lower_ = lower_slots(kg_, kadj_);
+  }
+  if (c.present() && !low_rank_) {
+    hkadj_ = detail::SortedAdjacency(hkg_);
+    hk_lower_ = lower_slots(hkg_, hkadj_);
+  }
   set_params(params);
 }
 
@@ -116,17 +145,17 @@ void BatchModel<T>::set_params(const HopfieldKuramotoParams& params) {
       }
     }
   }
-  auto per_slot = [](const Graph& g, const Vector& per_edge, Vector& out) {
-    const auto& eid = g.csr_edge_ids();
+  auto per_slot = [](const detail::SortedAdjacency& adj, const Vector& per_edge, Vector& out) {
+    const auto& eid = adj.eid;
     out.resize(Index(eid.size()));
     for (std::size_t q = 0; q < eid.size(); ++q)
       out[Index(q)] = per_edge[per_edge.size() == 1 ? 0 : Index(eid[q])];
   };
   if (m_ > 0 && !mean_field_) {
-    per_slot(kg_, ka_, ka_q_);
-    per_slot(kg_, kb_, kb_q_);
+    per_slot(kadj_, ka_, ka_q_);
+    per_slot(kadj_, kb_, kb_q_);
   }
-  if (p_.coupling.present() && !low_rank_) per_slot(hkg_, hw_, hw_q_);
+  if (p_.coupling.present() && !low_rank_) per_slot(hkadj_, hw_, hw_q_);
 }
 
 template <class T>
@@ -159,7 +188,7 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
           for (Index b = 0; b < B; ++b) yi[b] = a * (s[d * B + b] - si[b]);
         }
     } else {
-      const Csr csr(kg_);
+      const Csr csr(kadj_);
       const T *aq = ka_q_.data(), *bq = kb_q_.data();
       const double work = double(2 * kg_.num_edges()) * double(B) * double(D);
       with_potential(p_.kuramoto.potential, [&](auto kc) {
@@ -214,7 +243,7 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
         }
       }
     } else {
-      const Csr csr(hkg_);
+      const Csr csr(hkadj_);
       const T* hw = hw_q_.data();
       const double work = double(2 * hkg_.num_edges()) * double(B) * double(D);
       for_nodes<T, 2>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
@@ -369,7 +398,7 @@ void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) co
     return;
   }
   // Per node i, the edges (i, j) with j > i; partial sums per node in ws.y's first M columns.
-  const Csr csr(kg_);
+  const Csr csr(kadj_);
   const T *aq = ka_q_.data(), *bq = kb_q_.data();
   const Cols<T> part{ws.y.data(), B};
   with_potential(p_.kuramoto.potential, [&](auto kc) {
@@ -378,9 +407,8 @@ void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) co
     for (Index i = 0; i < M; ++i) {
       T* pi = part.at(i, 0);
       for (Index b = 0; b < B; ++b) pi[b] = 0;
-      for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
+      for (std::int64_t q = csr.upper[i]; q < csr.off[i + 1]; ++q) {
         const Index j = csr.nbr[q];
-        if (j < i) continue;
         const T a = aq[q], bb = bq[q];
         for (Index b = 0; b < B; ++b) {
           T s = 0;

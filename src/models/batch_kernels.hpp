@@ -74,17 +74,26 @@ constexpr Index dim_of(Index dynamic) {
   return DC > 0 ? Index(DC) : dynamic;
 }
 
-// f(i, bc, dc, b0) for every node i < count and every batch chunk (for_chunks), nodes split over
-// threads (one contiguous range each) when the pass does more than kParallelWork multiply-adds
-// (`work`). Within a thread the chunk loop is outside the node loop: while one chunk is done
-// for every node, the neighbour reads touch one cache line per column (a band of the
-// small-world lattice fits in L1) instead of one per column and chunk. f must only write lanes
-// b0 .. b0 + BC of its node (and state owned by that node), so the order does not matter.
+// The nodes one thread owns in for_owned_nodes / for_nodes: [begin, end).
+struct Owned {
+  Index begin, end;
+  bool operator()(Index j) const { return j >= begin && j < end; }
+};
+
+// f(i, bc, dc, b0, owned) for every node i < count and every batch chunk (for_chunks), nodes
+// split over threads (one contiguous range each, `owned`) when the pass does more than
+// kParallelWork multiply-adds (`work`). Within a thread the chunk loop is outside the node
+// loop: while one chunk is done for every node, the neighbour reads touch one cache line per
+// column (a band of the small-world lattice fits in L1) instead of one per column and chunk.
+// f may write lanes b0 .. b0 + BC of its node and of nodes `owned` says are the calling
+// thread's (no other thread writes them: the VJP's edge loops process an edge whose ends are
+// both one thread's once, for both ends).
 template <class T, int Vectors = 1, class F>
-inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
+inline void for_owned_nodes(Index count, Index batch, Index dim, double work, F&& f) {
   auto range = [&](Index i0, Index i1) {
+    const Owned owned{i0, i1};
     for_chunks<T, Vectors>(batch, dim, [&](auto bc, auto dc, Index b0) {
-      for (Index i = i0; i < i1; ++i) f(i, bc, dc, b0);
+      for (Index i = i0; i < i1; ++i) f(i, bc, dc, b0, owned);
     });
   };
 #ifdef _OPENMP
@@ -101,14 +110,46 @@ inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
   range(0, count);
 }
 
-// The CSR adjacency of an explicit graph: node i's neighbours nbr[off[i] .. off[i+1]) and the
-// ids of the connecting edges.
+// The same with f(i, bc, dc, b0), for loops that write only node i's lanes.
+template <class T, int Vectors = 1, class F>
+inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
+  for_owned_nodes<T, Vectors>(
+      count, batch, dim, work,
+      [&](Index i, auto bc, auto dc, Index b0, const Owned&) { f(i, bc, dc, b0); });
+}
+
+// Raw pointers into a SortedAdjacency (see batch.hpp): node i's neighbours nbr[off[i] ..
+// off[i+1]), ascending, and the ids of the connecting edges.
 struct Csr {
   const std::int64_t* off;
   const std::int32_t* nbr;
   const std::int32_t* eid;
-  explicit Csr(const Graph& g)
-      : off(g.csr_offsets().data()), nbr(g.csr_neighbors().data()), eid(g.csr_edge_ids().data()) {}
+  const std::int64_t* upper;
+  explicit Csr(const detail::SortedAdjacency& a)
+      : off(a.off.data()), nbr(a.nbr.data()), eid(a.eid.data()), upper(a.upper.data()) {}
+  // The first slot of node i in [from, to) whose neighbour is at least j.
+  std::int64_t find(std::int64_t from, std::int64_t to, Index j) const {
+    return std::lower_bound(nbr + from, nbr + to, j) - nbr;
+  }
+};
+
+// Node i's slots in three runs, for the loops that handle an edge once where they can: run 0,
+// neighbours below the thread's nodes (only node i is written); run 1, neighbours above i among
+// the thread's nodes (the edge's gradient and both ends are written: the slots of the thread's
+// nodes below i are skipped, as those edges were done from the other end); run 2, neighbours
+// above the thread's nodes (the edge's gradient and node i).
+struct EdgeRuns {
+  static constexpr int count = 3;
+  std::int64_t begin[count], end[count];
+  EdgeRuns(const Csr& csr, Index i, Owned own) {
+    const std::int64_t q0 = csr.off[i], qu = csr.upper[i], q1 = csr.off[i + 1];
+    const std::int64_t lo = csr.find(q0, qu, own.begin), hi = csr.find(qu, q1, own.end);
+    begin[0] = q0, end[0] = lo;
+    begin[1] = qu, end[1] = hi;
+    begin[2] = hi, end[2] = q1;
+  }
+  static bool grad(int run) { return run > 0; }
+  static bool both(int run) { return run == 1; }
 };
 
 // The per-edge gradients the VJP's edge loops leave in slot order (`slots`, edge e at slot

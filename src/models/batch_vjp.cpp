@@ -8,8 +8,11 @@
 //   ḡ_i = [W_s λ_x]_i + Σ_{j∼HK i} w_e (s_e λ_x,j / κ_H + g_j m_e / κ_K),   x̄ = H ḡ − λ_x
 //   b̄ = λ_x,  W̄ = ½(λ_x gᵀ + g λ_xᵀ),  Ā_e = −m_e,  B̄_e = −φ'(s_e) m_e,
 //   w̄_e = s_e (λ_x,i g_j + λ_x,j g_i) / κ_H + g_i g_j m_e / κ_K,  Ω̄ = skew(Σ_i λ_σi σ_iᵀ).
-// Each edge's parameter gradient is written by the thread that owns its first node, so the
-// node-parallel loops need no atomics.
+// The edge loops split the nodes over threads (contiguous ranges) and need no atomics: an edge
+// whose ends are both one thread's is visited once, from its lower end, and writes both ends
+// (s_e, m_e and φ' are computed once); an edge between two threads' nodes is visited from each
+// end, writing only that end. Each edge's parameter gradient is written from its lower end, at
+// that slot of the sorted adjacency (sequential stores), and gathered into edge order at the end.
 
 #include <stdexcept>
 
@@ -97,40 +100,47 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
         for (Index b = 0; b < B; ++b) oi[b] -= a * (u[d * B + b] - mi[b]);
       }
   } else if (M > 0) {
-    const Csr csr(kg_);
+    const Csr csr(kadj_);
     T* __restrict ea = ws.edge_a.data();
     T* __restrict eb = ws.edge_b.data();
     const T *aq = ka_q_.data(), *bq = kb_q_.data();
     const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
     with_potential(p_.kuramoto.potential, [&](auto kc) {
       constexpr PairPotentialKind K = decltype(kc)::value;
-      for_nodes<T>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+      for_owned_nodes<T>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) {
         constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
         const Index Dk = dim_of<DC>(D);
         using V = Lanes<T, BC>;
         const Held<T, DC, BC> si(sig.at(i * Dk, b0), B), mi(muc.at(i * Dk, b0), B);
         Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
-        for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-          const Index j = csr.nbr[q];
-          const T* sj = sig.at(j * Dk, b0);
-          const T* mj = muc.at(j * Dk, b0);
-          const T a = aq[q], bb = bq[q];
-          V s = V::Zero(), m = V::Zero();
-          for (Index d = 0; d < Dk; ++d) {
-            const auto sjd = lanes<T, BC>(sj + d * B);
-            const V sid = si(d);
-            s += sid * sjd;
-            m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
-          }
-          const V p = dphi_lanes<K>(s);
-          const V fp = a + bb * p;
-          const V fppm = bb * ddphi_lanes<K>(s, p) * m;
-          for (Index d = 0; d < Dk; ++d)
-            oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
-          if (j > i) {
-            const T ga = -m.sum(), gb = -(p * m).sum();
-            ea[q] = b0 == 0 ? ga : ea[q] + ga;
-            eb[q] = b0 == 0 ? gb : eb[q] + gb;
+        const EdgeRuns runs(csr, i, own);
+        for (int r = 0; r < EdgeRuns::count; ++r) {
+          const bool grad = runs.grad(r), both = runs.both(r);
+          for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
+            const Index j = csr.nbr[q];
+            const T* sj = sig.at(j * Dk, b0);
+            const T* mj = muc.at(j * Dk, b0);
+            const T a = aq[q], bb = bq[q];
+            V s = V::Zero(), m = V::Zero();
+            for (Index d = 0; d < Dk; ++d) {
+              const auto sjd = lanes<T, BC>(sj + d * B);
+              const V sid = si(d);
+              s += sid * sjd;
+              m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
+            }
+            const V p = dphi_lanes<K>(s);
+            const V fp = a + bb * p;
+            const V fppm = bb * ddphi_lanes<K>(s, p) * m;
+            for (Index d = 0; d < Dk; ++d)
+              oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
+            if (grad) {
+              const T ga = -m.sum(), gb = -(p * m).sum();
+              ea[q] = b0 == 0 ? ga : ea[q] + ga;
+              eb[q] = b0 == 0 ? gb : eb[q] + gb;
+            }
+            if (both)
+              for (Index d = 0; d < Dk; ++d)
+                Eigen::Map<V>(sb.at(j * Dk + d, b0)) -= fp * mi(d) + fppm * si(d);
           }
         }
         oi.flush();
@@ -186,11 +196,11 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     }
     alpha_bar = abar;
   } else if (p_.coupling.present()) {
-    const Csr csr(hkg_);
+    const Csr csr(hkadj_);
     const T* hw = hw_q_.data();
     T* __restrict ew = ws.edge_w.data();
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
-    for_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
+    for_owned_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) {
       constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
       const Index Dk = dim_of<DC>(D);
       using V = Lanes<T, BC>;
@@ -200,29 +210,39 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       T* gbi = gb.at(i, b0);
       Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
       V gacc = V::Zero();
-      for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-        const Index j = csr.nbr[q];
-        const T w = hw[q];
-        const T* sj = sig.at(j * Dk, b0);
-        const T* mj = muc.at(j * Dk, b0);
-        const V gj = lanes<T, BC>(g.at(j, b0));
-        const V lj = lanes<T, BC>(lx.at(j, b0));
-        V s = V::Zero(), m = V::Zero();
-        for (Index d = 0; d < Dk; ++d) {
-          const auto sjd = lanes<T, BC>(sj + d * B);
-          const V sid = si(d);
-          s += sid * sjd;
-          m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
-        }
-        const V gg = gi * gj;
-        gacc += w * (kh * s * lj + kk * gj * m);
-        const V cross = li * gj + lj * gi;
-        const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
-        for (Index d = 0; d < Dk; ++d)
-          oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
-        if (j > i) {
-          const T gw = (kh * s * cross + kk * gg * m).sum();
-          ew[q] = b0 == 0 ? gw : ew[q] + gw;
+      const EdgeRuns runs(csr, i, own);
+      for (int r = 0; r < EdgeRuns::count; ++r) {
+        const bool grad = runs.grad(r), both = runs.both(r);
+        for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
+          const Index j = csr.nbr[q];
+          const T w = hw[q];
+          const T* sj = sig.at(j * Dk, b0);
+          const T* mj = muc.at(j * Dk, b0);
+          const V gj = lanes<T, BC>(g.at(j, b0));
+          const V lj = lanes<T, BC>(lx.at(j, b0));
+          V s = V::Zero(), m = V::Zero();
+          for (Index d = 0; d < Dk; ++d) {
+            const auto sjd = lanes<T, BC>(sj + d * B);
+            const V sid = si(d);
+            s += sid * sjd;
+            m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
+          }
+          const V gg = gi * gj;
+          const V ws_ = w * s, wm = w * m;
+          gacc += kh * ws_ * lj + kk * gj * wm;
+          const V cross = li * gj + lj * gi;
+          const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
+          for (Index d = 0; d < Dk; ++d)
+            oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
+          if (grad) {
+            const T gw = (kh * s * cross + kk * gg * m).sum();
+            ew[q] = b0 == 0 ? gw : ew[q] + gw;
+          }
+          if (both) {
+            Eigen::Map<V>(gb.at(j, b0)) += kh * ws_ * li + kk * gi * wm;
+            for (Index d = 0; d < Dk; ++d)
+              Eigen::Map<V>(sb.at(j * Dk + d, b0)) += c1 * mi(d) + c2 * si(d);
+          }
         }
       }
       oi.flush();

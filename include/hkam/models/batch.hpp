@@ -23,6 +23,7 @@
 
 #include <Eigen/Core>
 #include <memory>
+#include <vector>
 
 #include "hkam/core.hpp"
 #include "hkam/models/params.hpp"
@@ -35,7 +36,18 @@ using BatchMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 namespace detail {
 template <class T>
 class GemmScratch;  // packing buffers of the matrix products (src/models/gemm.hpp)
-}
+
+// A graph's adjacency as the batched edge loops walk it: node i's neighbours
+// nbr[off[i] .. off[i+1]) in increasing order with the connecting edge ids; upper[i] is the
+// first of them above i. Sorted, a node's neighbours split into contiguous runs (below the
+// calling thread's nodes, among them below i, above i, above them), each with its own loop.
+struct SortedAdjacency {
+  std::vector<std::int64_t> off, upper;
+  std::vector<std::int32_t> nbr, eid;
+  SortedAdjacency() = default;
+  explicit SortedAdjacency(const Graph& g);
+};
+}  // namespace detail
 
 /// Work buffers for one batch (size B); reused across calls, resized when B changes.
 template <class T>
@@ -104,11 +116,12 @@ class BatchModel {
   Graph kg_, hkg_;  // ℰ_K and ℰ_HK with explicit edge lists (unless on a mean-field path)
   Vector ka_, kb_;  // A_e, B_e (size 1 when shared)
   Vector hw_;       // w_e per ℰ_HK edge (general weights, α, or α W_s,ij)
-  // The same per directed edge in CSR order (slot q of the adjacency), so the edge loops read
-  // them as sequential streams instead of gathering by edge id.
+  detail::SortedAdjacency kadj_, hkadj_;  // of kg_ and hkg_
+  // The same per directed edge in adjacency order (slot q of kadj_ / hkadj_), so the edge loops
+  // read them as sequential streams instead of gathering by edge id.
   Vector ka_q_, kb_q_, hw_q_;
   // For each edge, the slot that sees it from its lower node: where the VJP's edge loops leave
-  // its parameter gradient (std::int32_t like the CSR neighbour lists).
+  // its parameter gradient (std::int32_t like the neighbour lists).
   std::vector<std::int32_t> k_lower_, hk_lower_;
   T beta_ = 1, inv_kh_ = 1, inv_kk_ = 1, alpha_ = 0, mean_a_ = 0;
 };
