@@ -207,6 +207,37 @@ TEST_P(BatchKinds, BatchIsTheSumOfItsTrajectoriesAndFloatAgrees) {
   EXPECT_TRUE(vectors_near_rel(zbar32.cast<double>().reshaped(), zbar.reshaped(), 2e-5));
 }
 
+// Edge gradients held back over several products and gathered once give what each product
+// adds on its own; slots that clear() did not size are refused.
+TEST_P(BatchKinds, HeldEdgeGradientsGatherToTheDirectOnes) {
+  const auto p = make_params(GetParam(), 15);
+  const BatchModel<double> model(p);
+  Rng rng(9);
+  BatchWorkspace<double> ws;
+  Eigen::MatrixXd zbar;
+  HkGradient direct = HkGradient::zeros_like(p), gathered = HkGradient::zeros_like(p);
+  EdgeGradientSlots held;
+  model.clear(held);
+  for (int call = 0; call < 3; ++call) {
+    const Eigen::MatrixXd z = random_states(rng, 11, kN, kN, kD);
+    const Eigen::MatrixXd lambda = random_states(rng, 11, kN, kN, kD);
+    model.vjp(z, lambda, zbar, ws, &direct);
+    model.vjp(z, lambda, zbar, ws, &gathered, false, &held);
+  }
+  model.add_edge_gradients(held, gathered);
+  EXPECT_TRUE(
+      vectors_near_rel(gathered.hopfield.w.reshaped(), direct.hopfield.w.reshaped(), 1e-13));
+  EXPECT_TRUE(vectors_near_rel(gathered.kuramoto.a, direct.kuramoto.a, 1e-13));
+  EXPECT_TRUE(vectors_near_rel(gathered.kuramoto.b, direct.kuramoto.b, 1e-13));
+  EXPECT_TRUE(vectors_near_rel(gathered.coupling.weights, direct.coupling.weights, 1e-13));
+  EXPECT_TRUE(test::near_rel(gathered.coupling.alpha, direct.coupling.alpha, 1e-13));
+  if (model.params().kuramoto.graph.num_edges() > 0 && !model.kuramoto_mean_field()) {
+    EdgeGradientSlots unsized;
+    const Eigen::MatrixXd z = random_states(rng, 2, kN, kN, kD);
+    EXPECT_THROW(model.vjp(z, z, zbar, ws, &gathered, false, &unsized), std::invalid_argument);
+  }
+}
+
 std::vector<Kinds> all_kinds() {
   std::vector<Kinds> out;
   for (auto l : {LagrangianKind::Tanh, LagrangianKind::Sigmoid, LagrangianKind::Relu,

@@ -365,6 +365,7 @@ void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
   const long n = tape.steps();
   const bool kept = tape.has_stages();
   if (step_loss) step_loss(n, tape.end, lambda);
+  model.clear(st.edges);
   for (long k = n - 1; k >= 0; --k) {
     const BatchMatrix<T>& z = tape.starts[std::size_t(k)];
     const double h = tape.h[std::size_t(k)];
@@ -386,11 +387,12 @@ void solve_backward(const BatchModel<T>& model, const BatchTape<T>& tape,
       for (int q = s + 1; q < tb.stages; ++q)
         if (tb.a[q][s] != 0.0) kbar += T(h * tb.a[q][s]) * st.zbar[std::size_t(q)];
       model.vjp(st.zs[std::size_t(s)], kbar, st.zbar[std::size_t(s)], stage_ws[std::size_t(s)],
-                &grad, /*ws_holds_z=*/true);
+                &grad, /*ws_holds_z=*/true, &st.edges);
     }
     for (int s = 0; s < tb.stages; ++s) lambda += st.zbar[std::size_t(s)];
     if (step_loss) step_loss(k, z, lambda);
   }
+  model.add_edge_gradients(st.edges, grad);
 }
 
 #define HKAM_INSTANTIATE(T)                                                              \

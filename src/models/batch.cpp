@@ -15,7 +15,7 @@ using namespace batch_detail;
 template <class T>
 void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Index hk_slots) {
   if (b == batch && g.cols() == l.n_units && y.cols() == l.n_osc * l.osc_dim &&
-      edge_a.size() == k_slots && edge_w.size() == hk_slots)
+      edges.a.size() == k_slots && edges.w.size() == hk_slots)
     return;
   batch = b;
   const Index n = l.n_units, md = l.n_osc * l.osc_dim;
@@ -27,9 +27,9 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Ind
   y.resize(b, md);
   mu.resize(b, md);
   pool.resize(b, 4 * l.osc_dim);
-  edge_a.resize(k_slots);
-  edge_b.resize(k_slots);
-  edge_w.resize(hk_slots);
+  edges.a.resize(k_slots);
+  edges.b.resize(k_slots);
+  edges.w.resize(hk_slots);
   w_acc.resize(n, n);
   stack_x.resize(2 * b, n);
   stack_y.resize(2 * b, n);
@@ -161,7 +161,7 @@ void BatchModel<T>::set_params(const HopfieldKuramotoParams& params) {
 template <class T>
 void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   const Index B = z.rows(), N = n_, M = m_, D = d_;
-  ws.resize(B, layout(), 2 * kg_.num_edges(), p_.coupling.present() ? 2 * hkg_.num_edges() : 0);
+  ws.resize(B, layout(), k_slots(), hk_slots());
   const CCols<T> sig{z.data() + N * B, B};
   if (N > 0) {
     const MapC<T> x(z.data(), B, N);
@@ -337,7 +337,7 @@ void BatchModel<T>::restore(const Matrix& z, const Matrix& f, const Matrix& r,
   const Index B = z.rows(), N = n_, M = m_, D = d_;
   if (z.cols() != dim() || f.rows() != B || f.cols() != dim() || r.rows() != B || r.cols() != M)
     throw std::invalid_argument("BatchModel::restore: z and f must be B x dim, r B x M");
-  ws.resize(B, layout(), 2 * kg_.num_edges(), p_.coupling.present() ? 2 * hkg_.num_edges() : 0);
+  ws.resize(B, layout(), k_slots(), hk_slots());
   if (N > 0) activation(p_.hopfield.lagrangian.kind, beta_, MapC<T>(z.data(), B, N), ws.g);
   // f_σ,i = (σ_i·y_i) σ_i − y_i + Ω σ_i  ⇒  y_i = r_i σ_i + Ω σ_i − f_σ,i
   const CCols<T> sig{z.data() + N * B, B}, fs{f.data() + N * B, B};

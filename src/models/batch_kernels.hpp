@@ -155,24 +155,21 @@ struct EdgeRuns {
 // The per-edge gradients the VJP's edge loops leave in slot order (`slots`, edge e at slot
 // lower[e]): their total, and their sum into dst by edge id (or into its single entry when the
 // parameter is shared). Gathers in edge order, so dst is written sequentially.
-template <class T>
-inline double sum_edge_slots(const std::vector<std::int32_t>& lower,
-                             const Eigen::Matrix<T, Eigen::Dynamic, 1>& slots) {
+inline double sum_edge_slots(const std::vector<std::int32_t>& lower, const Eigen::VectorXd& slots) {
   const Index edges = Index(lower.size());
   double sum = 0;
 #pragma omp parallel for reduction(+ : sum) if (edges > 16384)
-  for (Index e = 0; e < edges; ++e) sum += double(slots[lower[std::size_t(e)]]);
+  for (Index e = 0; e < edges; ++e) sum += slots[lower[std::size_t(e)]];
   return sum;
 }
-template <class T>
 inline void add_edge_slots(Eigen::VectorXd& dst, const std::vector<std::int32_t>& lower,
-                           const Eigen::Matrix<T, Eigen::Dynamic, 1>& slots) {
+                           const Eigen::VectorXd& slots) {
   const Index edges = Index(lower.size());
   if (dst.size() == 1) {
     dst[0] += sum_edge_slots(lower, slots);
   } else if (dst.size() == edges) {
 #pragma omp parallel for if (edges > 16384)
-    for (Index e = 0; e < edges; ++e) dst[e] += double(slots[lower[std::size_t(e)]]);
+    for (Index e = 0; e < edges; ++e) dst[e] += slots[lower[std::size_t(e)]];
   }
 }
 

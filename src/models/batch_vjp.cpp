@@ -25,7 +25,7 @@ using namespace batch_detail;
 
 template <class T>
 void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchWorkspace<T>& ws,
-                        HkGradient* grad, bool ws_holds_z) const {
+                        HkGradient* grad, bool ws_holds_z, EdgeGradientSlots* held) const {
   const Index B = z.rows(), N = n_, M = m_, D = d_;
   if (z.cols() != dim() || lam.rows() != B || lam.cols() != dim())
     throw std::invalid_argument("BatchModel::vjp: state and cotangent must both be B x dim");
@@ -35,6 +35,11 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   const CCols<T> g{ws.g.data(), B}, lx{lam.data(), B};
   const Cols<T> sb{zbar.data() + N * B, B}, mu{ws.mu.data(), B}, gb{ws.gbar.data(), B};
   T alpha_bar = 0, mean_a_bar = 0;
+  // Per-edge gradients: into `held` (added to), else into ws (the first batch chunk assigns).
+  EdgeGradientSlots& slots = held ? *held : ws.edges;
+  if (held && (held->a.size() != ws.edges.a.size() || held->w.size() != ws.edges.w.size()))
+    throw std::invalid_argument("BatchModel::vjp: edge-gradient slots not sized by clear()");
+  const bool add_all = held != nullptr;
 
   // μ_i = P_i λ_σi and the projection and Ω terms of σ̄_i.
   const T* om = omega_.data();
@@ -101,8 +106,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       }
   } else if (M > 0) {
     const Csr csr(kadj_);
-    T* __restrict ea = ws.edge_a.data();
-    T* __restrict eb = ws.edge_b.data();
+    double* __restrict ea = slots.a.data();
+    double* __restrict eb = slots.b.data();
     const T *aq = ka_q_.data(), *bq = kb_q_.data();
     const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
     with_potential(p_.kuramoto.potential, [&](auto kc) {
@@ -134,9 +139,10 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             for (Index d = 0; d < Dk; ++d)
               oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
             if (grad) {
-              const T ga = -m.sum(), gb = -(p * m).sum();
-              ea[q] = b0 == 0 ? ga : ea[q] + ga;
-              eb[q] = b0 == 0 ? gb : eb[q] + gb;
+              const double ga = -m.sum(), gb = -(p * m).sum();
+              const bool add = add_all || b0 > 0;
+              ea[q] = add ? ea[q] + ga : ga;
+              eb[q] = add ? eb[q] + gb : gb;
             }
             if (both)
               for (Index d = 0; d < Dk; ++d)
@@ -198,7 +204,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   } else if (p_.coupling.present()) {
     const Csr csr(hkadj_);
     const T* hw = hw_q_.data();
-    T* __restrict ew = ws.edge_w.data();
+    double* __restrict ew = slots.w.data();
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
     for_owned_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) {
       constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
@@ -235,8 +241,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
           for (Index d = 0; d < Dk; ++d)
             oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
           if (grad) {
-            const T gw = (kh * s * cross + kk * gg * m).sum();
-            ew[q] = b0 == 0 ? gw : ew[q] + gw;
+            const double gw = (kh * s * cross + kk * gg * m).sum();
+            ew[q] = add_all || b0 > 0 ? ew[q] + gw : gw;
           }
           if (both) {
             Eigen::Map<V>(gb.at(j, b0)) += kh * ws_ * li + kk * gi * wm;
@@ -275,13 +281,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     }
   }
   if (M > 0) {
-    if (mean_field_) {
-      if (gr.kuramoto.a.size() == 1) gr.kuramoto.a[0] += double(mean_a_bar);
-    } else {
-      add_edge_slots(gr.kuramoto.a, k_lower_, ws.edge_a);
-      if (p_.kuramoto.potential != PairPotentialKind::Linear)
-        add_edge_slots(gr.kuramoto.b, k_lower_, ws.edge_b);
-    }
+    if (mean_field_ && gr.kuramoto.a.size() == 1) gr.kuramoto.a[0] += double(mean_a_bar);
     if (gr.kuramoto.omega.rows() == D) {
       // Ω̄(r, c) = Σ_i Σ_b λ_σi,r σ_i,c, then its skew part. Plain loops: per oscillator the
       // product is D×B by B×D, far too small for a GEMM call.
@@ -299,39 +299,60 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       gr.kuramoto.omega += 0.5 * (ws.omega_acc - ws.omega_acc.transpose()).template cast<double>();
     }
   }
-  if (p_.coupling.present()) {
-    switch (p_.coupling.kind) {
-      case HkCouplingKind::General:
-        add_edge_slots(gr.coupling.weights, hk_lower_, ws.edge_w);
-        break;
-      case HkCouplingKind::Additive:
-        if (gr.wanted.alpha)
-          gr.coupling.alpha += low_rank_ ? double(alpha_bar) : sum_edge_slots(hk_lower_, ws.edge_w);
-        break;
-      case HkCouplingKind::Multiplicative: {
-        // w_e = α W_s,ij: ᾱ = Σ_e W_s,ij w̄_e; W_s,ij = (W_ij + W_ji)/2 gets α w̄_e.
-        const auto& edges = hkg_.edges();
-        double abar = 0;
-        const bool want_w = gr.hopfield.w.rows() == N;
-        for (std::size_t e = 0; e < edges.size(); ++e) {
-          const Index i = edges[e].i, j = edges[e].j;
-          const double we = double(ws.edge_w[hk_lower_[e]]);
-          abar += double(w_(i, j)) * we;
-          if (want_w) {
-            gr.hopfield.w(i, j) += 0.5 * p_.coupling.alpha * we;
-            gr.hopfield.w(j, i) += 0.5 * p_.coupling.alpha * we;
-          }
+  if (low_rank_ && gr.wanted.alpha) gr.coupling.alpha += double(alpha_bar);
+  if (!held) add_edge_gradients(ws.edges, gr);
+}
+
+template <class T>
+void BatchModel<T>::clear(EdgeGradientSlots& held) const {
+  held.a = Eigen::VectorXd::Zero(k_slots());
+  held.b = Eigen::VectorXd::Zero(k_slots());
+  held.w = Eigen::VectorXd::Zero(hk_slots());
+}
+
+template <class T>
+void BatchModel<T>::add_edge_gradients(const EdgeGradientSlots& held, HkGradient& gr) const {
+  if (m_ > 0 && !mean_field_) {
+    add_edge_slots(gr.kuramoto.a, k_lower_, held.a);
+    if (p_.kuramoto.potential != PairPotentialKind::Linear)
+      add_edge_slots(gr.kuramoto.b, k_lower_, held.b);
+  }
+  if (!p_.coupling.present() || low_rank_) return;
+  switch (p_.coupling.kind) {
+    case HkCouplingKind::General:
+      add_edge_slots(gr.coupling.weights, hk_lower_, held.w);
+      break;
+    case HkCouplingKind::Additive:
+      if (gr.wanted.alpha) gr.coupling.alpha += sum_edge_slots(hk_lower_, held.w);
+      break;
+    case HkCouplingKind::Multiplicative: {
+      // w_e = α W_s,ij: ᾱ = Σ_e W_s,ij w̄_e; W_s,ij = (W_ij + W_ji)/2 gets α w̄_e.
+      const auto& edges = hkg_.edges();
+      double abar = 0;
+      const bool want_w = gr.hopfield.w.rows() == n_;
+      for (std::size_t e = 0; e < edges.size(); ++e) {
+        const Index i = edges[e].i, j = edges[e].j;
+        const double we = held.w[hk_lower_[e]];
+        abar += double(w_(i, j)) * we;
+        if (want_w) {
+          gr.hopfield.w(i, j) += 0.5 * p_.coupling.alpha * we;
+          gr.hopfield.w(j, i) += 0.5 * p_.coupling.alpha * we;
         }
-        if (gr.wanted.alpha) gr.coupling.alpha += abar;
-        break;
       }
+      if (gr.wanted.alpha) gr.coupling.alpha += abar;
+      break;
     }
   }
 }
 
 template void BatchModel<float>::vjp(const Matrix&, const Matrix&, Matrix&, BatchWorkspace<float>&,
-                                     HkGradient*, bool) const;
+                                     HkGradient*, bool, EdgeGradientSlots*) const;
 template void BatchModel<double>::vjp(const Matrix&, const Matrix&, Matrix&,
-                                      BatchWorkspace<double>&, HkGradient*, bool) const;
+                                      BatchWorkspace<double>&, HkGradient*, bool,
+                                      EdgeGradientSlots*) const;
+template void BatchModel<float>::clear(EdgeGradientSlots&) const;
+template void BatchModel<double>::clear(EdgeGradientSlots&) const;
+template void BatchModel<float>::add_edge_gradients(const EdgeGradientSlots&, HkGradient&) const;
+template void BatchModel<double>::add_edge_gradients(const EdgeGradientSlots&, HkGradient&) const;
 
 }  // namespace hkam

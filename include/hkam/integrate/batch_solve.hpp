@@ -93,6 +93,7 @@ struct BatchSolveWorkspace {
   std::vector<BatchMatrix<T>> k, zs, zbar;  ///< stage derivatives, stage states, their adjoints
   std::vector<BatchMatrix<T>> radial;       ///< σ_i·y_i of each stage (tapes keeping stages)
   BatchMatrix<T> znew, err, kbar;
+  EdgeGradientSlots edges;  ///< backward pass: per-edge gradients, gathered once at the end
 };
 
 struct BatchSolveSummary {

@@ -49,6 +49,16 @@ struct SortedAdjacency {
 };
 }  // namespace detail
 
+/// Per-edge parameter gradients (A_e, B_e, w_e) in the batched model's own order of directed
+/// edges (its sorted adjacency: two slots per edge, the one seen from the lower node is used).
+/// Passed to BatchModel::vjp, a sequence of products (a backward pass) adds into it and
+/// BatchModel::add_edge_gradients moves the total into an HkGradient once, instead of every
+/// product gathering 10⁵ scattered slots into edge order. Sized and zeroed by
+/// BatchModel::clear.
+struct EdgeGradientSlots {
+  Eigen::VectorXd a, b, w;
+};
+
 /// Work buffers for one batch (size B); reused across calls, resized when B changes.
 template <class T>
 struct BatchWorkspace {
@@ -56,9 +66,7 @@ struct BatchWorkspace {
   BatchMatrix<T> g, wg, h, y;     // activations, G·W_s, HK field on x, y_i (B×M·D)
   BatchMatrix<T> mu, gbar, lx_w;  // VJP: projected cotangent, ḡ, Λ_x·W_s
   BatchMatrix<T> pool;            // per-trajectory D-vectors of the low-rank paths
-  // Per-edge parameter gradients of the last vjp, in CSR slot order (2 slots per edge; only the
-  // slot seen from the edge's lower node is written): the edge loops then write sequentially.
-  Eigen::Matrix<T, Eigen::Dynamic, 1> edge_a, edge_b, edge_w;
+  EdgeGradientSlots edges;        // the last vjp's per-edge gradients when it is not given slots
   BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;  // parameter-gradient scratch
   std::shared_ptr<detail::GemmScratch<T>> gemm;       // kept, so products allocate nothing
   void resize(Index batch, const StateLayout& layout, Index k_slots, Index hk_slots);
@@ -89,8 +97,16 @@ class BatchModel {
   /// backward pass adds one term per stage). zbar must not alias z or lambda.
   /// `ws_holds_z`: the last call on ws was rhs(z, …, ws) with this same z, so its forward
   /// quantities (g, W_s g, y) are reused instead of recomputed (saves one evaluation).
+  /// `held`: the per-edge parameter gradients are added there instead of into grad (see
+  /// EdgeGradientSlots); the other fields still go to grad.
   void vjp(const Matrix& z, const Matrix& lambda, Matrix& zbar, BatchWorkspace<T>& ws,
-           HkGradient* grad = nullptr, bool ws_holds_z = false) const;
+           HkGradient* grad = nullptr, bool ws_holds_z = false,
+           EdgeGradientSlots* held = nullptr) const;
+  /// Sizes `held` for this model and zeroes it.
+  void clear(EdgeGradientSlots& held) const;
+  /// grad += the per-edge gradients in `held` (A, B, per-edge weights, α on an explicit ℰ_HK
+  /// graph, and W through multiplicative weights), for the fields grad wants.
+  void add_edge_gradients(const EdgeGradientSlots& held, HkGradient& grad) const;
 
   /// For a tape that keeps its stages (integrate/batch_solve.hpp): after rhs(z, f, ws), r (B×M)
   /// gets σ_i·y_i, the one number per oscillator that f does not determine. restore(z, f, r, ws)
@@ -106,6 +122,9 @@ class BatchModel {
 
  private:
   void forward(const Matrix& z, BatchWorkspace<T>& ws) const;  // fills g, wg, h, y
+  // Directed-edge slots of the explicit ℰ_K and ℰ_HK edge loops (0 on the closed-form paths).
+  Index k_slots() const { return m_ > 0 && !mean_field_ ? 2 * kg_.num_edges() : 0; }
+  Index hk_slots() const { return p_.coupling.present() && !low_rank_ ? 2 * hkg_.num_edges() : 0; }
 
   HopfieldKuramotoParams p_;
   Index n_ = 0, m_ = 0, d_ = 0;
