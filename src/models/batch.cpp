@@ -168,9 +168,11 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
     activation(p_.hopfield.lagrangian.kind, beta_, x, ws.g);
     batch_times<T>(ws.g.data(), B, N, w_, ws.wg, *ws.gemm);  // W_s symmetric: G_b W_s = (W_s g_b)ᵀ
   }
+  const Cols<T> y{ws.y.data(), B}, h{ws.h.data(), B};
+  const CCols<T> g{ws.g.data(), B};
+  const T kk = inv_kk_;
   if (M > 0) {
     ws.y.setZero();
-    const Cols<T> y{ws.y.data(), B};
     if (mean_field_) {
       // y_i = A (S − σ_i), S = Σ_j σ_j
       T* s = ws.pool.data();  // B×D, column d at s + d·B
@@ -187,37 +189,10 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
           T* yi = y.at(i * D + d, 0);
           for (Index b = 0; b < B; ++b) yi[b] = a * (s[d * B + b] - si[b]);
         }
-    } else {
-      const Csr csr(kadj_);
-      const T *aq = ka_q_.data(), *bq = kb_q_.data();
-      const double work = double(2 * kg_.num_edges()) * double(B) * double(D);
-      with_potential(p_.kuramoto.potential, [&](auto kc) {
-        constexpr PairPotentialKind K = decltype(kc)::value;
-        for_nodes<T, 2>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
-          constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-          const Index Dk = dim_of<DC>(D);
-          using V = Lanes<T, BC>;
-          const T* si = sig.at(i * Dk, b0);
-          Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
-          for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-            const Index j = csr.nbr[q];
-            const T* sj = sig.at(j * Dk, b0);
-            const T a = aq[q], bb = bq[q];
-            V s = V::Zero();
-            for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
-            const V fp = a + bb * dphi_lanes<K>(s);
-            for (Index d = 0; d < Dk; ++d) yi(d) += fp * lanes<T, BC>(sj + d * B);
-          }
-          yi.flush();
-        });
-      });
     }
   }
   if (p_.coupling.present()) {
     ws.h.setZero();
-    const Cols<T> y{ws.y.data(), B}, h{ws.h.data(), B};
-    const CCols<T> g{ws.g.data(), B};
-    const T kk = inv_kk_;
     if (low_rank_) {
       // u_i = α(V − g_i σ_i), V = Σ_j g_j σ_j;  h_i = σ_i·u_i;  y_i −= g_i u_i / κ_K
       T* v = ws.pool.data();
@@ -242,34 +217,72 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
           }
         }
       }
-    } else {
-      const Csr csr(hkadj_);
-      const T* hw = hw_q_.data();
-      const double work = double(2 * hkg_.num_edges()) * double(B) * double(D);
-      for_nodes<T, 2>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0) {
-        constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-        const Index Dk = dim_of<DC>(D);
-        using V = Lanes<T, BC>;
-        const T* si = sig.at(i * Dk, b0);
-        Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
-        T* hi = h.at(i, b0);
-        V hacc = V::Zero();
-        const V cg = kk * lanes<T, BC>(g.at(i, b0));
-        for (std::int64_t q = csr.off[i]; q < csr.off[i + 1]; ++q) {
-          const Index j = csr.nbr[q];
-          const T w = hw[q];
-          const T* sj = sig.at(j * Dk, b0);
-          const V wgj = w * lanes<T, BC>(g.at(j, b0));
-          V s = V::Zero();
-          for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
-          hacc += s * wgj;
-          const V c = cg * wgj;
-          for (Index d = 0; d < Dk; ++d) yi(d) -= c * lanes<T, BC>(sj + d * B);
-        }
-        yi.flush();
-        Eigen::Map<V>(hi) += hacc;
-      });
     }
+  }
+
+  // The explicit edge loops: each thread sweeps its own nodes i0 .. i1 of ℰ_K, then of ℰ_HK
+  // (both write only node i's y and h), in one parallel region.
+  const bool k_edges = M > 0 && !mean_field_, hk_edges = p_.coupling.present() && !low_rank_;
+  const Csr kcsr(kadj_), hkcsr(hkadj_);
+  auto k_sweep = [&](auto kc, Index i0, Index i1) {
+    constexpr PairPotentialKind K = decltype(kc)::value;
+    const T *aq = ka_q_.data(), *bq = kb_q_.data();
+    sweep<T, 2>(i0, i1, B, D, [&](Index i, auto bc, auto dc, Index b0, Owned) {
+      constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+      const Index Dk = dim_of<DC>(D);
+      using V = Lanes<T, BC>;
+      const T* si = sig.at(i * Dk, b0);
+      Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
+      for (std::int64_t q = kcsr.off[i]; q < kcsr.off[i + 1]; ++q) {
+        const Index j = kcsr.nbr[q];
+        const T* sj = sig.at(j * Dk, b0);
+        const T a = aq[q], bb = bq[q];
+        V s = V::Zero();
+        for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+        const V fp = a + bb * dphi_lanes<K>(s);
+        for (Index d = 0; d < Dk; ++d) yi(d) += fp * lanes<T, BC>(sj + d * B);
+      }
+      yi.flush();
+    });
+  };
+  auto hk_sweep = [&](Index i0, Index i1) {
+    const T* hw = hw_q_.data();
+    sweep<T, 2>(i0, i1, B, D, [&](Index i, auto bc, auto dc, Index b0, Owned) {
+      constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+      const Index Dk = dim_of<DC>(D);
+      using V = Lanes<T, BC>;
+      const T* si = sig.at(i * Dk, b0);
+      Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
+      T* hi = h.at(i, b0);
+      V hacc = V::Zero();
+      const V cg = kk * lanes<T, BC>(g.at(i, b0));
+      for (std::int64_t q = hkcsr.off[i]; q < hkcsr.off[i + 1]; ++q) {
+        const Index j = hkcsr.nbr[q];
+        const T w = hw[q];
+        const T* sj = sig.at(j * Dk, b0);
+        const V wgj = w * lanes<T, BC>(g.at(j, b0));
+        V s = V::Zero();
+        for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+        hacc += s * wgj;
+        const V c = cg * wgj;
+        for (Index d = 0; d < Dk; ++d) yi(d) -= c * lanes<T, BC>(sj + d * B);
+      }
+      yi.flush();
+      Eigen::Map<V>(hi) += hacc;
+    });
+  };
+  const double k_work = k_edges ? double(2 * kg_.num_edges()) * double(B) * double(D) : 0.0;
+  const double hk_work = hk_edges ? double(2 * hkg_.num_edges()) * double(B) * double(D) : 0.0;
+  if (k_edges) {
+    // With a coupling there is one oscillator per unit (M = N), so the node ranges coincide.
+    with_potential(p_.kuramoto.potential, [&](auto kc) {
+      parallel_ranges(M, k_work + hk_work, [&](Index i0, Index i1) {
+        k_sweep(kc, i0, i1);
+        if (hk_edges) hk_sweep(i0, i1);
+      });
+    });
+  } else if (hk_edges) {
+    parallel_ranges(N, hk_work, hk_sweep);
   }
 }
 

@@ -88,26 +88,37 @@ struct Owned {
 // f may write lanes b0 .. b0 + BC of its node and of nodes `owned` says are the calling
 // thread's (no other thread writes them: the VJP's edge loops process an edge whose ends are
 // both one thread's once, for both ends).
-template <class T, int Vectors = 1, class F>
-inline void for_owned_nodes(Index count, Index batch, Index dim, double work, F&& f) {
-  auto range = [&](Index i0, Index i1) {
-    const Owned owned{i0, i1};
-    for_chunks<T, Vectors>(batch, dim, [&](auto bc, auto dc, Index b0) {
-      for (Index i = i0; i < i1; ++i) f(i, bc, dc, b0, owned);
-    });
-  };
+// f(i0, i1) for each thread's contiguous share of `count` nodes, in one parallel region when
+// the work (multiply-adds) is above kParallelWork, else f(0, count).
+template <class F>
+inline void parallel_ranges(Index count, double work, F&& f) {
 #ifdef _OPENMP
   if (work > kParallelWork) {
 #pragma omp parallel
     {
       const Index threads = omp_get_num_threads(), me = omp_get_thread_num();
       const Index per = (count + threads - 1) / threads;
-      range(std::min(count, me * per), std::min(count, (me + 1) * per));
+      f(std::min(count, me * per), std::min(count, (me + 1) * per));
     }
     return;
   }
 #endif
-  range(0, count);
+  f(Index(0), count);
+}
+
+// One thread's sweep: f(i, bc, dc, b0, owned) for its nodes i0 .. i1 and every batch chunk.
+template <class T, int Vectors = 1, class F>
+inline void sweep(Index i0, Index i1, Index batch, Index dim, F&& f) {
+  const Owned owned{i0, i1};
+  for_chunks<T, Vectors>(batch, dim, [&](auto bc, auto dc, Index b0) {
+    for (Index i = i0; i < i1; ++i) f(i, bc, dc, b0, owned);
+  });
+}
+
+template <class T, int Vectors = 1, class F>
+inline void for_owned_nodes(Index count, Index batch, Index dim, double work, F&& f) {
+  parallel_ranges(count, work,
+                  [&](Index i0, Index i1) { sweep<T, Vectors>(i0, i1, batch, dim, f); });
 }
 
 // The same with f(i, bc, dc, b0), for loops that write only node i's lanes.
