@@ -145,17 +145,21 @@ void BatchModel<T>::set_params(const HopfieldKuramotoParams& params) {
       }
     }
   }
-  auto per_slot = [](const detail::SortedAdjacency& adj, const Vector& per_edge, Vector& out) {
-    const auto& eid = adj.eid;
+  auto per_slot = [](const std::vector<std::int32_t>& eid, const Vector& per_edge, Vector& out) {
     out.resize(Index(eid.size()));
     for (std::size_t q = 0; q < eid.size(); ++q)
       out[Index(q)] = per_edge[per_edge.size() == 1 ? 0 : Index(eid[q])];
   };
   if (m_ > 0 && !mean_field_) {
-    per_slot(kadj_, ka_, ka_q_);
-    per_slot(kadj_, kb_, kb_q_);
+    per_slot(kg_.csr_edge_ids(), ka_, ka_q_);
+    per_slot(kg_.csr_edge_ids(), kb_, kb_q_);
+    per_slot(kadj_.eid, ka_, ka_s_);
+    per_slot(kadj_.eid, kb_, kb_s_);
   }
-  if (p_.coupling.present() && !low_rank_) per_slot(hkadj_, hw_, hw_q_);
+  if (p_.coupling.present() && !low_rank_) {
+    per_slot(hkg_.csr_edge_ids(), hw_, hw_q_);
+    per_slot(hkadj_.eid, hw_, hw_s_);
+  }
 }
 
 template <class T>
@@ -223,7 +227,7 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   // The explicit edge loops: each thread sweeps its own nodes i0 .. i1 of ℰ_K, then of ℰ_HK
   // (both write only node i's y and h), in one parallel region.
   const bool k_edges = M > 0 && !mean_field_, hk_edges = p_.coupling.present() && !low_rank_;
-  const Csr kcsr(kadj_), hkcsr(hkadj_);
+  const Csr kcsr(kg_), hkcsr(hkg_);
   auto k_sweep = [&](auto kc, Index i0, Index i1) {
     constexpr PairPotentialKind K = decltype(kc)::value;
     const T *aq = ka_q_.data(), *bq = kb_q_.data();
@@ -412,7 +416,7 @@ void BatchModel<T>::energy(const Matrix& z, Vector& e, BatchWorkspace<T>& ws) co
   }
   // Per node i, the edges (i, j) with j > i; partial sums per node in ws.y's first M columns.
   const Csr csr(kadj_);
-  const T *aq = ka_q_.data(), *bq = kb_q_.data();
+  const T *aq = ka_s_.data(), *bq = kb_s_.data();
   const Cols<T> part{ws.y.data(), B};
   with_potential(p_.kuramoto.potential, [&](auto kc) {
     constexpr PairPotentialKind K = decltype(kc)::value;

@@ -129,8 +129,8 @@ inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
       [&](Index i, auto bc, auto dc, Index b0, const Owned&) { f(i, bc, dc, b0); });
 }
 
-// Raw pointers into a SortedAdjacency (see batch.hpp): node i's neighbours nbr[off[i] ..
-// off[i+1]), ascending, and the ids of the connecting edges.
+// Raw pointers into a SortedAdjacency (see batch.hpp) or a graph's own CSR: node i's neighbours
+// nbr[off[i] .. off[i+1]) (ascending in the former) and the ids of the connecting edges.
 struct Csr {
   const std::int64_t* off;
   const std::int32_t* nbr;
@@ -138,6 +138,12 @@ struct Csr {
   const std::int64_t* upper;
   explicit Csr(const detail::SortedAdjacency& a)
       : off(a.off.data()), nbr(a.nbr.data()), eid(a.eid.data()), upper(a.upper.data()) {}
+  // The graph's own order (not sorted; no `upper`).
+  explicit Csr(const Graph& g)
+      : off(g.csr_offsets().data()),
+        nbr(g.csr_neighbors().data()),
+        eid(g.csr_edge_ids().data()),
+        upper(nullptr) {}
   // The first slot of node i in [from, to) whose neighbour is at least j.
   std::int64_t find(std::int64_t from, std::int64_t to, Index j) const {
     return std::lower_bound(nbr + from, nbr + to, j) - nbr;

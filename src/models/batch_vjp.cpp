@@ -108,7 +108,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     const Csr csr(kadj_);
     double* __restrict ea = slots.a.data();
     double* __restrict eb = slots.b.data();
-    const T *aq = ka_q_.data(), *bq = kb_q_.data();
+    const T *aq = ka_s_.data(), *bq = kb_s_.data();
     const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
     with_potential(p_.kuramoto.potential, [&](auto kc) {
       constexpr PairPotentialKind K = decltype(kc)::value;
@@ -203,7 +203,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     alpha_bar = abar;
   } else if (p_.coupling.present()) {
     const Csr csr(hkadj_);
-    const T* hw = hw_q_.data();
+    const T* hw = hw_s_.data();
     double* __restrict ew = slots.w.data();
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
     for_owned_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) {

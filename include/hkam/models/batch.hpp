@@ -135,10 +135,12 @@ class BatchModel {
   Graph kg_, hkg_;  // ℰ_K and ℰ_HK with explicit edge lists (unless on a mean-field path)
   Vector ka_, kb_;  // A_e, B_e (size 1 when shared)
   Vector hw_;       // w_e per ℰ_HK edge (general weights, α, or α W_s,ij)
-  detail::SortedAdjacency kadj_, hkadj_;  // of kg_ and hkg_
-  // The same per directed edge in adjacency order (slot q of kadj_ / hkadj_), so the edge loops
-  // read them as sequential streams instead of gathering by edge id.
-  Vector ka_q_, kb_q_, hw_q_;
+  detail::SortedAdjacency kadj_, hkadj_;  // of kg_ and hkg_, for the VJP and the energy
+  // The same per directed edge, so the edge loops read them as sequential streams instead of
+  // gathering by edge id: in the graphs' own CSR order (…_q_, the forward loops: on the note's
+  // Watts–Strogatz graphs that order, i−1, i+1, i−2, …, is faster than the sorted one) and in
+  // the sorted adjacencies' order (…_s_, the VJP's loops, which split each node's neighbours).
+  Vector ka_q_, kb_q_, hw_q_, ka_s_, kb_s_, hw_s_;
   // For each edge, the slot that sees it from its lower node: where the VJP's edge loops leave
   // its parameter gradient (std::int32_t like the neighbour lists).
   std::vector<std::int32_t> k_lower_, hk_lower_;
