@@ -245,6 +245,21 @@ struct Held {
   }
 };
 
+// The two dot products of an edge's adjoint on BC lanes: s = σ_i·σ_j and
+// m = μ_i·σ_j + μ_j·σ_i (σ_i, μ_i held; σ_j, μ_j read at column stride `stride`).
+template <class T, int DC, int BC>
+inline void edge_dots(const Held<T, DC, BC>& si, const Held<T, DC, BC>& mi, const T* sj,
+                      const T* mj, Index dim, Index stride, Lanes<T, BC>& s, Lanes<T, BC>& m) {
+  s.setZero();
+  m.setZero();
+  for (Index d = 0; d < dim; ++d) {
+    const auto sjd = lanes<T, BC>(sj + d * stride);
+    const Lanes<T, BC> sid = si(d);
+    s += sid * sjd;
+    m += mi(d) * sjd + lanes<T, BC>(mj + d * stride) * sid;
+  }
+}
+
 // Pair-potential terms on BC lanes: F'(s) = a + b φ'(s), and φ''(s).
 template <PairPotentialKind K, class V>
 inline V dphi_lanes(const V& s) {

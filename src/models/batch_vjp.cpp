@@ -126,13 +126,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             const T* sj = sig.at(j * Dk, b0);
             const T* mj = muc.at(j * Dk, b0);
             const T a = aq[q], bb = bq[q];
-            V s = V::Zero(), m = V::Zero();
-            for (Index d = 0; d < Dk; ++d) {
-              const auto sjd = lanes<T, BC>(sj + d * B);
-              const V sid = si(d);
-              s += sid * sjd;
-              m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
-            }
+            V s, m;
+            edge_dots(si, mi, sj, mj, Dk, B, s, m);
             const V p = dphi_lanes<K>(s);
             const V fp = a + bb * p;
             const V fppm = bb * ddphi_lanes<K>(s, p) * m;
@@ -226,13 +221,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
           const T* mj = muc.at(j * Dk, b0);
           const V gj = lanes<T, BC>(g.at(j, b0));
           const V lj = lanes<T, BC>(lx.at(j, b0));
-          V s = V::Zero(), m = V::Zero();
-          for (Index d = 0; d < Dk; ++d) {
-            const auto sjd = lanes<T, BC>(sj + d * B);
-            const V sid = si(d);
-            s += sid * sjd;
-            m += mi(d) * sjd + lanes<T, BC>(mj + d * B) * sid;
-          }
+          V s, m;
+          edge_dots(si, mi, sj, mj, Dk, B, s, m);
           const V gg = gi * gj;
           const V ws_ = w * s, wm = w * m;
           gacc += kh * ws_ * lj + kk * gj * wm;
