@@ -80,14 +80,6 @@ struct Owned {
   bool operator()(Index j) const { return j >= begin && j < end; }
 };
 
-// f(i, bc, dc, b0, owned) for every node i < count and every batch chunk (for_chunks), nodes
-// split over threads (one contiguous range each, `owned`) when the pass does more than
-// kParallelWork multiply-adds (`work`). Within a thread the chunk loop is outside the node
-// loop: while one chunk is done for every node, the neighbour reads touch one cache line per
-// column (a band of the small-world lattice fits in L1) instead of one per column and chunk.
-// f may write lanes b0 .. b0 + BC of its node and of nodes `owned` says are the calling
-// thread's (no other thread writes them: the VJP's edge loops process an edge whose ends are
-// both one thread's once, for both ends).
 // f(i0, i1) for each thread's contiguous share of `count` nodes, in one parallel region when
 // the work (multiply-adds) is above kParallelWork, else f(0, count).
 template <class F>
@@ -115,6 +107,14 @@ inline void sweep(Index i0, Index i1, Index batch, Index dim, F&& f) {
   });
 }
 
+// f(i, bc, dc, b0, owned) for every node i < count and every batch chunk (for_chunks), nodes
+// split over threads (one contiguous range each, `owned`) when the pass does more than
+// kParallelWork multiply-adds (`work`). Within a thread the chunk loop is outside the node
+// loop: while one chunk is done for every node, the neighbour reads touch one cache line per
+// column (a band of the small-world lattice stays in L1, in L2 for wide chunks) instead of one
+// per column and chunk. f may write lanes b0 .. b0 + BC of its node and of nodes `owned` says are
+// the calling thread's (no other thread writes them: the VJP's edge loops process an edge whose
+// ends are both one thread's once, for both ends).
 template <class T, int Vectors = 1, class F>
 inline void for_owned_nodes(Index count, Index batch, Index dim, double work, F&& f) {
   parallel_ranges(count, work,
