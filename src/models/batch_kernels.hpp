@@ -77,7 +77,6 @@ constexpr Index dim_of(Index dynamic) {
 // The nodes one thread owns in for_owned_nodes / for_nodes: [begin, end).
 struct Owned {
   Index begin, end;
-  bool operator()(Index j) const { return j >= begin && j < end; }
 };
 
 // f(i0, i1) for each thread's contiguous share of `count` nodes, in one parallel region when

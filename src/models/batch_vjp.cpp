@@ -37,7 +37,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   T alpha_bar = 0, mean_a_bar = 0;
   // Per-edge gradients: into `held` (added to), else into ws (the first batch chunk assigns).
   EdgeGradientSlots& slots = held ? *held : ws.edges;
-  if (held && (held->a.size() != ws.edges.a.size() || held->w.size() != ws.edges.w.size()))
+  if (held &&
+      (held->a.size() != k_slots() || held->b.size() != k_slots() || held->w.size() != hk_slots()))
     throw std::invalid_argument("BatchModel::vjp: edge-gradient slots not sized by clear()");
   const bool add_all = held != nullptr;
 
@@ -119,6 +120,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
         const Held<T, DC, BC> si(sig.at(i * Dk, b0), B), mi(muc.at(i * Dk, b0), B);
         Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
         const EdgeRuns runs(csr, i, own);
+        const bool add = add_all || b0 > 0;  // else this chunk is the first: assign
         for (int r = 0; r < EdgeRuns::count; ++r) {
           const bool grad = runs.grad(r), both = runs.both(r);
           for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
@@ -134,10 +136,9 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             for (Index d = 0; d < Dk; ++d)
               oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
             if (grad) {
-              const double ga = -m.sum(), gb = -(p * m).sum();
-              const bool add = add_all || b0 > 0;
-              ea[q] = add ? ea[q] + ga : ga;
-              eb[q] = add ? eb[q] + gb : gb;
+              const double da = -m.sum(), db = -(p * m).sum();  // Ā_e, B̄_e (gb is ḡ)
+              ea[q] = add ? ea[q] + da : da;
+              eb[q] = add ? eb[q] + db : db;
             }
             if (both)
               for (Index d = 0; d < Dk; ++d)
@@ -212,6 +213,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
       V gacc = V::Zero();
       const EdgeRuns runs(csr, i, own);
+      const bool add = add_all || b0 > 0;  // else this chunk is the first: assign
       for (int r = 0; r < EdgeRuns::count; ++r) {
         const bool grad = runs.grad(r), both = runs.both(r);
         for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
@@ -232,7 +234,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
           if (grad) {
             const double gw = (kh * s * cross + kk * gg * m).sum();
-            ew[q] = add_all || b0 > 0 ? ew[q] + gw : gw;
+            ew[q] = add ? ew[q] + gw : gw;
           }
           if (both) {
             Eigen::Map<V>(gb.at(j, b0)) += kh * ws_ * li + kk * gi * wm;

@@ -37,7 +37,7 @@ namespace detail {
 template <class T>
 class GemmScratch;  // packing buffers of the matrix products (src/models/gemm.hpp)
 
-// A graph's adjacency as the batched edge loops walk it: node i's neighbours
+// A graph's adjacency as the batched VJP's edge loops (and the energy) walk it: node i's neighbours
 // nbr[off[i] .. off[i+1]) in increasing order with the connecting edge ids; upper[i] is the
 // first of them above i. Sorted, a node's neighbours split into contiguous runs (below the
 // calling thread's nodes, among them below i, above i, above them), each with its own loop.
