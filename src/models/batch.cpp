@@ -15,7 +15,8 @@ using namespace batch_detail;
 template <class T>
 void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Index hk_slots) {
   if (b == batch && g.cols() == l.n_units && y.cols() == l.n_osc * l.osc_dim &&
-      edges.a.size() == k_slots && edges.w.size() == hk_slots)
+      edges.a.size() == k_slots && edges.w.size() == hk_slots &&
+      packed.size() == b * l.n_osc * (l.osc_dim + 1))
     return;
   batch = b;
   const Index n = l.n_units, md = l.n_osc * l.osc_dim;
@@ -27,6 +28,7 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Ind
   y.resize(b, md);
   mu.resize(b, md);
   pool.resize(b, 4 * l.osc_dim);
+  packed.resize(b * l.n_osc * (l.osc_dim + 1));
   edges.a.resize(k_slots);
   edges.b.resize(k_slots);
   edges.w.resize(hk_slots);
@@ -228,23 +230,41 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   // (both write only node i's y and h), in one parallel region.
   const bool k_edges = M > 0 && !mean_field_, hk_edges = p_.coupling.present() && !low_rank_;
   const Csr kcsr(kg_), hkcsr(hkg_);
+  // The edge loops read neighbours from a copy packed per batch chunk: chunk b0 (width BC) at
+  // packed + b0·M·S, node j's S = D + 1 rows of BC lanes (σ_j then g_j) contiguous, so a band of
+  // neighbours is one contiguous run (in the state, node j's rows are B apart: one page each).
+  const Index S = D + 1;
+  T* const pk = ws.packed.data();
+  auto pack = [&](Index i0, Index i1) {
+    for_chunks<T, 2>(B, D, [&](auto bc, auto, Index b0) {
+      constexpr int BC = decltype(bc)::value;
+      for (Index j = i0; j < i1; ++j) {
+        T* dst = pk + b0 * M * S + j * S * BC;
+        for (Index d = 0; d < D; ++d) std::copy_n(sig.at(j * D + d, b0), BC, dst + d * BC);
+        if (j < N)
+          std::copy_n(g.at(j, b0), BC, dst + D * BC);
+        else
+          std::fill_n(dst + D * BC, BC, T(0));
+      }
+    });
+  };
   auto k_sweep = [&](auto kc, Index i0, Index i1) {
     constexpr PairPotentialKind K = decltype(kc)::value;
     const T *aq = ka_q_.data(), *bq = kb_q_.data();
     sweep<T, 2>(i0, i1, B, D, [&](Index i, auto bc, auto dc, Index b0, Owned) {
       constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-      const Index Dk = dim_of<DC>(D);
+      const Index Dk = dim_of<DC>(D), SB = (Dk + 1) * BC;
       using V = Lanes<T, BC>;
-      const T* si = sig.at(i * Dk, b0);
+      const T* base = pk + b0 * M * (Dk + 1);
+      const T* si = base + i * SB;
       Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
       for (std::int64_t q = kcsr.off[i]; q < kcsr.off[i + 1]; ++q) {
-        const Index j = kcsr.nbr[q];
-        const T* sj = sig.at(j * Dk, b0);
+        const T* sj = base + kcsr.nbr[q] * SB;
         const T a = aq[q], bb = bq[q];
         V s = V::Zero();
-        for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+        for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * BC) * lanes<T, BC>(sj + d * BC);
         const V fp = a + bb * dphi_lanes<K>(s);
-        for (Index d = 0; d < Dk; ++d) yi(d) += fp * lanes<T, BC>(sj + d * B);
+        for (Index d = 0; d < Dk; ++d) yi(d) += fp * lanes<T, BC>(sj + d * BC);
       }
       yi.flush();
     });
@@ -253,23 +273,23 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
     const T* hw = hw_q_.data();
     sweep<T, 2>(i0, i1, B, D, [&](Index i, auto bc, auto dc, Index b0, Owned) {
       constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-      const Index Dk = dim_of<DC>(D);
+      const Index Dk = dim_of<DC>(D), SB = (Dk + 1) * BC;
       using V = Lanes<T, BC>;
-      const T* si = sig.at(i * Dk, b0);
+      const T* base = pk + b0 * M * (Dk + 1);
+      const T* si = base + i * SB;
       Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B);
       T* hi = h.at(i, b0);
       V hacc = V::Zero();
-      const V cg = kk * lanes<T, BC>(g.at(i, b0));
+      const V cg = kk * lanes<T, BC>(si + Dk * BC);
       for (std::int64_t q = hkcsr.off[i]; q < hkcsr.off[i + 1]; ++q) {
-        const Index j = hkcsr.nbr[q];
         const T w = hw[q];
-        const T* sj = sig.at(j * Dk, b0);
-        const V wgj = w * lanes<T, BC>(g.at(j, b0));
+        const T* sj = base + hkcsr.nbr[q] * SB;
+        const V wgj = w * lanes<T, BC>(sj + Dk * BC);
         V s = V::Zero();
-        for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * B) * lanes<T, BC>(sj + d * B);
+        for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * BC) * lanes<T, BC>(sj + d * BC);
         hacc += s * wgj;
         const V c = cg * wgj;
-        for (Index d = 0; d < Dk; ++d) yi(d) -= c * lanes<T, BC>(sj + d * B);
+        for (Index d = 0; d < Dk; ++d) yi(d) -= c * lanes<T, BC>(sj + d * BC);
       }
       yi.flush();
       Eigen::Map<V>(hi) += hacc;
@@ -281,12 +301,18 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
     // With a coupling there is one oscillator per unit (M = N), so the node ranges coincide.
     with_potential(p_.kuramoto.potential, [&](auto kc) {
       parallel_ranges(M, k_work + hk_work, [&](Index i0, Index i1) {
+        pack(i0, i1);
+#pragma omp barrier
         k_sweep(kc, i0, i1);
         if (hk_edges) hk_sweep(i0, i1);
       });
     });
   } else if (hk_edges) {
-    parallel_ranges(N, hk_work, hk_sweep);
+    parallel_ranges(N, hk_work, [&](Index i0, Index i1) {
+      pack(i0, i1);
+#pragma omp barrier
+      hk_sweep(i0, i1);
+    });
   }
 }
 

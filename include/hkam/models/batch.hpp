@@ -63,10 +63,11 @@ struct EdgeGradientSlots {
 template <class T>
 struct BatchWorkspace {
   Index batch = 0;
-  BatchMatrix<T> g, wg, h, y;     // activations, G·W_s, HK field on x, y_i (B×M·D)
-  BatchMatrix<T> mu, gbar, lx_w;  // VJP: projected cotangent, ḡ, Λ_x·W_s
-  BatchMatrix<T> pool;            // per-trajectory D-vectors of the low-rank paths
-  EdgeGradientSlots edges;        // the last vjp's per-edge gradients when it is not given slots
+  BatchMatrix<T> g, wg, h, y;                  // activations, G·W_s, HK field on x, y_i (B×M·D)
+  BatchMatrix<T> mu, gbar, lx_w;               // VJP: projected cotangent, ḡ, Λ_x·W_s
+  BatchMatrix<T> pool;                         // per-trajectory D-vectors of the low-rank paths
+  Eigen::Matrix<T, Eigen::Dynamic, 1> packed;  // σ and g per batch chunk, node by node
+  EdgeGradientSlots edges;  // the last vjp's per-edge gradients when it is not given slots
   BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;  // parameter-gradient scratch
   std::shared_ptr<detail::GemmScratch<T>> gemm;       // kept, so products allocate nothing
   void resize(Index batch, const StateLayout& layout, Index k_slots, Index hk_slots);
