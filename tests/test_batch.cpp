@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <string>
 #include <tuple>
 
 #include "hkam/models/batch.hpp"
@@ -263,8 +264,13 @@ INSTANTIATE_TEST_SUITE_P(EveryKind, BatchKinds, ::testing::ValuesIn(all_kinds())
 // (the kind tests above run on 7 nodes, below every threshold): three threads must give one
 // thread's numbers, and both the single-trajectory model's. Rewired edges cross the node
 // ranges of the threads, and each edge's parameter gradient must be written exactly once.
-TEST(BatchModel, ThreadsGiveOneThreadsNumbers) {
-  constexpr Index n = 300, d = 3;
+// D = 3 is a compile-time dimension of the kernels, D = 6 the run-time path; B = 19 takes batch
+// chunks of 16 (double; float 19 = 16 + 2 + 1), 2 and 1 trajectories.
+class BatchThreads : public ::testing::TestWithParam<Index> {};
+
+TEST_P(BatchThreads, ThreadsGiveOneThreadsNumbers) {
+  constexpr Index n = 300, batch = 19;
+  const Index d = GetParam();
   Rng rng(31);
   HopfieldKuramotoParams p;
   p.hopfield.w = Eigen::MatrixXd::NullaryExpr(n, n, [&] { return rng.uniform(-0.1, 0.1); });
@@ -282,8 +288,8 @@ TEST(BatchModel, ThreadsGiveOneThreadsNumbers) {
   p.coupling.weights = random_vector(rng, p.coupling.graph.num_edges());
   p.kappa_k = 0.8;
   const BatchModel<double> model(p);
-  const Eigen::MatrixXd z = random_states(rng, 9, n, n, d);
-  const Eigen::MatrixXd lambda = random_states(rng, 9, n, n, d);
+  const Eigen::MatrixXd z = random_states(rng, batch, n, n, d);
+  const Eigen::MatrixXd lambda = random_states(rng, batch, n, n, d);
   struct Result {
     Eigen::MatrixXd f, zbar;
     Eigen::VectorXd e;
@@ -298,6 +304,10 @@ TEST(BatchModel, ThreadsGiveOneThreadsNumbers) {
     model.rhs(z, r.f, ws);
     model.energy(z, r.e, ws);
     model.vjp(z, lambda, r.zbar, ws, &r.grad);
+    // Again on the used workspace: no pass may build on what the last call left in it.
+    Eigen::MatrixXd f2;
+    model.rhs(z, f2, ws);
+    EXPECT_EQ(f2, r.f);
     omp_set_num_threads(before);
     return r;
   };
@@ -316,6 +326,9 @@ TEST(BatchModel, ThreadsGiveOneThreadsNumbers) {
     EXPECT_TRUE(vectors_near_rel(three.f.row(b).transpose(), fb, 1e-12)) << "trajectory " << b;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(CompileTimeAndRunTimeD, BatchThreads, ::testing::Values(3, 6),
+                         [](const auto& info) { return "D" + std::to_string(info.param); });
 
 TEST(BatchModel, PathsAreTheOnesDocumented) {
   Kinds k{
