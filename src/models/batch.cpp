@@ -16,7 +16,7 @@ template <class T>
 void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Index hk_slots) {
   if (b == batch && g.cols() == l.n_units && y.cols() == l.n_osc * l.osc_dim &&
       edges.a.size() == k_slots && edges.w.size() == hk_slots &&
-      packed.size() == b * l.n_osc * (l.osc_dim + 1))
+      packed.size() == b * l.n_osc * (2 * l.osc_dim + 2))
     return;
   batch = b;
   const Index n = l.n_units, md = l.n_osc * l.osc_dim;
@@ -28,7 +28,7 @@ void BatchWorkspace<T>::resize(Index b, const StateLayout& l, Index k_slots, Ind
   y.resize(b, md);
   mu.resize(b, md);
   pool.resize(b, 4 * l.osc_dim);
-  packed.resize(b * l.n_osc * (l.osc_dim + 1));
+  packed.resize(b * l.n_osc * (2 * l.osc_dim + 2));  // the VJP's S; the forward uses D + 1
   edges.a.resize(k_slots);
   edges.b.resize(k_slots);
   edges.w.resize(hk_slots);

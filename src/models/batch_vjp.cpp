@@ -79,6 +79,32 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
 
   // ℰ_K
   const CCols<T> muc{ws.mu.data(), B};
+  // The explicit edge loops read neighbours from a copy packed per batch chunk (as the forward
+  // loops do, with the VJP's chunks): chunk b0 at packed + b0·M·S, node j's S = 2D + 2 rows of
+  // BC lanes contiguous — σ_j, μ_j, g_j, λ_x,j.
+  const bool k_edges = M > 0 && !mean_field_, hk_edges = p_.coupling.present() && !low_rank_;
+  const Index S = 2 * D + 2;
+  T* const pk = ws.packed.data();
+  if (k_edges || hk_edges) {
+    const double pack_work = double(M) * double(B) * double(S);
+    parallel_ranges(M, pack_work, [&](Index i0, Index i1) {
+      for_chunks<T>(B, D, [&](auto bc, auto, Index b0) {
+        constexpr int BC = decltype(bc)::value;
+        using V = Lanes<T, BC>;
+        for (Index j = i0; j < i1; ++j) {
+          T* dst = pk + b0 * M * S + j * S * BC;
+          for (Index d = 0; d < D; ++d) {
+            Eigen::Map<V>(dst + d * BC) = lanes<T, BC>(sig.at(j * D + d, b0));
+            Eigen::Map<V>(dst + (D + d) * BC) = lanes<T, BC>(muc.at(j * D + d, b0));
+          }
+          if (hk_edges) {
+            Eigen::Map<V>(dst + 2 * D * BC) = lanes<T, BC>(g.at(j, b0));
+            Eigen::Map<V>(dst + (2 * D + 1) * BC) = lanes<T, BC>(lx.at(j, b0));
+          }
+        }
+      });
+    });
+  }
   if (M > 0 && mean_field_) {
     // y_i = A(S − σ_i): σ̄_i −= A(U − μ_i), Ā = −Σ_{i≠j} μ_i·σ_j = −(U·S − Σ_i μ_i·σ_i)
     T* s = ws.pool.data();
@@ -113,40 +139,43 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     const double work = double(2 * kg_.num_edges()) * double(B) * double(2 * D);
     with_potential(p_.kuramoto.potential, [&](auto kc) {
       constexpr PairPotentialKind K = decltype(kc)::value;
-      for_owned_nodes<T>(M, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) {
-        constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-        const Index Dk = dim_of<DC>(D);
-        using V = Lanes<T, BC>;
-        const Held<T, DC, BC> si(sig.at(i * Dk, b0), B), mi(muc.at(i * Dk, b0), B);
-        Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
-        const EdgeRuns runs(csr, i, own);
-        const bool add = add_all || b0 > 0;  // else this chunk is the first: assign
-        for (int r = 0; r < EdgeRuns::count; ++r) {
-          const bool grad = runs.grad(r), both = runs.both(r);
-          for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
-            const Index j = csr.nbr[q];
-            const T* sj = sig.at(j * Dk, b0);
-            const T* mj = muc.at(j * Dk, b0);
-            const T a = aq[q], bb = bq[q];
-            V s, m;
-            edge_dots(si, mi, sj, mj, Dk, B, s, m);
-            const V p = dphi_lanes<K>(s);
-            const V fp = a + bb * p;
-            const V fppm = bb * ddphi_lanes<K>(s, p) * m;
-            for (Index d = 0; d < Dk; ++d)
-              oi(d) -= fp * lanes<T, BC>(mj + d * B) + fppm * lanes<T, BC>(sj + d * B);
-            if (grad) {
-              const double da = -m.sum(), db = -(p * m).sum();  // Ā_e, B̄_e (gb is ḡ)
-              ea[q] = add ? ea[q] + da : da;
-              eb[q] = add ? eb[q] + db : db;
+      for_owned_nodes<T>(
+          M, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) HKAM_FLATTEN {
+            constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+            const Index Dk = dim_of<DC>(D);
+            using V = Lanes<T, BC>;
+            const Index SB = (2 * Dk + 2) * BC;
+            const T* base = pk + b0 * M * (2 * Dk + 2);
+            const Held<T, DC, BC> si(base + i * SB, BC), mi(base + i * SB + Dk * BC, BC);
+            Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
+            const EdgeRuns runs(csr, i, own);
+            const bool add = add_all || b0 > 0;  // else this chunk is the first: assign
+            for (int r = 0; r < EdgeRuns::count; ++r) {
+              const bool grad = runs.grad(r), both = runs.both(r);
+              for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
+                const Index j = csr.nbr[q];
+                const T* sj = base + j * SB;
+                const T* mj = sj + Dk * BC;
+                const T a = aq[q], bb = bq[q];
+                V s, m;
+                edge_dots(si, mi, sj, mj, Dk, BC, s, m);
+                const V p = dphi_lanes<K>(s);
+                const V fp = a + bb * p;
+                const V fppm = bb * ddphi_lanes<K>(s, p) * m;
+                for (Index d = 0; d < Dk; ++d)
+                  oi(d) -= fp * lanes<T, BC>(mj + d * BC) + fppm * lanes<T, BC>(sj + d * BC);
+                if (grad) {
+                  const double da = -m.sum(), db = -(p * m).sum();  // Ā_e, B̄_e (gb is ḡ)
+                  ea[q] = add ? ea[q] + da : da;
+                  eb[q] = add ? eb[q] + db : db;
+                }
+                if (both)
+                  for (Index d = 0; d < Dk; ++d)
+                    Eigen::Map<V>(sb.at(j * Dk + d, b0)) -= fp * mi(d) + fppm * si(d);
+              }
             }
-            if (both)
-              for (Index d = 0; d < Dk; ++d)
-                Eigen::Map<V>(sb.at(j * Dk + d, b0)) -= fp * mi(d) + fppm * si(d);
-          }
-        }
-        oi.flush();
-      });
+            oi.flush();
+          });
     });
   }
 
@@ -202,50 +231,54 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     const T* hw = hw_s_.data();
     double* __restrict ew = slots.w.data();
     const double work = double(2 * hkg_.num_edges()) * double(B) * double(2 * D);
-    for_owned_nodes<T>(N, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) {
-      constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-      const Index Dk = dim_of<DC>(D);
-      using V = Lanes<T, BC>;
-      const Held<T, DC, BC> si(sig.at(i * Dk, b0), B), mi(muc.at(i * Dk, b0), B);
-      const V gi = lanes<T, BC>(g.at(i, b0));
-      const V li = lanes<T, BC>(lx.at(i, b0));
-      T* gbi = gb.at(i, b0);
-      Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
-      V gacc = V::Zero();
-      const EdgeRuns runs(csr, i, own);
-      const bool add = add_all || b0 > 0;  // else this chunk is the first: assign
-      for (int r = 0; r < EdgeRuns::count; ++r) {
-        const bool grad = runs.grad(r), both = runs.both(r);
-        for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
-          const Index j = csr.nbr[q];
-          const T w = hw[q];
-          const T* sj = sig.at(j * Dk, b0);
-          const T* mj = muc.at(j * Dk, b0);
-          const V gj = lanes<T, BC>(g.at(j, b0));
-          const V lj = lanes<T, BC>(lx.at(j, b0));
-          V s, m;
-          edge_dots(si, mi, sj, mj, Dk, B, s, m);
-          const V gg = gi * gj;
-          const V ws_ = w * s, wm = w * m;
-          gacc += kh * ws_ * lj + kk * gj * wm;
-          const V cross = li * gj + lj * gi;
-          const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
-          for (Index d = 0; d < Dk; ++d)
-            oi(d) += c1 * lanes<T, BC>(mj + d * B) + c2 * lanes<T, BC>(sj + d * B);
-          if (grad) {
-            const double gw = (kh * s * cross + kk * gg * m).sum();
-            ew[q] = add ? ew[q] + gw : gw;
+    for_owned_nodes<T>(
+        N, B, D, work, [&](Index i, auto bc, auto dc, Index b0, Owned own) HKAM_FLATTEN {
+          constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
+          const Index Dk = dim_of<DC>(D);
+          using V = Lanes<T, BC>;
+          const Index SB = (2 * Dk + 2) * BC;
+          const T* base = pk + b0 * M * (2 * Dk + 2);
+          const T* pi = base + i * SB;
+          const Held<T, DC, BC> si(pi, BC), mi(pi + Dk * BC, BC);
+          const V gi = lanes<T, BC>(pi + 2 * Dk * BC);
+          const V li = lanes<T, BC>(pi + (2 * Dk + 1) * BC);
+          T* gbi = gb.at(i, b0);
+          Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
+          V gacc = V::Zero();
+          const EdgeRuns runs(csr, i, own);
+          const bool add = add_all || b0 > 0;  // else this chunk is the first: assign
+          for (int r = 0; r < EdgeRuns::count; ++r) {
+            const bool grad = runs.grad(r), both = runs.both(r);
+            for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
+              const Index j = csr.nbr[q];
+              const T w = hw[q];
+              const T* sj = base + j * SB;
+              const T* mj = sj + Dk * BC;
+              const V gj = lanes<T, BC>(sj + 2 * Dk * BC);
+              const V lj = lanes<T, BC>(sj + (2 * Dk + 1) * BC);
+              V s, m;
+              edge_dots(si, mi, sj, mj, Dk, BC, s, m);
+              const V gg = gi * gj;
+              const V ws_ = w * s, wm = w * m;
+              gacc += kh * ws_ * lj + kk * gj * wm;
+              const V cross = li * gj + lj * gi;
+              const V c1 = (kk * w) * gg, c2 = (kh * w) * cross;
+              for (Index d = 0; d < Dk; ++d)
+                oi(d) += c1 * lanes<T, BC>(mj + d * BC) + c2 * lanes<T, BC>(sj + d * BC);
+              if (grad) {
+                const double gw = (kh * s * cross + kk * gg * m).sum();
+                ew[q] = add ? ew[q] + gw : gw;
+              }
+              if (both) {
+                Eigen::Map<V>(gb.at(j, b0)) += kh * ws_ * li + kk * gi * wm;
+                for (Index d = 0; d < Dk; ++d)
+                  Eigen::Map<V>(sb.at(j * Dk + d, b0)) += c1 * mi(d) + c2 * si(d);
+              }
+            }
           }
-          if (both) {
-            Eigen::Map<V>(gb.at(j, b0)) += kh * ws_ * li + kk * gi * wm;
-            for (Index d = 0; d < Dk; ++d)
-              Eigen::Map<V>(sb.at(j * Dk + d, b0)) += c1 * mi(d) + c2 * si(d);
-          }
-        }
-      }
-      oi.flush();
-      Eigen::Map<V>(gbi) += gacc;
-    });
+          oi.flush();
+          Eigen::Map<V>(gbi) += gacc;
+        });
   }
 
   // x̄ = H ḡ − λ_x

@@ -66,7 +66,7 @@ struct BatchWorkspace {
   BatchMatrix<T> g, wg, h, y;                  // activations, G·W_s, HK field on x, y_i (B×M·D)
   BatchMatrix<T> mu, gbar, lx_w;               // VJP: projected cotangent, ḡ, Λ_x·W_s
   BatchMatrix<T> pool;                         // per-trajectory D-vectors of the low-rank paths
-  Eigen::Matrix<T, Eigen::Dynamic, 1> packed;  // σ and g per batch chunk, node by node
+  Eigen::Matrix<T, Eigen::Dynamic, 1> packed;  // neighbour data per batch chunk, node by node
   EdgeGradientSlots edges;  // the last vjp's per-edge gradients when it is not given slots
   BatchMatrix<T> w_acc, omega_acc, stack_x, stack_y;  // parameter-gradient scratch
   std::shared_ptr<detail::GemmScratch<T>> gemm;       // kept, so products allocate nothing
