@@ -13,6 +13,7 @@
 // (s_e, m_e and φ' are computed once); an edge between two threads' nodes is visited from each
 // end, writing only that end. Each edge's parameter gradient is written from its lower end, at
 // that slot of the sorted adjacency (sequential stores), and gathered into edge order at the end.
+// The loops read neighbours from a packed copy (σ_j, μ_j, g_j, λ_x,j contiguous per batch chunk).
 
 #include <stdexcept>
 
