@@ -241,8 +241,9 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
   auto pack = [&](Index i0, Index i1) {
     for_chunks<T, 2>(B, D, [&](auto bc, auto, Index b0) {
       constexpr int BC = decltype(bc)::value;
+      const PackedChunk<T, BC> chunk(pk, b0, M, S);
       for (Index j = i0; j < i1; ++j) {
-        T* dst = pk + b0 * M * S + j * S * BC;
+        T* dst = chunk.node(j);
         using V = Lanes<T, BC>;
         for (Index d = 0; d < D; ++d)
           Eigen::Map<V>(dst + d * BC) = lanes<T, BC>(sig.at(j * D + d, b0));
@@ -262,13 +263,13 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
     const T *aq = ka_q_.data(), *bq = kb_q_.data();
     sweep<T, 2>(i0, i1, B, D, [&](Index i, auto bc, auto dc, Index b0, Owned) HKAM_FLATTEN {
       constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-      const Index Dk = dim_of<DC>(D), SB = (Dk + 1) * BC;
+      const Index Dk = dim_of<DC>(D);
       using V = Lanes<T, BC>;
-      const T* base = pk + b0 * M * (Dk + 1);
-      const T* si = base + i * SB;
+      const PackedChunk<T, BC> chunk(pk, b0, M, Dk + 1);
+      const T* si = chunk.node(i);
       Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B, fresh_y, Dk);
       for (std::int64_t q = kcsr.off[i]; q < kcsr.off[i + 1]; ++q) {
-        const T* sj = base + kcsr.nbr[q] * SB;
+        const T* sj = chunk.node(kcsr.nbr[q]);
         const T a = aq[q], bb = bq[q];
         V s = V::Zero();
         for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * BC) * lanes<T, BC>(sj + d * BC);
@@ -282,16 +283,16 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
     const T* hw = hw_q_.data();
     sweep<T, 2>(i0, i1, B, D, [&](Index i, auto bc, auto dc, Index b0, Owned) HKAM_FLATTEN {
       constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
-      const Index Dk = dim_of<DC>(D), SB = (Dk + 1) * BC;
+      const Index Dk = dim_of<DC>(D);
       using V = Lanes<T, BC>;
-      const T* base = pk + b0 * M * (Dk + 1);
-      const T* si = base + i * SB;
+      const PackedChunk<T, BC> chunk(pk, b0, M, Dk + 1);
+      const T* si = chunk.node(i);
       Accumulator<T, DC, BC> yi(y.at(i * Dk, b0), B, fresh_y && !k_edges, Dk);
       V hacc = V::Zero();
       const V cg = kk * lanes<T, BC>(si + Dk * BC);
       for (std::int64_t q = hkcsr.off[i]; q < hkcsr.off[i + 1]; ++q) {
         const T w = hw[q];
-        const T* sj = base + hkcsr.nbr[q] * SB;
+        const T* sj = chunk.node(hkcsr.nbr[q]);
         const V wgj = w * lanes<T, BC>(sj + Dk * BC);
         V s = V::Zero();
         for (Index d = 0; d < Dk; ++d) s += lanes<T, BC>(si + d * BC) * lanes<T, BC>(sj + d * BC);

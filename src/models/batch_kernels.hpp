@@ -137,6 +137,18 @@ inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
       [&](Index i, auto bc, auto dc, Index b0, const Owned&) { f(i, bc, dc, b0); });
 }
 
+// One batch chunk (trajectories b0 .. b0 + BC) of a packed copy of per-node data: chunk b0 at
+// data + b0·nodes·rows, node j's `rows` rows of BC lanes contiguous, so the neighbours of a band
+// of the lattice are one contiguous run (in a B×cols batch matrix node j's rows are B apart).
+template <class T, int BC>
+struct PackedChunk {
+  T* base;
+  Index node_size;
+  PackedChunk(T* data, Index b0, Index nodes, Index rows)
+      : base(data + b0 * nodes * rows), node_size(rows * BC) {}
+  T* node(Index j) const { return base + j * node_size; }
+};
+
 // Raw pointers into a SortedAdjacency (see batch.hpp) or a graph's own CSR: node i's neighbours
 // nbr[off[i] .. off[i+1]) (ascending in the former) and the ids of the connecting edges.
 struct Csr {

@@ -92,8 +92,9 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       for_chunks<T>(B, D, [&](auto bc, auto, Index b0) {
         constexpr int BC = decltype(bc)::value;
         using V = Lanes<T, BC>;
+        const PackedChunk<T, BC> chunk(pk, b0, M, S);
         for (Index j = i0; j < i1; ++j) {
-          T* dst = pk + b0 * M * S + j * S * BC;
+          T* dst = chunk.node(j);
           for (Index d = 0; d < D; ++d) {
             Eigen::Map<V>(dst + d * BC) = lanes<T, BC>(sig.at(j * D + d, b0));
             Eigen::Map<V>(dst + (D + d) * BC) = lanes<T, BC>(muc.at(j * D + d, b0));
@@ -145,9 +146,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
             const Index Dk = dim_of<DC>(D);
             using V = Lanes<T, BC>;
-            const Index SB = (2 * Dk + 2) * BC;
-            const T* base = pk + b0 * M * (2 * Dk + 2);
-            const Held<T, DC, BC> si(base + i * SB, BC), mi(base + i * SB + Dk * BC, BC);
+            const PackedChunk<T, BC> chunk(pk, b0, M, 2 * Dk + 2);
+            const Held<T, DC, BC> si(chunk.node(i), BC), mi(chunk.node(i) + Dk * BC, BC);
             Accumulator<T, DC, BC> oi(sb.at(i * Dk, b0), B);
             const EdgeRuns runs(csr, i, own);
             const bool add = add_all || b0 > 0;  // else this chunk is the first: assign
@@ -155,7 +155,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
               const bool grad = runs.grad(r), both = runs.both(r);
               for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
                 const Index j = csr.nbr[q];
-                const T* sj = base + j * SB;
+                const T* sj = chunk.node(j);
                 const T* mj = sj + Dk * BC;
                 const T a = aq[q], bb = bq[q];
                 V s, m;
@@ -237,9 +237,8 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
           constexpr int BC = decltype(bc)::value, DC = decltype(dc)::value;
           const Index Dk = dim_of<DC>(D);
           using V = Lanes<T, BC>;
-          const Index SB = (2 * Dk + 2) * BC;
-          const T* base = pk + b0 * M * (2 * Dk + 2);
-          const T* pi = base + i * SB;
+          const PackedChunk<T, BC> chunk(pk, b0, M, 2 * Dk + 2);
+          const T* pi = chunk.node(i);
           const Held<T, DC, BC> si(pi, BC), mi(pi + Dk * BC, BC);
           const V gi = lanes<T, BC>(pi + 2 * Dk * BC);
           const V li = lanes<T, BC>(pi + (2 * Dk + 1) * BC);
@@ -253,7 +252,7 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
             for (std::int64_t q = runs.begin[r]; q < runs.end[r]; ++q) {
               const Index j = csr.nbr[q];
               const T w = hw[q];
-              const T* sj = base + j * SB;
+              const T* sj = chunk.node(j);
               const T* mj = sj + Dk * BC;
               const V gj = lanes<T, BC>(sj + 2 * Dk * BC);
               const V lj = lanes<T, BC>(sj + (2 * Dk + 1) * BC);
