@@ -338,7 +338,9 @@ void BatchModel<T>::rhs(const Matrix& z, Matrix& dz, BatchWorkspace<T>& ws) cons
     const T* h = ws.h.data() + i * B;
     T* out = dz.data() + i * B;
     const T bi = bias_[i];
-    for (Index b = 0; b < B; ++b) out[b] = wg[b] - x[b] + bi + (coupled ? inv_kh_ * h[b] : T(0));
+    for (Index b = 0; b < B; ++b) out[b] = wg[b] - x[b] + bi;
+    if (coupled)  // h is written by forward only when there is a coupling
+      for (Index b = 0; b < B; ++b) out[b] += inv_kh_ * h[b];
   }
   // σ part: −(y_i − (σ_i·y_i)σ_i) + Ω σ_i
   const CCols<T> sig{z.data() + N * B, B}, y{ws.y.data(), B};

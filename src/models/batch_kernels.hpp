@@ -238,7 +238,6 @@ struct Accumulator {
       for (Index d = 0; d < dim; ++d) Eigen::Map<V>(mem + d * stride).setZero();
     }
   }
-  static constexpr Index dim_of(Index dynamic) { return DC > 0 ? Index(DC) : dynamic; }
   decltype(auto) operator()(Index d) {
     if constexpr (DC > 0)
       return (r[d]);
