@@ -230,34 +230,21 @@ void BatchModel<T>::forward(const Matrix& z, BatchWorkspace<T>& ws) const {
     }
   }
 
-  // The explicit edge loops: each thread sweeps its own nodes i0 .. i1 of ℰ_K, then of ℰ_HK
-  // (both write only node i's y and h), in one parallel region.
+  // The explicit edge loops read neighbours from a copy packed per batch chunk (pack_nodes):
+  // node j's S = D + 1 rows of chunk lanes (σ_j, then g_j when ℰ_HK is explicit) contiguous, so
+  // a band of neighbours is one contiguous run (in the state, node j's rows are B apart). Each
+  // thread packs its own nodes i0 .. i1, then (after the others have too) sweeps them for ℰ_K,
+  // then for ℰ_HK, in one parallel region; both sweeps write only node i's y and h. The first
+  // sweep assigns y_i when nothing was written before (fresh_y).
+  // (One sweep doing both neighbour loops per node, with one accumulator, measured slower at
+  // B = 1 and 10 in float and no faster elsewhere.)
   const Csr kcsr(kg_), hkcsr(hkg_);
-  // The edge loops read neighbours from a copy packed per batch chunk: chunk b0 (width BC) at
-  // packed + b0·M·S, node j's S = D + 1 rows of BC lanes (σ_j then g_j) contiguous, so a band of
-  // neighbours is one contiguous run (in the state, node j's rows are B apart: one page each).
   const Index S = D + 1;
   T* const pk = ws.packed.data();
   auto pack = [&](Index i0, Index i1) {
-    for_chunks<T, 2>(B, D, [&](auto bc, auto, Index b0) {
-      constexpr int BC = decltype(bc)::value;
-      const PackedChunk<T, BC> chunk(pk, b0, M, S);
-      for (Index j = i0; j < i1; ++j) {
-        T* dst = chunk.node(j);
-        using V = Lanes<T, BC>;
-        for (Index d = 0; d < D; ++d)
-          Eigen::Map<V>(dst + d * BC) = lanes<T, BC>(sig.at(j * D + d, b0));
-        if (j < N)
-          Eigen::Map<V>(dst + D * BC) = lanes<T, BC>(g.at(j, b0));
-        else
-          Eigen::Map<V>(dst + D * BC).setZero();
-      }
-    });
+    pack_nodes<T, 2>(pk, M, S, hk_edges ? S : D, B, D, i0, i1,
+                     [&](Index j, Index r) { return r < D ? sig.at(j * D + r, 0) : g.at(j, 0); });
   };
-  // Each thread packs its nodes, then (after the others have too) sweeps them for ℰ_K, then
-  // for ℰ_HK. The first sweep assigns y_i when nothing was written before (fresh_y).
-  // (One sweep doing both neighbour loops per node, with one accumulator, measured slower at
-  // B = 1 and 10 in float and no faster elsewhere.)
   auto k_sweep = [&](auto kc, Index i0, Index i1) {
     constexpr PairPotentialKind K = decltype(kc)::value;
     const T *aq = ka_q_.data(), *bq = kb_q_.data();

@@ -137,18 +137,6 @@ inline void for_nodes(Index count, Index batch, Index dim, double work, F&& f) {
       [&](Index i, auto bc, auto dc, Index b0, const Owned&) { f(i, bc, dc, b0); });
 }
 
-// One batch chunk (trajectories b0 .. b0 + BC) of a packed copy of per-node data: chunk b0 at
-// data + b0·nodes·rows, node j's `rows` rows of BC lanes contiguous, so the neighbours of a band
-// of the lattice are one contiguous run (in a B×cols batch matrix node j's rows are B apart).
-template <class T, int BC>
-struct PackedChunk {
-  T* base;
-  Index node_size;
-  PackedChunk(T* data, Index b0, Index nodes, Index rows)
-      : base(data + b0 * nodes * rows), node_size(rows * BC) {}
-  T* node(Index j) const { return base + j * node_size; }
-};
-
 // Raw pointers into a SortedAdjacency (see batch.hpp) or a graph's own CSR: node i's neighbours
 // nbr[off[i] .. off[i+1]) (ascending in the former) and the ids of the connecting edges.
 struct Csr {
@@ -216,6 +204,36 @@ using Lanes = Eigen::Array<T, BC, 1>;
 template <class T, int BC>
 inline Eigen::Map<const Lanes<T, BC>> lanes(const T* p) {
   return Eigen::Map<const Lanes<T, BC>>(p);
+}
+
+// One batch chunk (trajectories b0 .. b0 + BC) of a packed copy of per-node data: chunk b0 at
+// data + b0·nodes·rows, node j's `rows` rows of BC lanes contiguous, so the neighbours of a band
+// of the lattice are one contiguous run (in a B×cols batch matrix node j's rows are B apart).
+template <class T, int BC>
+struct PackedChunk {
+  T* base;
+  Index node_size;
+  PackedChunk(T* data, Index b0, Index nodes, Index rows)
+      : base(data + b0 * nodes * rows), node_size(rows * BC) {}
+  T* node(Index j) const { return base + j * node_size; }
+};
+
+// Fills nodes i0 .. i1 of a packed copy (`rows` rows per node, PackedChunk's layout) for every
+// batch chunk of for_chunks<T, Vectors>: row r < `copied` of node j gets lanes b0 .. b0 + BC of
+// the batch-matrix column that src(j, r) points to (at trajectory 0). Rows from `copied` on are
+// left as they are (for data no loop reads).
+template <class T, int Vectors, class Src>
+inline void pack_nodes(T* data, Index nodes, Index rows, Index copied, Index batch, Index dim,
+                       Index i0, Index i1, Src&& src) {
+  for_chunks<T, Vectors>(batch, dim, [&](auto bc, auto, Index b0) {
+    constexpr int BC = decltype(bc)::value;
+    const PackedChunk<T, BC> chunk(data, b0, nodes, rows);
+    for (Index j = i0; j < i1; ++j) {
+      T* dst = chunk.node(j);
+      for (Index r = 0; r < copied; ++r)
+        Eigen::Map<Lanes<T, BC>>(dst + r * BC) = lanes<T, BC>(src(j, r) + b0);
+    }
+  });
 }
 
 // A D×BC block of accumulators for one node and batch chunk, added to memory (column stride

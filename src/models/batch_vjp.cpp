@@ -89,21 +89,10 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
   if (k_edges || hk_edges) {
     const double pack_work = double(M) * double(B) * double(S);
     parallel_ranges(M, pack_work, [&](Index i0, Index i1) {
-      for_chunks<T>(B, D, [&](auto bc, auto, Index b0) {
-        constexpr int BC = decltype(bc)::value;
-        using V = Lanes<T, BC>;
-        const PackedChunk<T, BC> chunk(pk, b0, M, S);
-        for (Index j = i0; j < i1; ++j) {
-          T* dst = chunk.node(j);
-          for (Index d = 0; d < D; ++d) {
-            Eigen::Map<V>(dst + d * BC) = lanes<T, BC>(sig.at(j * D + d, b0));
-            Eigen::Map<V>(dst + (D + d) * BC) = lanes<T, BC>(muc.at(j * D + d, b0));
-          }
-          if (hk_edges) {
-            Eigen::Map<V>(dst + 2 * D * BC) = lanes<T, BC>(g.at(j, b0));
-            Eigen::Map<V>(dst + (2 * D + 1) * BC) = lanes<T, BC>(lx.at(j, b0));
-          }
-        }
+      pack_nodes<T, 1>(pk, M, S, hk_edges ? S : 2 * D, B, D, i0, i1, [&](Index j, Index r) {
+        if (r < D) return sig.at(j * D + r, 0);
+        if (r < 2 * D) return muc.at(j * D + r - D, 0);
+        return r == 2 * D ? g.at(j, 0) : lx.at(j, 0);
       });
     });
   }
