@@ -10,6 +10,7 @@
 #include "hkam/integrate/simulate.hpp"
 #include "hkam/observe/energy_audit.hpp"
 #include "io/h5.hpp"
+#include "run/model_config.hpp"
 
 namespace hkam::run {
 
@@ -61,10 +62,6 @@ class Experiment {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// A whitespace-separated matrix of finite numbers in a text file ('#' starts a comment), as
-/// weight and pattern files are written; throws std::runtime_error naming file:line.
-Eigen::MatrixXd read_text_matrix(const std::string& path);
 
 /// Throws std::runtime_error when `output` is the same file as one of the run's inputs.
 void refuse_overwriting_input(const config::Document& doc, const std::string& output);
