@@ -14,6 +14,7 @@
 #include "io/trace.hpp"
 #include "run/experiment.hpp"
 #include "run/network_run.hpp"
+#include "run/train.hpp"
 
 namespace hkam::cli {
 
@@ -100,8 +101,35 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
 
 }  // namespace
 
+static run::RunOptions train_options(const RunArgs& args) {
+  run::RunOptions o;
+  o.output = args.output;
+  o.force = args.force;
+  o.quiet = args.quiet;
+  o.verbose = args.verbose;
+  o.progress = isatty(fileno(stderr)) != 0;
+  o.command_line = args.command_line;
+  return o;
+}
+
+int train(const RunArgs& args) {
+  if (args.threads > 0) omp_set_num_threads(args.threads);
+  try {
+    config::Document doc = config::Document::from_file(args.config);
+    for (const auto& s : args.sets) doc.set(s);
+    return run::train(std::move(doc), train_options(args));
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "hkam train: config error: {}\n", e.what());
+    return 2;
+  }
+}
+
 int resume(const RunArgs& args) {
   const std::string& trace = args.config;  // the trace to continue
+  if (run::is_training_file(trace)) {
+    if (args.threads > 0) omp_set_num_threads(args.threads);
+    return run::resume_training(trace, train_options(args));
+  }
   io::RunRecord rec;
   try {
     rec = io::read_run_record(trace);

@@ -21,6 +21,8 @@ struct RunArgs {
 /// `hkam run`: 0 success, 1 failed run / energy violation of a guaranteed model, 2 bad input,
 /// 128 + signal when interrupted.
 int run(const RunArgs& args);
+/// `hkam train`: 0 done, 1 failed training, 2 bad input, 128 + signal when interrupted.
+int train(const RunArgs& args);
 /// `hkam resume`: continues the run in the trace `args.config` from its checkpoint (exit status as
 /// `run`; 2 when the trace has no checkpoint or has finished).
 int resume(const RunArgs& args);

@@ -51,9 +51,21 @@ int main(int argc, char** argv) {
       app.add_subcommand("demo", "Run the default experiment (experiments/demo.toml, built in)");
   add_run_flags(demo_cmd);
 
+  auto* train_cmd = app.add_subcommand(
+      "train", "Train a model through its dynamics on labelled images (docs/training.md)");
+  train_cmd->add_option("CONFIG", run.config, "Training config (TOML)")->required();
+  add_run_flags(train_cmd);
+  train_cmd->footer(
+      "Exit status: 0 done; 1 the training failed (non-finite loss or gradient, or a failed "
+      "solve; the file keeps the updates before it); 2 bad config or input, or the output exists "
+      "(without --force); 128 + signal when interrupted (after a checkpoint: `hkam resume FILE` "
+      "continues it).");
+
   auto* resume_cmd = app.add_subcommand(
-      "resume", "Continue an interrupted run from the checkpoint in its trace (bit-identical)");
-  resume_cmd->add_option("TRACE", run.config, "Trace of the interrupted run")->required();
+      "resume",
+      "Continue an interrupted run (trace) or training (training file) from its checkpoint "
+      "(bit-identical)");
+  resume_cmd->add_option("TRACE", run.config, "Trace or training file to continue")->required();
   resume_cmd->add_flag("-q,--quiet", run.quiet, "Print nothing but errors");
   resume_cmd->add_flag("-v,--verbose", run.verbose, "Also print the resolved configuration");
   add_threads(resume_cmd);
@@ -124,6 +136,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return hkam::cli::run(run);
     if (*demo_cmd) return hkam::cli::demo(run);
+    if (*train_cmd) return hkam::cli::train(run);
     if (*resume_cmd) return hkam::cli::resume(run);
     if (*check_cmd) return hkam::cli::check_energy(trace_path);
     if (*info_cmd) return hkam::cli::info(trace_path);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "hkam/random.hpp"
+#include "io/h5.hpp"
 #include "os.hpp"
 
 namespace hkam::run {
@@ -194,7 +195,18 @@ Kuramoto read_kuramoto(Section s, std::optional<long> default_m, std::uint64_t s
     a = Eigen::Map<Eigen::VectorXd>(g.columns[0].data(), static_cast<Index>(g.columns[0].size()));
     if (g.columns.size() > 1)
       b = Eigen::Map<Eigen::VectorXd>(g.columns[1].data(), static_cast<Index>(g.columns[1].size()));
+  } else if (s.has("ab_scale")) {
+    // One A (and B) per edge, independent N(0, ab_scale²): the note's trainable initialisation
+    // (ab_scale = 1/√k).
+    for (const char* k : {"a", "b", "coupling_k"})
+      s.irrelevant(k, "ab_scale draws A and B per edge at random");
+    const double scale = s.number("ab_scale", std::nullopt, config::positive());
+    if (g.graph.is_complete()) g.graph = g.graph.materialized();
+    Rng arng(Rng::derive(seed, kPairCoefficients));
+    a = normal_vector(arng, g.graph.num_edges(), scale);
+    if (pot != "linear") b = normal_vector(arng, g.graph.num_edges(), scale);
   } else {
+    s.irrelevant("ab_scale", "with 'a' / 'b' / 'coupling_k' or an edges file");
     if (s.has("coupling_k")) {
       // K of the classical model, coupling K/M: A follows the number of oscillators.
       s.irrelevant("a", "coupling_k sets A = -coupling_k / oscillators");
@@ -435,6 +447,8 @@ ModelConfig read_model(Section& root, std::uint64_t seed, Budget& budget,
                              ? std::vector<std::string>{"hopfield", "kuramoto", "akorn_kuramoto",
                                                         "hopfield_kuramoto", "akorn_conv"}
                              : kinds);
+  const std::string init_from =
+      model.has("init_from") ? model.document().input_path(model.string("init_from", "")) : "";
   model.done();
   const bool uses_hopfield = mc.kind == "hopfield" || mc.kind == "hopfield_kuramoto";
   const bool uses_kuramoto = mc.kind == "kuramoto" || mc.kind == "hopfield_kuramoto";
@@ -482,7 +496,69 @@ ModelConfig read_model(Section& root, std::uint64_t seed, Budget& budget,
     mc.model =
         HopfieldKuramoto(std::move(hop), std::move(kur), std::move(c), kh, kk, std::move(pairing));
   }
+  if (!init_from.empty()) {
+    Section ms = root.section("model");
+    if (auto* hk = std::get_if<HopfieldKuramoto>(&mc.model)) {
+      HopfieldKuramotoParams p = hk->params();
+      load_parameters(ms, init_from, p);
+      mc.model = HopfieldKuramoto(p);
+    } else if (auto* h = std::get_if<Hopfield>(&mc.model)) {
+      HopfieldKuramotoParams p;
+      p.hopfield = h->params();
+      load_parameters(ms, init_from, p);
+      mc.model = Hopfield(p.hopfield.w, p.hopfield.b, p.hopfield.lagrangian);
+    } else {
+      ms.fail("init_from",
+              "only hopfield and hopfield_kuramoto models load parameters from a file");
+    }
+  }
   return mc;
+}
+
+void load_parameters(const Section& s, const std::string& path, HopfieldKuramotoParams& p) {
+  std::vector<std::string> loaded;
+  try {
+    io::Id f = io::open_file_read(path);
+    if (!io::exists(f.get(), "model"))
+      throw std::runtime_error("no /model group: not an hkam trace or training file");
+    auto load = [&](const char* dataset, double* dst, Index size, bool present) {
+      if (!io::exists(f.get(), dataset)) return;
+      std::vector<hsize_t> shape;
+      std::vector<double> v = io::read_doubles(f.get(), dataset, &shape);
+      io::require_finite(v, path + ": /" + dataset);
+      if (!present || static_cast<Index>(v.size()) != size)
+        throw std::runtime_error(fmt::format("/{} holds {} numbers, the model has {}", dataset,
+                                             v.size(), present ? size : 0));
+      std::copy(v.begin(), v.end(), dst);
+      loaded.push_back(std::string("/") + dataset);
+    };
+    auto& h = p.hopfield;
+    load("model/hopfield/W", h.w.data(), h.w.size(), h.w.size() > 0);  // symmetric: layout-free
+    load("model/hopfield/b", h.b.data(), h.b.size(), h.b.size() > 0);
+    if (p.kuramoto.n_osc > 0) {
+      auto& k = p.kuramoto;
+      load("model/kuramoto/A", k.a.data(), k.a.size(), k.a.size() > 0);
+      load("model/kuramoto/B", k.b.data(), k.b.size(), k.b.size() > 0);
+      if (io::exists(f.get(), "model/kuramoto/omega") && k.omega.size() == 0)
+        k.omega = Eigen::MatrixXd::Zero(k.osc_dim, k.osc_dim);
+      Eigen::MatrixXd om = k.omega.transpose();  // stored row-major
+      load("model/kuramoto/omega", om.data(), om.size(), om.size() > 0);
+      k.omega = om.transpose();
+    }
+    if (p.coupling.present() && io::exists(f.get(), "model/coupling")) {
+      io::Id c = io::open_group(f.get(), "model/coupling");
+      if (auto alpha = io::get_attr_double(c.get(), "alpha")) {
+        p.coupling.alpha = *alpha;
+        loaded.push_back("/model/coupling alpha");
+      }
+    }
+  } catch (const std::exception& e) {
+    s.fail("init_from", fmt::format("{}: {}", path, e.what()));
+  }
+  if (loaded.empty())
+    s.fail("init_from", path + ": none of the model's parameters is stored there");
+  if (const std::string why = p.validate(); !why.empty())
+    s.fail("init_from", fmt::format("{}: the loaded parameters are not valid: {}", path, why));
 }
 
 }  // namespace hkam::run

@@ -30,6 +30,11 @@ enum Stream : std::uint64_t {
   kConvWeights = 10,
   kScene = 11,
   kClustering = 12,
+  kPairCoefficients = 13,
+  kTrainLabels = 14,   // label edits and context images (train split)
+  kTestLabels = 15,    // the same for the test split
+  kTrainOrder = 16,    // the order of the examples, per epoch
+  kTrainAugment = 17,  // random global rotations, per update
 };
 
 /// Every model kind a config can build.
@@ -48,6 +53,11 @@ struct ModelConfig {
 /// Errors are noted in the document (config::ConfigError at `root.done()`).
 ModelConfig read_model(config::Section& root, std::uint64_t seed, Budget& budget,
                        const std::vector<std::string>& kinds = {});
+
+/// Loads into `p` the parameters stored under /model of an hkam trace or training file `path`
+/// (hopfield W and b; kuramoto A, B, omega; coupling alpha — those the file has). Every dataset
+/// loaded must have the model's size; a failure is reported at key `init_from` of `s`.
+void load_parameters(const config::Section& s, const std::string& path, HopfieldKuramotoParams& p);
 
 /// A whitespace-separated matrix of finite numbers in a text file ('#' starts a comment), as
 /// weight and pattern files are written; throws std::runtime_error naming file:line.
