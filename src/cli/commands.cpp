@@ -205,6 +205,11 @@ int check_energy(const std::string& path) {
 
 int info(const std::string& path) {
   try {
+    if (run::is_training_file(path)) {
+      fmt::print("{}\n", path);
+      for (const auto& [k, v] : run::training_info(path)) fmt::print("  {:<16} {}\n", k, v);
+      return 0;
+    }
     const io::TraceInfo t = io::read_trace_info(path);
     fmt::print("{}\n", path);
     for (const auto& [k, v] : t.lines) fmt::print("  {:<16} {}\n", k, v);

@@ -20,6 +20,7 @@
 #include "run/limits.hpp"
 #include "run/model_config.hpp"
 #include "run/signals.hpp"
+#include "train/data.hpp"
 
 namespace hkam::run {
 
@@ -35,7 +36,13 @@ Eigen::VectorXd last_state(Section& s, const std::string& path, const char* data
   std::vector<hsize_t> shape;
   try {
     io::Id f = io::open_file_read(path);
-    v = io::read_doubles(f.get(), dataset, &shape);
+    if (std::string(dataset) == "trace/sigma" && !io::exists(f.get(), "trace") &&
+        io::exists(f.get(), "initial/sigma")) {  // a training file: its trained start
+      v = io::read_doubles(f.get(), "initial/sigma", &shape);
+      shape = {1};
+    } else {
+      v = io::read_doubles(f.get(), dataset, &shape);
+    }
     io::require_finite(v, path + ": /" + dataset);
   } catch (const std::exception& e) {
     s.fail("file", fmt::format("cannot read /{} from {}: {}", dataset, path, e.what()));
@@ -76,8 +83,8 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
     s.irrelevant("file", "only used with x = \"file\" or sigma = \"file\"");
   if (lay.n_units) {
     const bool have_p = patterns.size() > 0;
-    const std::string x =
-        s.choice("x", have_p ? "pattern" : "random", {"pattern", "random", "zero", "file"});
+    const std::string x = s.choice("x", have_p ? "pattern" : "random",
+                                   {"pattern", "random", "zero", "file", "image"});
     auto head = z.head(lay.n_units);
     if (x == "pattern") {
       if (!have_p) s.fail("x", "\"pattern\" needs patterns: add a [patterns] table");
@@ -106,10 +113,33 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
       s.irrelevant("scale", "only used with x = \"random\"");
     if (x == "zero") head.setZero();
     if (x == "file") head = last_state(s, file, "trace/x", lay.n_units);
+    if (x == "image") {  // as `hkam train` feeds it: x = [pixels / 255; 0 …]
+      const std::string images = s.document().input_path(s.string("image_file", std::nullopt));
+      const long index = s.integer("image_index", 0, config::at_least(0));
+      try {
+        const train::IdxArray a = train::read_idx(images);
+        const Index count = a.dims.empty() ? 0 : Index(a.dims[0]);
+        const Index size = count ? Index(a.values.size()) / count : 0;
+        if (index >= count)
+          s.fail("image_index",
+                 fmt::format("{} holds {} images (0 to {})", images, count, count - 1));
+        if (size > lay.n_units)
+          s.fail("image_file",
+                 fmt::format("an image of {} pixels does not fit the {} units", size, lay.n_units));
+        head.setZero();
+        for (Index p = 0; p < size; ++p) head[p] = a.values[std::size_t(index * size + p)] / 255.0;
+      } catch (const std::runtime_error& e) {
+        s.fail("image_file", e.what());
+      }
+    } else {
+      s.irrelevant("image_file", "only used with x = \"image\"");
+      s.irrelevant("image_index", "only used with x = \"image\"");
+    }
     const double noise = s.number("noise", 0.0, config::non_negative());
     if (noise > 0) head += normal_vector(rng, lay.n_units, noise);
   } else {
-    for (const char* k : {"x", "pattern", "amplitude", "flip", "scale", "noise"})
+    for (const char* k :
+         {"x", "pattern", "amplitude", "flip", "scale", "noise", "image_file", "image_index"})
       s.irrelevant(k, "the model has no Hopfield units");
   }
   if (lay.n_osc) {
@@ -134,7 +164,7 @@ Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::Mat
       tail.setZero();
       for (Index i = 0; i < lay.n_osc; ++i) tail[i * lay.osc_dim] = 1.0;
     } else {
-      tail = last_state(s, file, "trace/sigma", md);
+      tail = last_state(s, file, "trace/sigma", md);  // or a training file's /initial/sigma
     }
   } else {
     s.irrelevant("sigma", "the model has no oscillators");

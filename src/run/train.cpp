@@ -40,6 +40,7 @@ void write_evaluation(hid_t parent, const std::string& name, const Evaluation& e
   io::Id g = io::create_group(parent, name);
   io::set_attr(g.get(), "step", static_cast<long long>(e.step));
   io::set_attr(g.get(), "examples", static_cast<long long>(e.count));
+  io::set_attr(g.get(), "edited", static_cast<long long>(e.edited));
   io::set_attr(g.get(), "loss", e.loss);
   io::set_attr(g.get(), "accuracy", e.accuracy);
   io::set_attr(g.get(), "accuracy_edited", e.accuracy_edited);
@@ -115,6 +116,7 @@ Evaluation read_evaluation(hid_t g) {
   auto num = [&](const char* k) { return io::get_attr_double(g, k).value_or(0.0); };
   e.step = static_cast<long>(num("step"));
   e.count = static_cast<long>(num("examples"));
+  e.edited = static_cast<long>(num("edited"));
   e.loss = num("loss");
   e.accuracy = num("accuracy");
   e.accuracy_edited = num("accuracy_edited");
@@ -257,8 +259,8 @@ int train_loop(const TrainSpec& spec, TrainState& st, const std::string& path,
           k + 1, spec.steps, shown_loss, 100 * st.evals.back().accuracy, per_s,
           format_duration(double(spec.steps - k - 1) / std::max(per_s, 1e-9)));
     }
-    if (sig || last || (spec.checkpoint_seconds > 0 && since >= spec.checkpoint_seconds)) {
-      ++st.step;  // this update is done
+    if (sig || last || since >= spec.checkpoint_seconds) {  // 0: after every update
+      ++st.step;                                            // this update is done
       st.history.emplace_back(st.step, st.theta);
       save();
       if (sig) {
@@ -369,6 +371,52 @@ bool is_training_file(const std::string& path) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+std::vector<std::pair<std::string, std::string>> training_info(const std::string& path) {
+  const TrainState st = read_state(path);
+  io::Id f = io::open_file_read(path);
+  io::Id t = io::open_group(f.get(), "train");
+  io::Id m = io::open_group(f.get(), "model");
+  auto attr = [](hid_t obj, const char* k) { return io::get_attr_string(obj, k).value_or(""); };
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("kind", "training file (hkam train)");
+  out.emplace_back("title", attr(f.get(), "title"));
+  out.emplace_back("created", attr(f.get(), "created_utc"));
+  out.emplace_back("model", attr(m.get(), "kind"));
+  out.emplace_back("trainable",
+                   fmt::format("{} ({} parameters)", attr(t.get(), "trainable"), st.theta.size()));
+  const long steps = static_cast<long>(io::get_attr_double(t.get(), "steps").value_or(0));
+  std::string state = st.finished ? "finished" : "not finished (`hkam resume` continues it)";
+  if (const std::string why = attr(t.get(), "failure"); !why.empty()) state = "failed: " + why;
+  out.emplace_back("updates", fmt::format("{} of {}, {}", st.step, steps, state));
+  if (!st.loss.empty())
+    out.emplace_back("loss", fmt::format("{:.6g} (first update) -> {:.6g} (last)", st.loss.front(),
+                                         st.loss.back()));
+  if (!st.wall.empty()) out.emplace_back("wall time", fmt::format("{:.1f} s", st.wall.back()));
+  auto pct = [](double x) {
+    return std::isnan(x) ? std::string("-") : fmt::format("{:.2f} %", 100 * x);
+  };
+  if (!st.evals.empty()) {
+    const Evaluation &a = st.evals.front(), &b = st.evals.back();
+    out.emplace_back("test accuracy",
+                     fmt::format("{} at update {} -> {} at update {} (first {} test examples)",
+                                 pct(a.accuracy), a.step, pct(b.accuracy), b.step, b.count));
+    if (b.edited)
+      out.emplace_back("edited", fmt::format("{} -> {}; unedited {} -> {}", pct(a.accuracy_edited),
+                                             pct(b.accuracy_edited), pct(a.accuracy_unedited),
+                                             pct(b.accuracy_unedited)));
+  }
+  for (const char* split : {"train", "test"}) {
+    const std::string name = std::string("final/") + split;
+    if (!io::exists(f.get(), name)) continue;
+    io::Id g = io::open_group(f.get(), name);
+    const Evaluation e = read_evaluation(g.get());
+    out.emplace_back(std::string("final ") + split,
+                     fmt::format("accuracy {} on {} examples{}", pct(e.accuracy), e.count,
+                                 e.edited ? ", edited " + pct(e.accuracy_edited) : ""));
+  }
+  return out;
 }
 
 int resume_training(const std::string& path, const RunOptions& options) {

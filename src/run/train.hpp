@@ -4,6 +4,8 @@
 // hkam.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/reader.hpp"
 #include "run/experiment.hpp"
@@ -21,5 +23,8 @@ int resume_training(const std::string& path, const RunOptions& options);
 
 /// Whether `path` is an hkam training file (root attribute `file_kind` = "training").
 bool is_training_file(const std::string& path);
+
+/// What `hkam info` prints about a training file: (label, text) lines. Throws when unreadable.
+std::vector<std::pair<std::string, std::string>> training_info(const std::string& path);
 
 }  // namespace hkam::run
