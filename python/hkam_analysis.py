@@ -7,6 +7,7 @@ As a module:
     runs = ha.load_folder("out/")              # every *.h5 trace in a folder
     ha.summary(tr)                              # dict of key results
     ha.plot(tr, "figures/")                     # the standard figures as PNG, returns their paths
+    t = ha.load_training("out/train.h5")        # a training file of `hkam train` (hkam_training.py)
 
     sw = ha.load_sweep("out/hopfield_capacity")  # a sweep's manifest.csv + each run's config
     rows = ha.aggregate(sw, x="patterns.count/hopfield.units", y="cue_overlap")
@@ -28,6 +29,9 @@ import tomllib
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hkam_training  # noqa: E402  (training files: next to this module)
 
 
 def _text(v):
@@ -74,6 +78,9 @@ class Trace:
 
 def load(path):
     return Trace(path)
+
+
+load_training = hkam_training.load
 
 
 def load_folder(folder):
@@ -558,19 +565,27 @@ def main(argv):
     for path in [a.trace] if a.cmd == "plot" else a.traces:
         try:
             with h5py.File(path, "r") as f:
-                if "trace/time" not in f and "layers" not in f:
+                if "trace/time" not in f and "layers" not in f and "train" not in f:
                     raise OSError("no /trace/time")
         except OSError as exc:
             print(f"hkam_analysis: {path}: not a readable hkam trace ({exc})", file=sys.stderr)
             return 2
     if a.cmd == "plot":
         out = a.out or os.path.splitext(a.trace)[0] + "_figures"
-        figures = plot_network(a.trace, out) if is_network(a.trace) else plot(load(a.trace), out)
+        if hkam_training.is_training(a.trace):
+            figures = hkam_training.plot(hkam_training.load(a.trace), out)
+        elif is_network(a.trace):
+            figures = plot_network(a.trace, out)
+        else:
+            figures = plot(load(a.trace), out)
         for path in figures:
             print(path)
     else:
         for path in a.traces:
-            print(network_summary(path) if is_network(path) else summary(load(path)))
+            if hkam_training.is_training(path):
+                print(hkam_training.summary(hkam_training.load(path)))
+            else:
+                print(network_summary(path) if is_network(path) else summary(load(path)))
     return 0
 
 

@@ -35,6 +35,7 @@ enum Stream : std::uint64_t {
   kTestLabels = 15,    // the same for the test split
   kTrainOrder = 16,    // the order of the examples, per epoch
   kTrainAugment = 17,  // random global rotations, per update
+  kTrainSigmaInit = 18,  // the perturbation of the trainable initial oscillators
 };
 
 /// Every model kind a config can build.

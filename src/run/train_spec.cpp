@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "hkam/random.hpp"
 #include "run/limits.hpp"
 #include "run/model_config.hpp"
 
@@ -113,6 +114,16 @@ void read_train_table(Section& root, TrainSpec& t) {
   if (std::adjacent_find(t.trainable.begin(), t.trainable.end()) != t.trainable.end())
     s.fail("trainable", "a parameter group is named twice");
   if (!osc && !s.has("trainable")) t.trainable = {"hopfield.b", "hopfield.w"};
+  if (std::find(t.trainable.begin(), t.trainable.end(), "initial.sigma") != t.trainable.end()) {
+    // All rows at e_1 is a saddle: the oscillators stay aligned and the tangential gradient of
+    // every row is exactly 0, so the initial state could never move. A small perturbation breaks
+    // the symmetry (docs/training.md).
+    const double noise = s.number("sigma_init_noise", 0.1, config::non_negative());
+    Rng rng(Rng::derive(t.seed, kTrainSigmaInit));
+    t.sigma0 += normal_matrix(rng, t.sigma0.rows(), t.sigma0.cols(), noise);
+  } else {
+    s.irrelevant("sigma_init_noise", "only used when initial.sigma is trainable");
+  }
   const auto kind =
       OptimizerParams::kind_from_name(s.choice("optimizer", "lion", {"lion", "adam"}));
   OptimizerParams& o = t.optimizer;
