@@ -400,3 +400,36 @@ TEST(Training, TinyClassifierConverges) {
   const run::Evaluation t = tm.evaluate(spec.test, spec.test_labels, 20);
   EXPECT_EQ(t.accuracy, 1.0);
 }
+
+// The note's initialisation of the trainable initial oscillators (every row e_1), with Ω = 0, is
+// a saddle: their gradient and Ω's are exactly zero; the default perturbation gives non-zero ones.
+TEST(TrainGradient, AlignedInitialOscillatorsAreASaddle) {
+  for (double noise : {0.0, 0.1}) {
+    std::string tables = kHkTables;  // Ω = 0, as a trainable Ω starts
+    tables.erase(tables.find("omega_scale = 0.3\n"), 18);
+    const std::string text = tiny_data_config(
+        tables,
+        "[train]\nbatch = 5\nsteps = 1\nprecision = \"double\"\n"
+        "trainable = [\"initial.sigma\", \"coupling.alpha\", \"kuramoto.omega\"]\n"
+        "sigma_init_noise = " +
+            std::to_string(noise) + "\n[integrator]\nstepper = \"rk4\"\ndt = 0.1\nt_end = 1\n");
+    run::TrainSpec spec = spec_from(text);
+    run::TrainModel<double> tm(spec);
+    tm.set_theta(run::flatten(spec, spec.params, spec.sigma0));
+    const Index idx[5] = {0, 1, 2, 3, 4};
+    Eigen::VectorXd grad;
+    long steps = 0;
+    tm.gradient(idx, 5, nullptr, grad, steps);
+    // θ = [α, σ0 (M × D, column-major), Ω (D × D)]
+    const double sigma_grad = grad.segment(1, 19 * 3).cwiseAbs().maxCoeff();
+    const double omega_grad = grad.tail(9).cwiseAbs().maxCoeff();
+    EXPECT_NE(grad[0], 0.0);  // α still learns
+    if (noise == 0.0) {
+      EXPECT_EQ(sigma_grad, 0.0);
+      EXPECT_EQ(omega_grad, 0.0);
+    } else {
+      EXPECT_GT(sigma_grad, 1e-4);
+      EXPECT_GT(omega_grad, 0.0);
+    }
+  }
+}
