@@ -22,6 +22,18 @@ extern const char* const kDemoConfig;  // experiments/demo.toml, embedded at bui
 
 namespace {
 
+// What the runners are told from the command line (a live progress line only on a terminal).
+run::RunOptions run_options(const RunArgs& args) {
+  run::RunOptions o;
+  o.output = args.output;
+  o.force = args.force;
+  o.quiet = args.quiet;
+  o.verbose = args.verbose;
+  o.progress = isatty(fileno(stderr)) != 0;
+  o.command_line = args.command_line;
+  return o;
+}
+
 int run_document(config::Document doc, const RunArgs& args, const char* who,
                  const std::string* continue_trace = nullptr) {
   if (args.threads > 0) omp_set_num_threads(args.threads);
@@ -34,12 +46,8 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
         fmt::print(stderr, "hkam {}: network runs have no checkpoints to resume from\n", who);
         return 2;
       }
-      run::RunOptions o;
-      o.output = args.output;
-      o.force = args.force;
-      o.quiet = args.quiet;
-      o.verbose = args.verbose;
-      o.command_line = args.command_line;
+      run::RunOptions o = run_options(args);
+      o.progress = false;  // network runs print no progress line
       return run::run_network(std::move(doc), o, who);
     }
     exp.emplace(std::move(doc));
@@ -50,13 +58,7 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
   if (args.verbose)
     fmt::print(stderr, "# resolved configuration ({})\n{}\n", exp->document().name(),
                exp->document().resolved_text());
-  run::RunOptions opt;
-  opt.output = args.output;
-  opt.force = args.force;
-  opt.quiet = args.quiet;
-  opt.verbose = args.verbose;
-  opt.progress = isatty(fileno(stderr)) != 0;
-  opt.command_line = args.command_line;
+  const run::RunOptions opt = run_options(args);
   run::RunReport r;
   try {
     r = continue_trace ? exp->resume(*continue_trace, opt) : exp->run(opt);
@@ -101,23 +103,12 @@ int run_document(config::Document doc, const RunArgs& args, const char* who,
 
 }  // namespace
 
-static run::RunOptions train_options(const RunArgs& args) {
-  run::RunOptions o;
-  o.output = args.output;
-  o.force = args.force;
-  o.quiet = args.quiet;
-  o.verbose = args.verbose;
-  o.progress = isatty(fileno(stderr)) != 0;
-  o.command_line = args.command_line;
-  return o;
-}
-
 int train(const RunArgs& args) {
   if (args.threads > 0) omp_set_num_threads(args.threads);
   try {
     config::Document doc = config::Document::from_file(args.config);
     for (const auto& s : args.sets) doc.set(s);
-    return run::train(std::move(doc), train_options(args));
+    return run::train(std::move(doc), run_options(args));
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "hkam train: config error: {}\n", e.what());
     return 2;
@@ -128,7 +119,7 @@ int resume(const RunArgs& args) {
   const std::string& trace = args.config;  // the trace to continue
   if (run::is_training_file(trace)) {
     if (args.threads > 0) omp_set_num_threads(args.threads);
-    return run::resume_training(trace, train_options(args));
+    return run::resume_training(trace, run_options(args));
   }
   io::RunRecord rec;
   try {
@@ -176,6 +167,14 @@ int demo(const RunArgs& args) {
 }
 
 int check_energy(const std::string& path) {
+  if (run::is_training_file(path)) {
+    fmt::print(stderr,
+               "hkam check-energy: {} is a training file (hkam train): it records losses, not "
+               "energies. Audit the trained model by running it: `[model] init_from = \"{}\"` "
+               "in a run config (experiments/train_edit_run.toml), then check-energy its trace\n",
+               path, path);
+    return 2;
+  }
   io::EnergyCheck c;
   try {
     c = io::check_trace_energy(path);

@@ -350,8 +350,9 @@ int train_document(config::Document doc, const RunOptions& opt, const char* who,
                  100 * first.accuracy_edited, 100 * last.accuracy_edited,
                  100 * first.accuracy_unedited, 100 * last.accuracy_unedited);
     for (const auto& [name, e] : st.final_evals)
-      fmt::print("  final {:<5} accuracy {:.2f} % ({} examples), edited {:.2f} %, loss {:.4g}\n",
-                 name, 100 * e.accuracy, e.count, 100 * e.accuracy_edited, e.loss);
+      fmt::print("  final {:<5} accuracy {:.2f} % ({} examples){}, loss {:.4g}\n", name,
+                 100 * e.accuracy, e.count,
+                 e.edited ? fmt::format(", edited {:.2f} %", 100 * e.accuracy_edited) : "", e.loss);
     fmt::print("  {:.1f} s for {} updates\n", st.wall.empty() ? 0.0 : st.wall.back(), st.step);
     fmt::print("output: {}\n", path);
   }

@@ -191,6 +191,18 @@ with h5py.File(trace, "r") as f, h5py.File(ref, "r") as t:
 r = subprocess.run([hkam, "check-energy", trace], capture_output=True, text=True)
 expect(r.returncode == 0, "its energy never rises (check-energy exits 0)")
 
+r = subprocess.run([hkam, "check-energy", ref], capture_output=True, text=True)
+expect(r.returncode == 2 and "init_from" in r.stderr,
+       "check-energy on a training file says how to audit the trained model (exit 2)")
+r = subprocess.run([hkam, "info", ref], capture_output=True, text=True)
+expect(r.returncode == 0 and f"{steps} of {steps}, finished" in r.stdout
+       and "edited" in r.stdout, "hkam info reads the training file")
+figures = os.path.join(work, "figures")
+r = subprocess.run([hkam, "plot", ref, "-o", figures], capture_output=True, text=True)
+expect(r.returncode == 0 and sorted(os.listdir(figures)) ==
+       ["confusion.png", "learning.png", "per_class.png"],
+       "hkam plot draws the learning curves, per-class accuracy and confusion matrix")
+
 r = subprocess.run([hkam, "resume", ref, "-q"], capture_output=True, text=True)
 expect(r.returncode == 2 and "finished" in r.stderr, "resuming a finished training exits 2")
 before = md5(ref)
