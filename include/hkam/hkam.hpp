@@ -19,4 +19,5 @@
 #include "hkam/observe/energy_audit.hpp"
 #include "hkam/observe/stop_conditions.hpp"
 #include "hkam/random.hpp"
+#include "hkam/train/optim.hpp"
 #include "hkam/version.hpp"
