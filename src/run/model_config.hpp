@@ -31,10 +31,10 @@ enum Stream : std::uint64_t {
   kScene = 11,
   kClustering = 12,
   kPairCoefficients = 13,
-  kTrainLabels = 14,   // label edits and context images (train split)
-  kTestLabels = 15,    // the same for the test split
-  kTrainOrder = 16,    // the order of the examples, per epoch
-  kTrainAugment = 17,  // random global rotations, per update
+  kTrainLabels = 14,     // label edits and context images (train split)
+  kTestLabels = 15,      // the same for the test split
+  kTrainOrder = 16,      // the order of the examples, per epoch
+  kTrainAugment = 17,    // random global rotations, per update
   kTrainSigmaInit = 18,  // the perturbation of the trainable initial oscillators
 };
 

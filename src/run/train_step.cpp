@@ -136,8 +136,7 @@ double TrainModel<T>::gradient(const Index* index, Index count, Rng* augment, Ei
 template <class T>
 double TrainModel<T>::loss(const Index* index, Index count) {
   make_batch(spec_.train, spec_.train_labels, index, count, nullptr);
-  BatchSolveOptions o = spec_.solve;
-  const BatchSolveSummary sum = solve(model_, z_, o, ws_);
+  const BatchSolveSummary sum = solve(model_, z_, spec_.solve, ws_);
   if (sum.end_reason != EndReason::TEnd) return std::numeric_limits<double>::quiet_NaN();
   return batch_loss(spec_.train_labels, index, count, nullptr, nullptr);
 }
