@@ -19,6 +19,7 @@
 #include "os.hpp"
 #include "run/limits.hpp"
 #include "run/model_config.hpp"
+#include "run/progress.hpp"
 #include "run/signals.hpp"
 #include "train/data.hpp"
 
@@ -264,6 +265,85 @@ void write_run_attributes(hid_t f, const config::Document& doc, const std::strin
   io::set_attr(f, "config_resolved", doc.resolved_text());
 }
 
+namespace {
+
+/// Pattern overlaps, order parameter and norm drift: the observables a trace records per sample.
+class SampleObservables {
+ public:
+  SampleObservables(const StateLayout& lay, const Eigen::MatrixXd& patterns, long cue)
+      : lay_(lay),
+        patterns_(patterns),
+        cue_(cue),
+        overlaps_(lay.n_units && patterns.size() && patterns.cols() == lay.n_units),
+        acc_(std::max<Index>(lay.osc_dim, 1)) {}
+  std::vector<io::ObservableSpec> specs() const {
+    std::vector<io::ObservableSpec> v;
+    if (overlaps_) v.push_back({"overlap", static_cast<hsize_t>(patterns_.rows()), "pattern"});
+    if (lay_.n_osc) {
+      v.push_back({"order_parameter", 0, ""});
+      v.push_back({"norm_drift", 0, ""});
+    }
+    return v;
+  }
+  /// The observables of s (the largest norm drift since the last sample given), in specs() order.
+  const double* compute(const Eigen::VectorXd& s, double drift) {
+    obs_.clear();
+    if (overlaps_) {
+      const Eigen::VectorXd m = pattern_overlaps(patterns_, s.head(lay_.n_units));
+      obs_.insert(obs_.end(), m.data(), m.data() + m.size());
+    }
+    if (lay_.n_osc) {
+      obs_.push_back(order_parameter(lay_, s, acc_));
+      obs_.push_back(drift);
+    }
+    return obs_.data();
+  }
+  /// The ones a run report prints: the cue's overlap, the largest overlap, the order parameter.
+  std::vector<std::pair<std::string, double>> named(const Eigen::VectorXd& s) {
+    compute(s, 0);
+    std::vector<std::pair<std::string, double>> v;
+    std::size_t k = 0;
+    if (overlaps_) {
+      if (cue_ >= 0) v.emplace_back(fmt::format("overlap[{}] (cue)", cue_), obs_[cue_]);
+      double best = -2;
+      for (Index mu = 0; mu < patterns_.rows(); ++mu) best = std::max(best, obs_[mu]);
+      v.emplace_back("max overlap", best);
+      k = static_cast<std::size_t>(patterns_.rows());
+    }
+    if (lay_.n_osc) v.emplace_back("order parameter", obs_[k]);
+    return v;
+  }
+
+ private:
+  StateLayout lay_;
+  const Eigen::MatrixXd& patterns_;
+  long cue_;
+  bool overlaps_;
+  Eigen::VectorXd acc_;
+  std::vector<double> obs_;
+};
+
+/// What the observers of one integration keep, and what a checkpoint saves of it.
+struct LoopState {
+  LoopState(Eigen::VectorXd start, EnergyAudit a) : z(std::move(start)), audit(std::move(a)) {}
+  Eigen::VectorXd z;
+  EnergyAudit audit;
+  double drift_since_sample = 0;
+  std::optional<EnergyPlateau> plateau;
+  std::optional<Resume> resume;  // set when continuing from a checkpoint
+  io::Checkpoint ck;
+  void save(const Eigen::VectorXd& s, const StepInfo& info) {
+    ck.integrator = *info.state;
+    ck.x = s;
+    ck.derivative = *info.derivative;
+    ck.audit = audit.state();
+    ck.drift_since_sample = drift_since_sample;
+    ck.window = plateau ? plateau->saved() : std::vector<double>{};
+  }
+};
+
+}  // namespace
+
 struct Experiment::Impl {
   config::Document doc;
   std::string kind, output, title;
@@ -284,6 +364,19 @@ struct Experiment::Impl {
   /// A new run, or (with `continue_path`) the continuation of that trace from its checkpoint.
   template <class Model>
   RunReport run(const Model& m, const RunOptions& opt, const std::string* continue_path);
+
+ private:
+  template <class Model>
+  io::TraceWriter& open_trace(std::optional<io::TraceWriter>& writer, const Model& model,
+                              const RunOptions& opt, const std::string* continue_path,
+                              const std::vector<std::string>& part_names,
+                              const std::vector<io::ObservableSpec>& specs, LoopState& ls,
+                              RunReport& rep) const;
+  template <class Model>
+  std::vector<std::pair<std::string, double>> key_results(const Model& model,
+                                                          const Eigen::VectorXd& z_first,
+                                                          const Eigen::VectorXd& z,
+                                                          const RunReport& rep) const;
 };
 
 Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std::move(doc))) {
@@ -438,194 +531,65 @@ RunReport Experiment::resume(const std::string& trace, const RunOptions& opt) {
   return std::visit([&](const auto& m) { return impl_->run(m, opt, &trace); }, impl_->model);
 }
 
+// Creates the trace (a new run) or reopens it at its checkpoint (`continue_path`); a continued
+// run takes its state, audit, drift, plateau window and integrator state from the checkpoint.
 template <class Model>
-RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
-                                const std::string* continue_path) {
-  RunReport rep;
-  rep.output = continue_path ? *continue_path : opt.output.empty() ? output : opt.output;
-  const fs::path path(rep.output);
-  if (!continue_path) refuse_overwriting_input(doc, rep.output);
-  if (!continue_path && path.has_parent_path()) fs::create_directories(path.parent_path());
-
+io::TraceWriter& Experiment::Impl::open_trace(std::optional<io::TraceWriter>& writer,
+                                              const Model& model, const RunOptions& opt,
+                                              const std::string* continue_path,
+                                              const std::vector<std::string>& part_names,
+                                              const std::vector<io::ObservableSpec>& specs,
+                                              LoopState& ls, RunReport& rep) const {
   const StateLayout lay = model.layout();
-  Eigen::VectorXd z = z0;
-  renormalize(lay, z);
-  const Eigen::VectorXd z_first = z;
-  std::vector<std::string> part_names;
-  for (const auto& p : model.energy_parts(z)) part_names.push_back(p.name);
-  std::vector<io::ObservableSpec> specs;
-  const bool overlaps = lay.n_units && patterns.size() && patterns.cols() == lay.n_units;
-  if (overlaps) specs.push_back({"overlap", static_cast<hsize_t>(patterns.rows()), "pattern"});
-  if (lay.n_osc) {
-    specs.push_back({"order_parameter", 0, ""});
-    specs.push_back({"norm_drift", 0, ""});
-  }
-  std::optional<io::TraceWriter> writer;
-  io::Checkpoint ck;
-  std::optional<Resume> resume;
-  EnergyAudit audit(audit_rtol, audit_factor);
-  double drift_since_sample = 0;
-  std::optional<EnergyPlateau> plateau;
-  if (plateau_window > 0) plateau.emplace(plateau_window, plateau_tol);
-  if (continue_path) {
-    // At most the records and audited steps this config can produce (the output estimate's
-    // counts): a checkpoint claiming more was edited (docs/hostile-input.md).
-    io::ContinueFrom from{*continue_path};
-    const double span = so.t_end - so.t0;
-    from.max_rows = std::floor(span / so.sample_interval) + 2;
-    from.max_audit_rows =
-        (is_adaptive(so.stepper) ? static_cast<double>(so.max_steps) : std::ceil(span / so.dt)) + 1;
-    writer.emplace(from, lay, part_names, specs, flush_seconds, store_states, ck);
-    const hid_t f = writer->file();
-    io::set_attr(f, "resumed_utc", utc_now());
-    io::set_attr(f, "resume_command_line", opt.command_line);
-    io::set_attr(f, "resume_git_revision", std::string(git_revision()));
-    // The checkpoint must lie inside this run (a trace edited by others can say anything).
-    const IntegratorState& st = ck.integrator;
-    const double h = so.sample_interval;
-    if (!(st.t >= so.t0 && st.t <= so.t_end) || st.steps > so.max_steps ||
-        (is_adaptive(so.stepper) && !(st.dt > 0)) ||
-        (h > 0 && !(static_cast<double>(st.next_sample) <= (st.t - so.t0) / h + 2)))
-      throw std::runtime_error(fmt::format(
-          "{}: the checkpoint (t = {:g}, step {}, dt = {:g}) does not lie inside this run "
-          "(t from {:g} to {:g}): the trace was changed after it was written",
-          *continue_path, st.t, st.steps, st.dt, so.t0, so.t_end));
-    z = ck.x;
-    audit.restore(ck.audit);
-    drift_since_sample = ck.drift_since_sample;
-    if (plateau) plateau->restore(ck.window);
-    resume = Resume{ck.integrator, ck.derivative};
-    rep.records = static_cast<long>(ck.rows);
-  } else {
+  if (!continue_path) {
     writer.emplace(rep.output, lay, part_names, specs, flush_seconds, store_states, opt.force);
     const hid_t f = writer->file();
     write_run_attributes(f, doc, opt.command_line, seed, title);
     io::write_model(f, model, patterns);
     if (!scene.mask.empty()) io::write_scene(f, scene);
     writer->publish();  // the file appears under its name only now, complete so far
+    return *writer;
   }
-  io::TraceWriter& trace = *writer;
+  // At most the records and audited steps this config can produce (the output estimate's
+  // counts): a checkpoint claiming more was edited (docs/hostile-input.md).
+  io::ContinueFrom from{*continue_path};
+  const double span = so.t_end - so.t0;
+  from.max_rows = std::floor(span / so.sample_interval) + 2;
+  from.max_audit_rows =
+      (is_adaptive(so.stepper) ? static_cast<double>(so.max_steps) : std::ceil(span / so.dt)) + 1;
+  io::Checkpoint& ck = ls.ck;
+  writer.emplace(from, lay, part_names, specs, flush_seconds, store_states, ck);
+  const hid_t f = writer->file();
+  io::set_attr(f, "resumed_utc", utc_now());
+  io::set_attr(f, "resume_command_line", opt.command_line);
+  io::set_attr(f, "resume_git_revision", std::string(git_revision()));
+  // The checkpoint must lie inside this run (a trace edited by others can say anything).
+  const IntegratorState& st = ck.integrator;
+  const double h = so.sample_interval;
+  if (!(st.t >= so.t0 && st.t <= so.t_end) || st.steps > so.max_steps ||
+      (is_adaptive(so.stepper) && !(st.dt > 0)) ||
+      (h > 0 && !(static_cast<double>(st.next_sample) <= (st.t - so.t0) / h + 2)))
+    throw std::runtime_error(fmt::format(
+        "{}: the checkpoint (t = {:g}, step {}, dt = {:g}) does not lie inside this run "
+        "(t from {:g} to {:g}): the trace was changed after it was written",
+        *continue_path, st.t, st.steps, st.dt, so.t0, so.t_end));
+  ls.z = ck.x;
+  ls.audit.restore(ck.audit);
+  ls.drift_since_sample = ck.drift_since_sample;
+  if (ls.plateau) ls.plateau->restore(ck.window);
+  ls.resume = Resume{ck.integrator, ck.derivative};
+  rep.records = static_cast<long>(ck.rows);
+  return *writer;
+}
 
+// The key results of a run, as /summary attributes (what a sweep's manifest collects).
+template <class Model>
+std::vector<std::pair<std::string, double>> Experiment::Impl::key_results(
+    const Model& model, const Eigen::VectorXd& z_first, const Eigen::VectorXd& z,
+    const RunReport& rep) const {
+  const StateLayout lay = model.layout();
+  const bool overlaps = lay.n_units && patterns.size() && patterns.cols() == lay.n_units;
   Eigen::VectorXd acc(std::max<Index>(lay.osc_dim, 1));
-  std::vector<double> obs;
-  auto observables = [&](const Eigen::VectorXd& s) {
-    obs.clear();
-    if (overlaps) {
-      const Eigen::VectorXd m = pattern_overlaps(patterns, s.head(lay.n_units));
-      obs.insert(obs.end(), m.data(), m.data() + m.size());
-    }
-    if (lay.n_osc) {
-      obs.push_back(order_parameter(lay, s, acc));
-      obs.push_back(drift_since_sample);
-    }
-  };
-  auto energy_of = [](const EnergyParts& parts) {
-    double e = 0;
-    for (const auto& p : parts) e += p.value;
-    return e;
-  };
-  // A sample taken at a step's own time holds the state the observer sees next: its energy is
-  // passed on instead of being computed twice (fixed-step runs recording every k-th step).
-  double sample_t = std::numeric_limits<double>::quiet_NaN(), sample_e = 0;
-  auto record = [&](double t, const Eigen::VectorXd& s) {
-    const EnergyParts parts = model.energy_parts(s);
-    observables(s);
-    sample_t = t;
-    sample_e = energy_of(parts);
-    trace.record(t, s, sample_e, parts, obs.data());
-    drift_since_sample = 0;
-    ++rep.records;
-  };
-  auto named = [&](const Eigen::VectorXd& s) {
-    observables(s);
-    std::vector<std::pair<std::string, double>> v;
-    std::size_t k = 0;
-    if (overlaps) {
-      if (cue >= 0) v.emplace_back(fmt::format("overlap[{}] (cue)", cue), obs[cue]);
-      double best = -2;
-      for (Index mu = 0; mu < patterns.rows(); ++mu) best = std::max(best, obs[mu]);
-      v.emplace_back("max overlap", best);
-      k = static_cast<std::size_t>(patterns.rows());
-    }
-    if (lay.n_osc) v.emplace_back("order parameter", obs[k]);
-    return v;
-  };
-  rep.first_observables = named(z_first);
-  rep.energy_first = model.energy(z_first);
-
-  // Stop conditions checked after every step, besides those simulate() knows.
-  std::optional<OrderParameterAbove> synchronised;
-  if (order_stop > 0) synchronised.emplace(lay, order_stop);
-  const bool progress = opt.progress && !opt.quiet;
-  auto last_print = std::chrono::steady_clock::now();
-  auto print_progress = [&](double t, long step, double e) {
-    fmt::print(stderr, "\r  t = {:.4g} / {:.4g} ({:3.0f} %)  steps {}  E = {:.10g}   ", t, so.t_end,
-               100.0 * (t - so.t0) / (so.t_end - so.t0), step, e);
-    std::fflush(stderr);
-  };
-  SignalGuard signals;
-  auto last_checkpoint = std::chrono::steady_clock::now();
-  auto write_checkpoint = [&](const Eigen::VectorXd& s, const StepInfo& info) {
-    ck.integrator = *info.state;
-    ck.x = s;
-    ck.derivative = *info.derivative;
-    ck.audit = audit.state();
-    ck.drift_since_sample = drift_since_sample;
-    ck.window = plateau ? plateau->saved() : std::vector<double>{};
-    trace.checkpoint(ck);
-    last_checkpoint = std::chrono::steady_clock::now();
-  };
-  const Observer observer = [&](double t, const Eigen::VectorXd& s, const StepInfo& info) {
-    if (info.repeat) {  // the sampler stopped inside a step: checkpoint the step's start
-      if (info.state) write_checkpoint(s, info);
-      return Action::stop_with(EndReason::Interrupted);
-    }
-    const double e = t == sample_t ? sample_e : model.energy(s);
-    if (!std::isfinite(e))  // not an audit violation: the numbers themselves broke down
-      return Action::stop_with(EndReason::NonFinite);
-    audit.add(info.step, t, e);
-    if (audit_steps) trace.audit_step(t, e);
-    drift_since_sample = std::max(drift_since_sample, info.drift);
-    if (const int sig = SignalGuard::received()) {  // the run continues from this state
-      rep.signal = sig;
-      if (info.state) write_checkpoint(s, info);
-      return Action::stop_with(EndReason::Interrupted);
-    }
-    if (plateau)
-      if (const Action a = plateau->add(t, e); a.stop) return a;
-    if (synchronised)
-      if (const Action a = synchronised->check(s); a.stop) return a;
-    if ((info.step & 63) == 0 && (progress || checkpoint_seconds > 0)) {
-      const auto now = std::chrono::steady_clock::now();
-      if (progress && now - last_print > std::chrono::milliseconds(200)) {
-        print_progress(t, info.step, e);
-        last_print = now;
-      }
-      if (checkpoint_seconds > 0 && info.state &&
-          std::chrono::duration<double>(now - last_checkpoint).count() >= checkpoint_seconds)
-        write_checkpoint(s, info);
-    }
-    return Action::proceed();
-  };
-  const Sampler sampler = [&](double t, const Eigen::VectorXd& s) {
-    if (const int sig = SignalGuard::received()) {  // one step may span very many samples
-      rep.signal = sig;
-      return false;
-    }
-    record(t, s);
-    return true;
-  };
-  rep.summary = simulate(model, z, so, observer, sampler, resume ? &*resume : nullptr);
-  if (progress) fmt::print(stderr, "\r\033[K");
-  // The final state is always in the trace, whenever the run ended.
-  if (trace.last_time() < rep.summary.t - 1e-12 * std::max(1.0, std::abs(rep.summary.t)))
-    record(rep.summary.t, z);
-  rep.guarantee = model.lyapunov();
-  rep.audit = audit.result();
-  rep.tolerance = audit.relative_tolerance();
-  rep.energy_last = model.energy(z);
-  rep.final_observables = named(z);
-  // Key results, as /summary attributes (what a sweep's manifest collects).
   std::vector<std::pair<std::string, double>> results{{"energy_initial", rep.energy_first},
                                                       {"energy_final", rep.energy_last}};
   if (overlaps) {
@@ -680,7 +644,105 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
                            analysis::adjusted_rand_index(scene.mask, base, true));
     }
   }
-  trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so, results);
+  return results;
+}
+
+template <class Model>
+RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
+                                const std::string* continue_path) {
+  RunReport rep;
+  rep.output = continue_path ? *continue_path : opt.output.empty() ? output : opt.output;
+  const fs::path path(rep.output);
+  if (!continue_path) refuse_overwriting_input(doc, rep.output);
+  if (!continue_path && path.has_parent_path()) fs::create_directories(path.parent_path());
+
+  const StateLayout lay = model.layout();
+  LoopState ls(z0, EnergyAudit(audit_rtol, audit_factor));
+  renormalize(lay, ls.z);
+  const Eigen::VectorXd z_first = ls.z;
+  std::vector<std::string> part_names;
+  for (const auto& p : model.energy_parts(ls.z)) part_names.push_back(p.name);
+  SampleObservables observe(lay, patterns, cue);
+  if (plateau_window > 0) ls.plateau.emplace(plateau_window, plateau_tol);
+  std::optional<io::TraceWriter> writer;
+  io::TraceWriter& trace =
+      open_trace(writer, model, opt, continue_path, part_names, observe.specs(), ls, rep);
+
+  // A sample taken at a step's own time holds the state the observer sees next: its energy is
+  // passed on instead of being computed twice (fixed-step runs recording every k-th step).
+  double sample_t = std::numeric_limits<double>::quiet_NaN(), sample_e = 0;
+  auto record = [&](double t, const Eigen::VectorXd& s) {
+    const EnergyParts parts = model.energy_parts(s);
+    sample_t = t;
+    sample_e = 0;
+    for (const auto& p : parts) sample_e += p.value;
+    trace.record(t, s, sample_e, parts, observe.compute(s, ls.drift_since_sample));
+    ls.drift_since_sample = 0;
+    ++rep.records;
+  };
+  rep.first_observables = observe.named(z_first);
+  rep.energy_first = model.energy(z_first);
+
+  // Stop conditions checked after every step, besides those simulate() knows.
+  std::optional<OrderParameterAbove> synchronised;
+  if (order_stop > 0) synchronised.emplace(lay, order_stop);
+  ProgressLine progress(opt.progress && !opt.quiet, 0.2, false);
+  SignalGuard signals;
+  Periodic checkpoint(checkpoint_seconds);
+  auto write_checkpoint = [&](const Eigen::VectorXd& s, const StepInfo& info) {
+    ls.save(s, info);
+    trace.checkpoint(ls.ck);
+    checkpoint.reset();
+  };
+  const Observer observer = [&](double t, const Eigen::VectorXd& s, const StepInfo& info) {
+    if (info.repeat) {  // the sampler stopped inside a step: checkpoint the step's start
+      if (info.state) write_checkpoint(s, info);
+      return Action::stop_with(EndReason::Interrupted);
+    }
+    const double e = t == sample_t ? sample_e : model.energy(s);
+    if (!std::isfinite(e))  // not an audit violation: the numbers themselves broke down
+      return Action::stop_with(EndReason::NonFinite);
+    ls.audit.add(info.step, t, e);
+    if (audit_steps) trace.audit_step(t, e);
+    ls.drift_since_sample = std::max(ls.drift_since_sample, info.drift);
+    if (const int sig = SignalGuard::received()) {  // the run continues from this state
+      rep.signal = sig;
+      if (info.state) write_checkpoint(s, info);
+      return Action::stop_with(EndReason::Interrupted);
+    }
+    if (ls.plateau)
+      if (const Action a = ls.plateau->add(t, e); a.stop) return a;
+    if (synchronised)
+      if (const Action a = synchronised->check(s); a.stop) return a;
+    if ((info.step & 63) == 0) {
+      if (progress.due())
+        progress.show("  t = {:.4g} / {:.4g} ({:3.0f} %)  steps {}  E = {:.10g}", t, so.t_end,
+                      100.0 * (t - so.t0) / (so.t_end - so.t0), info.step, e);
+      if (checkpoint_seconds > 0 && info.state && checkpoint.due()) write_checkpoint(s, info);
+    }
+    return Action::proceed();
+  };
+  const Sampler sampler = [&](double t, const Eigen::VectorXd& s) {
+    if (const int sig = SignalGuard::received()) {  // one step may span very many samples
+      rep.signal = sig;
+      return false;
+    }
+    record(t, s);
+    return true;
+  };
+  Eigen::VectorXd& z = ls.z;
+  rep.summary = simulate(model, z, so, observer, sampler, ls.resume ? &*ls.resume : nullptr);
+  progress.end();
+  // The final state is always in the trace, whenever the run ended.
+  if (trace.last_time() < rep.summary.t - 1e-12 * std::max(1.0, std::abs(rep.summary.t)))
+    record(rep.summary.t, z);
+  rep.guarantee = model.lyapunov();
+  rep.audit = ls.audit.result();
+  rep.tolerance = ls.audit.relative_tolerance();
+  rep.energy_last = model.energy(z);
+  rep.final_observables = observe.named(z);
+  trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so,
+               key_results(model, z_first, z, rep));
   return rep;
 }
 

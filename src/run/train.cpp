@@ -11,6 +11,7 @@
 #include "io/h5.hpp"
 #include "io/trace.hpp"
 #include "run/model_config.hpp"
+#include "run/progress.hpp"
 #include "run/signals.hpp"
 #include "run/train_spec.hpp"
 #include "run/train_step.hpp"
@@ -169,13 +170,6 @@ TrainState read_state(const std::string& path) {
   return st;
 }
 
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const long t = std::lround(s);
-  return t >= 3600 ? fmt::format("{}h{:02d}m", t / 3600, (t / 60) % 60)
-                   : fmt::format("{}m{:02d}s", t / 60, t % 60);
-}
-
 template <class T>
 int train_loop(const TrainSpec& spec, TrainState& st, const std::string& path,
                const RunOptions& opt) {
@@ -190,17 +184,17 @@ int train_loop(const TrainSpec& spec, TrainState& st, const std::string& path,
   if (st.v.size() == st.theta.size() && optimizer.v().size() == st.theta.size())
     optimizer.v() = st.v;
   optimizer.set_count(st.count);
-  const bool progress = opt.progress && !opt.quiet;
+  ProgressLine progress(opt.progress && !opt.quiet, 0.0, true);
   const double wall0 = st.wall.empty() ? 0.0 : st.wall.back();
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  auto last_checkpoint = Clock::now();
+  Periodic checkpoint(spec.checkpoint_seconds);  // 0: after every update
   auto save = [&] {
     st.m = optimizer.m();
     st.v = optimizer.v();
     st.count = optimizer.count();
     write_training_file(path, spec, st, tm.params(), tm.sigma0(), opt.command_line);
-    last_checkpoint = Clock::now();
+    checkpoint.reset();
   };
   SignalGuard signals;
   if (st.step == 0 && st.evals.empty()) {  // the starting point: the frozen base on the targets
@@ -231,6 +225,7 @@ int train_loop(const TrainSpec& spec, TrainState& st, const std::string& path,
       st.failure = fmt::format("update {}: the {} is not finite", k,
                                std::isfinite(loss) ? "gradient" : "loss (or the solve failed)");
       save();
+      progress.end();
       fmt::print(stderr, "hkam train: {}; {} keeps the {} updates before it\n", st.failure, path,
                  k);
       return 1;
@@ -249,22 +244,19 @@ int train_loop(const TrainSpec& spec, TrainState& st, const std::string& path,
       st.evals.back().step = k + 1;
     }
     const bool last = k + 1 == spec.steps;
-    const double since = std::chrono::duration<double>(Clock::now() - last_checkpoint).count();
     const int sig = SignalGuard::received();
-    if (progress) {
+    if (progress.due()) {
       const double per_s = double(k + 1 - first_step) / std::max(1e-9, elapsed());
-      fmt::print(
-          stderr,
-          "\r  update {}/{}  loss {:.4f}  test accuracy {:.1f} %  {:.2f} updates/s  ETA {}   ",
-          k + 1, spec.steps, shown_loss, 100 * st.evals.back().accuracy, per_s,
-          format_duration(double(spec.steps - k - 1) / std::max(per_s, 1e-9)));
+      progress.show("  update {}/{}  loss {:.4f}  test accuracy {:.1f} %  {:.2f} updates/s  ETA {}",
+                    k + 1, spec.steps, shown_loss, 100 * st.evals.back().accuracy, per_s,
+                    format_duration(double(spec.steps - k - 1) / std::max(per_s, 1e-9)));
     }
-    if (sig || last || since >= spec.checkpoint_seconds) {  // 0: after every update
-      ++st.step;                                            // this update is done
+    if (sig || last || checkpoint.due()) {
+      ++st.step;  // this update is done
       st.history.emplace_back(st.step, st.theta);
       save();
       if (sig) {
-        if (progress) fmt::print(stderr, "\n");
+        progress.end();
         fmt::print(stderr,
                    "hkam train: interrupted by signal {} after {} updates; `hkam resume {}` "
                    "continues\n",
@@ -274,7 +266,7 @@ int train_loop(const TrainSpec& spec, TrainState& st, const std::string& path,
       --st.step;
     }
   }
-  if (progress) fmt::print(stderr, "\n");
+  progress.end();
   if (spec.final_eval) {
     Evaluation tr = tm.evaluate(spec.train, spec.train_labels, spec.train.count);
     Evaluation te = tm.evaluate(spec.test, spec.test_labels, spec.test.count);
