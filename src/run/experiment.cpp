@@ -285,6 +285,10 @@ class SampleObservables {
     }
     return v;
   }
+  /// Whether the state's units are compared with stored patterns (overlaps recorded).
+  bool overlaps() const { return overlaps_; }
+  /// The oscillators' order parameter of s.
+  double order_parameter_of(const Eigen::VectorXd& s) { return order_parameter(lay_, s, acc_); }
   /// The observables of s (the largest norm drift since the last sample given), in specs() order.
   const double* compute(const Eigen::VectorXd& s, double drift) {
     obs_.clear();
@@ -293,7 +297,7 @@ class SampleObservables {
       obs_.insert(obs_.end(), m.data(), m.data() + m.size());
     }
     if (lay_.n_osc) {
-      obs_.push_back(order_parameter(lay_, s, acc_));
+      obs_.push_back(order_parameter_of(s));
       obs_.push_back(drift);
     }
     return obs_.data();
@@ -376,7 +380,8 @@ struct Experiment::Impl {
   std::vector<std::pair<std::string, double>> key_results(const Model& model,
                                                           const Eigen::VectorXd& z_first,
                                                           const Eigen::VectorXd& z,
-                                                          const RunReport& rep) const;
+                                                          const RunReport& rep,
+                                                          SampleObservables& observe) const;
 };
 
 Experiment::Experiment(config::Document doc) : impl_(std::make_unique<Impl>(std::move(doc))) {
@@ -586,10 +591,9 @@ io::TraceWriter& Experiment::Impl::open_trace(std::optional<io::TraceWriter>& wr
 template <class Model>
 std::vector<std::pair<std::string, double>> Experiment::Impl::key_results(
     const Model& model, const Eigen::VectorXd& z_first, const Eigen::VectorXd& z,
-    const RunReport& rep) const {
+    const RunReport& rep, SampleObservables& observe) const {
   const StateLayout lay = model.layout();
-  const bool overlaps = lay.n_units && patterns.size() && patterns.cols() == lay.n_units;
-  Eigen::VectorXd acc(std::max<Index>(lay.osc_dim, 1));
+  const bool overlaps = observe.overlaps();
   std::vector<std::pair<std::string, double>> results{{"energy_initial", rep.energy_first},
                                                       {"energy_final", rep.energy_last}};
   if (overlaps) {
@@ -606,8 +610,8 @@ std::vector<std::pair<std::string, double>> Experiment::Impl::key_results(
     results.emplace_back("best_pattern", static_cast<double>(best));
   }
   if (lay.n_osc) {
-    results.emplace_back("order_parameter_initial", order_parameter(lay, z_first, acc));
-    results.emplace_back("order_parameter", order_parameter(lay, z, acc));
+    results.emplace_back("order_parameter_initial", observe.order_parameter_of(z_first));
+    results.emplace_back("order_parameter", observe.order_parameter_of(z));
     for (const auto& [name, v] : oscillator_geometry(model, lay, z)) results.emplace_back(name, v);
   }
   if constexpr (std::is_same_v<Model, HopfieldKuramoto>) {
@@ -742,7 +746,7 @@ RunReport Experiment::Impl::run(const Model& model, const RunOptions& opt,
   rep.energy_last = model.energy(z);
   rep.final_observables = observe.named(z);
   trace.finish(rep.audit, rep.tolerance, rep.guarantee, rep.summary, so,
-               key_results(model, z_first, z, rep));
+               key_results(model, z_first, z, rep, observe));
   return rep;
 }
 

@@ -161,7 +161,7 @@ Index image_size(const NetSpec& n) {
 
 NetInputs read_inputs(const NetSpec& n, std::uint64_t seed) {
   Rng rng(Rng::derive(seed, kNetInputs));
-  return n.kind == "sudoku" ? read_puzzles(n, rng) : read_images(n, rng);
+  return n.kind() == "sudoku" ? read_puzzles(n, rng) : read_images(n, rng);
 }
 
 template <class T>

@@ -130,13 +130,6 @@ void cluster_objects(const NetSpec& n, const NetInputs& in, std::vector<Eigen::M
   }
 }
 
-std::vector<long long> flat(const Eigen::MatrixXi& m) {
-  std::vector<long long> v;
-  for (Index r = 0; r < m.rows(); ++r)
-    for (Index c = 0; c < m.cols(); ++c) v.push_back(m(r, c));
-  return v;
-}
-
 }  // namespace
 
 template <class T>

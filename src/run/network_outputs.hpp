@@ -41,6 +41,15 @@ void put(hid_t g, const std::string& name, const akorn::Mat<T>& m, std::vector<h
     io::write_array(g, name, m.data(), dims);
 }
 
+/// The entries of m in row-major order (boards and predictions, B × 81, as [B][9][9]).
+inline std::vector<long long> flat(const Eigen::MatrixXi& m) {
+  std::vector<long long> v;
+  v.reserve(static_cast<std::size_t>(m.size()));
+  for (Index r = 0; r < m.rows(); ++r)
+    for (Index c = 0; c < m.cols(); ++c) v.push_back(m(r, c));
+  return v;
+}
+
 /// C × B·P (channels-last) → a [B][C][P] row-major buffer.
 template <class T>
 akorn::Mat<T> channels_first(const akorn::Mat<T>& x, Index batch) {

@@ -116,7 +116,7 @@ io::Id create_output(const NetSpec& n, config::Document& doc, std::uint64_t seed
   const hid_t f = file.get();
   io::set_attr(f, "format", std::string("hkam-akorn-network"));
   write_run_attributes(f, doc, opt.command_line, seed, title);
-  io::set_attr(f, "network", n.kind);
+  io::set_attr(f, "network", std::string(n.kind()));
   io::set_attr(f, "precision", n.precision);
   io::set_attr(f, "integration",
                n.continuous ? fmt::format("continuous ({})", stepper_name(n.continuous->stepper))
@@ -134,7 +134,7 @@ void write_inputs(hid_t f, const NetRun<T>& run, const ParamStore& params) {
   const NetInputs& in = run.in;
   io::Id g = io::create_group(f, "input");
   const auto B = static_cast<hsize_t>(in.batch);
-  if (n.kind != "sudoku") {
+  if (n.kind() != "sudoku") {
     const auto side = static_cast<hsize_t>(image_size(n));
     const Mat<double> img = channels_first<double>(in.images, in.batch);
     io::write_array(g.get(), "images", img.data(), {B, 3, side, side});
@@ -148,15 +148,9 @@ void write_inputs(hid_t f, const NetRun<T>& run, const ParamStore& params) {
       io::write_int_array(g.get(), "labels", lv, {lv.size()});
     }
   } else {
-    const auto ints = [](const Eigen::MatrixXi& b) {
-      std::vector<long long> v;
-      for (Index r = 0; r < b.rows(); ++r)
-        for (Index c = 0; c < 81; ++c) v.push_back(b(r, c));
-      return v;
-    };
-    io::write_int_array(g.get(), "boards", ints(in.boards), {B, 9, 9});
+    io::write_int_array(g.get(), "boards", flat(in.boards), {B, 9, 9});
     if (in.solutions.size())
-      io::write_int_array(g.get(), "solutions", ints(in.solutions), {B, 9, 9});
+      io::write_int_array(g.get(), "solutions", flat(in.solutions), {B, 9, 9});
   }
   io::Id ini = io::create_group(f, "initial");
   put<T>(ini.get(), "noise", channels_first<T>(run.noise, run.chains),
@@ -292,9 +286,9 @@ void print_summary(const NetRun<T>& run, const NetworkOutput<T>& out, const Para
                    const std::string& title, const Results& results, const std::string& output,
                    const char* who) {
   const NetSpec& n = run.spec;
-  const bool sud = n.kind == "sudoku";
+  const bool sud = n.kind() == "sudoku";
   fmt::print("hkam {}: {}AKOrN {} network, {} ({} parameters, {})\n", who,
-             title.empty() ? "" : title + " - ", n.kind, n.precision, params.count(),
+             title.empty() ? "" : title + " - ", n.kind(), n.precision, params.count(),
              n.weights.empty() ? "random weights from the seed" : n.weights);
   // Sudoku's E-vote and CIFAR's ensemble run `votes` chains per input.
   const std::string inputs =

@@ -216,7 +216,7 @@ void read_integration(Section& s, NetSpec& n) {
 
 void read_input(Section& in, NetSpec& n) {
   const auto pos = config::at_least(1);
-  if (n.kind == "objects" || n.kind == "cifar") {
+  if (n.kind() != "sudoku") {
     n.input_kind = in.choice("kind", "shapes", {"shapes", "file"});
     if (n.input_kind == "shapes") {
       n.batch = in.integer("batch", 4, pos);
@@ -246,7 +246,7 @@ void read_input(Section& in, NetSpec& n) {
 
 void read_evaluate(Section& ev, NetSpec& n) {
   const auto pos = config::at_least(1);
-  if (n.kind == "cifar") {
+  if (n.kind() == "cifar") {
     n.ensemble = static_cast<int>(ev.integer("ensemble", 1, pos));
     for (const char* k :
          {"clusters", "features", "uptile", "empty_foreground", "votes", "vote_score", "steps"})
@@ -309,13 +309,13 @@ int NetSpec::chains_per_input() const {
 NetSpec read_spec(Section& root) {
   NetSpec n;
   Section s = root.section("network");
-  n.kind = s.choice("kind", std::nullopt, {"objects", "sudoku", "cifar"});
+  const std::string kind = s.choice("kind", std::nullopt, {"objects", "sudoku", "cifar"});
   n.precision = s.choice("precision", "float32", {"float32", "float64"});
   n.weights = s.document().input_path(s.string("weights", ""));
   n.gamma_given = s.has("gamma");
-  if (n.kind == "objects")
+  if (kind == "objects")
     read_objects_net(s, n);
-  else if (n.kind == "cifar")
+  else if (kind == "cifar")
     read_cifar_net(s, n);
   else
     read_sudoku_net(s, n);

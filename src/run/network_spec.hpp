@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "config/reader.hpp"
@@ -18,7 +19,7 @@ using NetConfig =
 
 /// Everything a network run reads from its config.
 struct NetSpec {
-  std::string kind, precision = "float32", weights;
+  std::string precision = "float32", weights;
   NetConfig net;
   int ensemble = 1;
   bool gamma_given = false;
@@ -43,6 +44,11 @@ struct NetSpec {
   // continuous-time K-layers
   std::optional<SimulateOptions> continuous;
 
+  /// network.kind, as the config names it: "objects", "sudoku" or "cifar" (the alternative of net).
+  std::string_view kind() const {
+    constexpr std::string_view names[] = {"objects", "sudoku", "cifar"};
+    return names[net.index()];
+  }
   Index channels() const;
   Index osc_dim() const;  ///< the first block's
   int blocks() const;
