@@ -414,3 +414,63 @@ TEST(AkornMetrics, MeanBestOverlapAndPcaByHand) {
 
 }  // namespace
 }  // namespace hkam::akorn
+
+TEST(AkornResize, NearestUpsamplingFollowsTorchsSinglePrecisionIndexMap) {
+  using hkam::analysis::nearest_upsample_index;
+  // torch 1.13: nn.Upsample(scale_factor = 82/4, mode="nearest") maps rows 21…41 to cell 1 (the
+  // exact ⌊o·4/82⌋ would put row 41 in cell 2: 1/scale rounds down in float)
+  const auto m = nearest_upsample_index(4, 82);
+  ASSERT_EQ(m.size(), 82u);
+  EXPECT_EQ(m[20], 0);
+  EXPECT_EQ(m[21], 1);
+  EXPECT_EQ(m[41], 1);
+  EXPECT_EQ(m[42], 2);
+  EXPECT_EQ(m[81], 3);
+  EXPECT_EQ(nearest_upsample_index(6, 13),
+            (std::vector<hkam::Index>{0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5}));
+  EXPECT_EQ(nearest_upsample_index(5, 10),
+            (std::vector<hkam::Index>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4}));
+  EXPECT_EQ(nearest_upsample_index(3, 3), (std::vector<hkam::Index>{0, 1, 2}));
+  // torch's output is 14 rows for 15 (11·(15/11) = 14.999…): the reference's metrics fail
+  EXPECT_TRUE(nearest_upsample_index(11, 15).empty());
+}
+
+TEST(AkornResize, BilinearIsTorchsHalfPixelInterpolationWithClampedEdges) {
+  using hkam::akorn::resize_bilinear;
+  // one row 2 → 4 columns, two channels: sources −¼ (clamped to 0), ¼, ¾, 1¼ (upper tap clamped)
+  const std::vector<double> in{1, 10, 3, 30};  // [x][c]
+  const auto up = resize_bilinear(in.data(), 2, 1, 2, 1, 4);
+  const std::vector<double> want{1, 10, 1.5, 15, 2.5, 25, 3, 30};
+  ASSERT_EQ(up.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_DOUBLE_EQ(up[i], want[i]) << i;
+  // 4 → 2: sources ½ and 2½, the means of neighbouring pairs
+  const std::vector<double> row{0, 2, 4, 8};
+  const auto down = resize_bilinear(row.data(), 1, 1, 4, 1, 2);
+  EXPECT_DOUBLE_EQ(down[0], 1);
+  EXPECT_DOUBLE_EQ(down[1], 6);
+  // the same size is the identity
+  const std::vector<float> img{0.1f, 0.7f, 0.3f, 0.9f, 0.2f, 0.4f};
+  EXPECT_EQ(resize_bilinear(img.data(), 1, 2, 3, 2, 3), img);
+}
+
+TEST(AkornNetworks, GtaMatricesAreResizedForAnotherInputSizeAndPembsAreRefused) {
+  using namespace hkam::akorn;
+  ObjectNetConfig c;
+  c.channels = 8;
+  c.osc_dim = 4;
+  c.heads = 2;
+  c.psize = 2;
+  c.imsize = 8;
+  c.input_size = 12;
+  c.steps = {2};
+  ObjectNet<double> net(c);
+  EXPECT_EQ(net.grid(1).height, 6);  // the input's grid; the GTA matrices are for 4 × 4
+  c.autorescale = true;
+  EXPECT_EQ(ObjectNet<double>(c).grid(1).height, 4);
+  c.autorescale = false;
+  c.gta = false;  // positional embeddings of the 4 × 4 grid cannot be added on 6 × 6
+  EXPECT_THROW(ObjectNet<double>{c}, std::invalid_argument);
+  c.imsize = 13;  // not a multiple of psize: the remainder is left out, as the strided conv does
+  c.input_size = 0;
+  EXPECT_EQ(ObjectNet<double>(c).grid(1).height, 6);
+}

@@ -81,7 +81,7 @@ TEST(Hostile, IntegersBeyondTheirTypeAreRefusedAtTheKey) {
   EXPECT_TRUE(has(error_of(obj + "steps = [3000000000]\n"), "network.steps"));
   EXPECT_TRUE(has(error_of("[network]\nkind = \"objects\"\nchannels = 8\nheads = 2\n"
                            "imsize = 4294967296\n"),
-                  "network.imsize: expected an integer in [1, 2147483647]"));
+                  "network.imsize: expected an integer in [4, 2147483647]"));  // at least psize
   EXPECT_TRUE(has(error_of(kHopfield, {"hopfield.units=4294967297"}), "hopfield.units"));
 }
 

@@ -177,6 +177,44 @@ std::vector<double> gta_rotations(Index height, Index width, Index head_dim) {
   return m;
 }
 
+template <class T>
+std::vector<T> resize_bilinear(const T* in, Index channels, Index height, Index width, Index out_h,
+                               Index out_w) {
+  // torch's upsample_bilinear2d: source coordinate (o + ½)·in/out − ½, clamped at 0; the upper
+  // neighbour is clamped to the last row/column.
+  struct Tap {
+    Index i0, i1;
+    T w0, w1;
+  };
+  const auto taps = [](Index n, Index out) {
+    std::vector<Tap> t(static_cast<std::size_t>(out));
+    const T scale = static_cast<T>(n) / static_cast<T>(out);
+    for (Index o = 0; o < out; ++o) {
+      const T src = std::max(scale * (static_cast<T>(o) + T(0.5)) - T(0.5), T(0));
+      const auto i0 = static_cast<Index>(src);
+      const T l1 = src - static_cast<T>(i0);
+      t[static_cast<std::size_t>(o)] = {i0, i0 < n - 1 ? i0 + 1 : i0, T(1) - l1, l1};
+    }
+    return t;
+  };
+  const auto ty = taps(height, out_h), tx = taps(width, out_w);
+  std::vector<T> out(static_cast<std::size_t>(out_h * out_w * channels));
+  const auto at = [&](Index y, Index x, Index c) { return in[(y * width + x) * channels + c]; };
+  for (Index y = 0; y < out_h; ++y)
+    for (Index x = 0; x < out_w; ++x) {
+      const Tap& a = ty[static_cast<std::size_t>(y)];
+      const Tap& b = tx[static_cast<std::size_t>(x)];
+      for (Index c = 0; c < channels; ++c)
+        out[static_cast<std::size_t>((y * out_w + x) * channels + c)] =
+            a.w0 * (b.w0 * at(a.i0, b.i0, c) + b.w1 * at(a.i0, b.i1, c)) +
+            a.w1 * (b.w0 * at(a.i1, b.i0, c) + b.w1 * at(a.i1, b.i1, c));
+    }
+  return out;
+}
+
+template std::vector<float> resize_bilinear(const float*, Index, Index, Index, Index, Index);
+template std::vector<double> resize_bilinear(const double*, Index, Index, Index, Index, Index);
+
 // ---------------------------------------------------------------------------------------------
 // Attention
 
@@ -264,15 +302,25 @@ void Attention<T>::rotate(Mat<T>& m, const std::vector<T>& mats, Index row0, Ind
 }
 
 template <class T>
+const std::vector<T>* Attention<T>::matrices_for(const Grid& g) const {
+  if (g.height == height && g.width == width) return mat_;
+  if (g.height != resized_h_ || g.width != resized_w_) {
+    const Index channels_per_position = head_dim / 2 * 4;
+    for (int i = 0; i < 4; ++i)
+      resized_[i] =
+          resize_bilinear(mat_[i].data(), channels_per_position, height, width, g.height, g.width);
+    resized_h_ = g.height;
+    resized_w_ = g.width;
+  }
+  return resized_;
+}
+
+template <class T>
 void Attention<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
   const Index C = channels, d = head_dim, P = g.positions(), B = g.batch;
   if (x.rows() != C || x.cols() != g.columns())
     throw std::invalid_argument("attention: input of the wrong size");
-  if (gta && (g.height != height || g.width != width))
-    throw std::invalid_argument(fmt::format(
-        "attention: GTA matrices are for a {}x{} grid, the input is {}x{} (rescaling the "
-        "matrices is not supported)",
-        height, width, g.height, g.width));
+  const std::vector<T>* mats = gta ? matrices_for(g) : nullptr;
   qkv_.noalias() = wqkv_ * x;
   qkv_.colwise() += bqkv_;
   o_.resize(C, g.columns());
@@ -286,7 +334,7 @@ void Attention<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
     if (gta) {
 #pragma omp for schedule(static)
       for (Index b = 0; b < B; ++b)
-        for (int part = 0; part < 3; ++part) rotate(qkv_, mat_[part], part * C, b * P, P);
+        for (int part = 0; part < 3; ++part) rotate(qkv_, mats[part], part * C, b * P, P);
     }
 #pragma omp for schedule(dynamic)
     for (Index job = 0; job < B * heads; ++job) {
@@ -305,7 +353,7 @@ void Attention<T>::forward(const Mat<T>& x, const Grid& g, Mat<T>& y) const {
     }
     if (gta) {
 #pragma omp for schedule(static)
-      for (Index b = 0; b < B; ++b) rotate(o_, mat_[3], 0, b * P, P);
+      for (Index b = 0; b < B; ++b) rotate(o_, mats[3], 0, b * P, P);
     }
   }
   y.noalias() = wo_ * o_;

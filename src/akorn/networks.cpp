@@ -64,10 +64,17 @@ std::vector<double> positional_encoding_2d(Index channels, Index height, Index w
 template <class T>
 ObjectNet<T>::ObjectNet(ObjectNetConfig c) : c_(std::move(c)) {
   if (c_.blocks < 1) throw std::invalid_argument("object network: needs at least one block");
-  if (c_.psize < 1 || c_.imsize % c_.psize != 0)
+  if (c_.psize < 1 || c_.imsize < c_.psize || c_.input_side() < c_.psize)
     throw std::invalid_argument(
-        fmt::format("object network: the image size {} must be a multiple of the patch size {}",
-                    c_.imsize, c_.psize));
+        fmt::format("object network: the image size {} (input {}) must be at least the patch "
+                    "size {}",
+                    c_.imsize, c_.input_side(), c_.psize));
+  if (!c_.gta && c_.embedded_side() / c_.psize != c_.imsize / c_.psize)
+    throw std::invalid_argument(fmt::format(
+        "object network: without GTA the learned positional embeddings are for the {0}x{0} grid "
+        "of imsize {1}; input images of side {2} give a {3}x{3} grid, to which the reference "
+        "cannot add them (set autorescale = true to resize the images to imsize)",
+        c_.imsize / c_.psize, c_.imsize, c_.input_side(), c_.embedded_side() / c_.psize));
   if (c_.steps.size() == 1) c_.steps.assign(static_cast<std::size_t>(c_.blocks), int(c_.steps[0]));
   if (static_cast<Index>(c_.steps.size()) != c_.blocks)
     throw std::invalid_argument("object network: give one T or one per block");
@@ -145,18 +152,28 @@ void ObjectNet<T>::load(const ParamStore& p) {
 template <class T>
 NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise, Index batch,
                                        const StateObserver<T>& observe, bool final_energy) const {
-  const Grid img{c_.imsize, c_.imsize, batch};
-  if (images.rows() != 3 || images.cols() != img.columns())
+  const Index S = c_.input_side(), S2 = S * S;
+  if (images.rows() != 3 || images.cols() != batch * S2)
     throw std::invalid_argument(
         fmt::format("object network: images must be 3 x {} ({} images of {}x{}), got {} x {}",
-                    img.columns(), batch, c_.imsize, c_.imsize, images.rows(), images.cols()));
+                    batch * S2, batch, S, S, images.rows(), images.cols()));
+  const Index E = c_.embedded_side();
+  const Grid img{E, E, batch};
   NetworkOutput<T> r;
   r.grid = grid(batch);
   const Index P = r.grid.positions(), C = c_.channels;
   if (noise.rows() != C || noise.cols() != r.grid.columns())
     throw std::invalid_argument(
         fmt::format("object network: noise must be {} x {}", C, r.grid.columns()));
-  Mat<T> normalized = (images.array() - T(0.5)) / T(0.5);  // RGBNormalize(0.5, 0.5)
+  Mat<T> normalized(3, img.columns());
+  if (E != S)  // autorescale: F.interpolate(bilinear) to imsize
+    for (Index b = 0; b < batch; ++b) {
+      const auto resized = resize_bilinear(images.col(b * S2).data(), 3, S, S, E, E);
+      normalized.middleCols(b * E * E, E * E) = Eigen::Map<const Mat<T>>(resized.data(), 3, E * E);
+    }
+  else
+    normalized = images;
+  normalized = (normalized.array() - T(0.5)) / T(0.5);  // RGBNormalize(0.5, 0.5)
   Mat<T> c;
   patch_.forward(normalized, img, c);
   r.x = noise;

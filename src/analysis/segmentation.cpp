@@ -285,4 +285,18 @@ Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index
   return out;
 }
 
+std::vector<Index> nearest_upsample_index(Index in, Index out) {
+  const double scale = static_cast<double>(out) / static_cast<double>(in);
+  if (static_cast<Index>(static_cast<double>(in) * scale) != out) return {};
+  std::vector<Index> src(static_cast<std::size_t>(out));
+  const auto inverse = static_cast<float>(1.0 / scale);
+  for (Index o = 0; o < out; ++o)
+    src[static_cast<std::size_t>(o)] =
+        out == in ? o
+        : out == 2 * in
+            ? o / 2
+            : std::min(static_cast<Index>(std::floor(static_cast<float>(o) * inverse)), in - 1);
+  return src;
+}
+
 }  // namespace hkam::analysis

@@ -47,6 +47,14 @@ std::vector<int> average_linkage(const Eigen::MatrixXd& points, int k);
 Eigen::MatrixXd resize_bicubic(const Eigen::MatrixXd& image, Index height, Index width, Index out_h,
                                Index out_w);
 
+/// The index map of torch's nn.Upsample(scale_factor = out/in, mode = "nearest"), as the
+/// reference's evaluation upsamples a label map of side `in` to an image of side `out`: the
+/// source index of each output row (⌊o·float(in/out)⌋ in single precision, clamped; exact copies
+/// and doublings as torch special-cases them). Empty when torch's output size ⌊in·(out/in)⌋,
+/// computed in double, is not `out` (then the reference's metrics fail on the size mismatch).
+/// Tested against torch 1.13 for every in ≤ 40, out < 260.
+std::vector<Index> nearest_upsample_index(Index in, Index out);
+
 /// Mean best overlap: for every object of `truth` (labels other than 0 and −1) the best IoU with
 /// any predicted segment, after setting the prediction to −1 wherever truth is −1; the mean over
 /// objects (NaN without objects).

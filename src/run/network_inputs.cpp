@@ -70,8 +70,9 @@ NetInputs read_images(const NetSpec& n, Rng& rng) {
   io::require_finite(v, n.input_file + ": images");
   if (d.size() != 4 || d[1] != 3 || static_cast<Index>(d[2]) != S || static_cast<Index>(d[3]) != S)
     throw std::runtime_error(
-        fmt::format("{}: 'images' must be [B, 3, {}, {}] (network.imsize), got [{}]", n.input_file,
-                    S, S, fmt::join(d, ", ")));
+        fmt::format("{}: 'images' must be [B, 3, {}, {}] ({}), got [{}]", n.input_file, S, S,
+                    n.objects_config() ? "network.input_size, default imsize" : "network.imsize",
+                    fmt::join(d, ", ")));
   in.batch = static_cast<Index>(d[0]);
   in.images.resize(3, in.batch * P);
   for (Index b = 0; b < in.batch; ++b)
@@ -155,7 +156,7 @@ NetInputs read_puzzles(const NetSpec& n, Rng& rng) {
 }  // namespace
 
 Index image_size(const NetSpec& n) {
-  if (const auto* o = n.objects_config()) return o->imsize;
+  if (const auto* o = n.objects_config()) return o->input_side();
   return std::get<akorn::CifarNetConfig>(n.net).imsize;
 }
 

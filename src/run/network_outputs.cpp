@@ -31,7 +31,7 @@ std::vector<Eigen::MatrixXd> uptiled_features(const ObjectNet<T>& net, const Net
   const NetSpec& n = run.spec;
   const NetInputs& in = run.in;
   const ObjectNetConfig& oc = *n.objects_config();
-  const Index S = oc.imsize, ps = oc.psize, r = n.uptile, step = ps / r;
+  const Index S = oc.input_side(), ps = oc.psize, r = n.uptile, step = ps / r;
   const Index gh = run.grid.height * r, gw = run.grid.width * r, P = run.grid.positions();
   const Index big = S + ps - step, crops = r * r;
   Mat<T> tiles(3, in.batch * crops * S * S);
@@ -90,11 +90,13 @@ double nanmean(const Eigen::VectorXd& v) {
   return k ? s / k : std::numeric_limits<double>::quiet_NaN();
 }
 
-// Clusters each image's features (PCA, average linkage, evaluate.clusters groups) on a grid of
-// cells of `step` pixels, writes the pixel labels and, with masks, FG-ARI and mBO.
+// Clusters each image's features (PCA, average linkage, evaluate.clusters groups) on a gw × gw
+// grid, upsamples the labels to the image as the reference (nn.Upsample, nearest), writes them
+// and, with masks, FG-ARI and mBO.
 void cluster_objects(const NetSpec& n, const NetInputs& in, std::vector<Eigen::MatrixXd>& feats,
-                     Index step, Index gw, hid_t og, Results& results) {
-  const Index S = n.objects_config()->imsize;
+                     Index gw, hid_t og, Results& results) {
+  const Index S = n.objects_config()->input_side();
+  const std::vector<Index> src = analysis::nearest_upsample_index(gw, S);  // checked non-empty
   std::vector<long long> all_labels;
   Eigen::VectorXd ari(in.batch), mbo(in.batch);
   for (Index b = 0; b < in.batch; ++b) {
@@ -105,8 +107,8 @@ void cluster_objects(const NetSpec& n, const NetInputs& in, std::vector<Eigen::M
     std::vector<int> pix(static_cast<std::size_t>(S * S));
     for (Index y = 0; y < S; ++y)
       for (Index x = 0; x < S; ++x)
-        pix[static_cast<std::size_t>(y * S + x)] =
-            patch[static_cast<std::size_t>((y / step) * gw + x / step)];
+        pix[static_cast<std::size_t>(y * S + x)] = patch[static_cast<std::size_t>(
+            src[static_cast<std::size_t>(y)] * gw + src[static_cast<std::size_t>(x)])];
     all_labels.insert(all_labels.end(), pix.begin(), pix.end());
     if (!in.masks.empty()) {
       const auto& mk = in.masks[static_cast<std::size_t>(b)];
@@ -142,13 +144,13 @@ void write_outputs(const ObjectNet<T>& net, const NetRun<T>& run, const NetworkO
           static_cast<hsize_t>(out.grid.width)});
   put<T>(og, "head", out.head, {chains, static_cast<hsize_t>(n.channels())});
   if (n.clusters <= 0 || !finite) return;
-  const Index r = n.uptile, step = n.objects_config()->psize / r, P = run.grid.positions();
+  const Index r = n.uptile, P = run.grid.positions();
   std::vector<Eigen::MatrixXd> feats;
   if (r == 1)
     for (Index b = 0; b < run.in.batch; ++b) feats.push_back(pick_features(n, out, b * P, P));
   else
     feats = uptiled_features(net, run, og, results);
-  cluster_objects(n, run.in, feats, step, run.grid.width * r, og, results);
+  cluster_objects(n, run.in, feats, run.grid.width * r, og, results);
 }
 
 template <class T>

@@ -269,11 +269,15 @@ NetAudit write_layers(hid_t f, const NetRun<T>& run, const AnyNet<T>& net,
       Mat<T> all(kept[0].rows(), kept[0].cols() * static_cast<Index>(kept.size()));
       for (std::size_t k = 0; k < kept.size(); ++k)
         all.middleCols(static_cast<Index>(k) * kept[0].cols(), kept[0].cols()) = kept[k];
-      const KLayerConfig& kc = layer.config();  // per block: CIFAR blocks differ in size
+      // the block's grid: CIFAR blocks differ in size; an object network's grid follows its
+      // input (input_size), whatever grid its GTA matrices were made for
+      const KLayerConfig& kc = layer.config();
+      const bool objects = n.objects_config() != nullptr;
       put<T>(g.get(), "states", all,
              {static_cast<hsize_t>(kept.size()), static_cast<hsize_t>(run.chains),
-              static_cast<hsize_t>(kc.channels), static_cast<hsize_t>(kc.height),
-              static_cast<hsize_t>(kc.width)});
+              static_cast<hsize_t>(kc.channels),
+              static_cast<hsize_t>(objects ? run.grid.height : kc.height),
+              static_cast<hsize_t>(objects ? run.grid.width : kc.width)});
       std::vector<long long> st(rec.steps[s].begin(), rec.steps[s].end());
       io::write_int_array(g.get(), "state_steps", st, {st.size()});
     }

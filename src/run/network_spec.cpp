@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/segmentation.hpp"
 #include "run/limits.hpp"
 #include "run/overloaded.hpp"
 
@@ -44,9 +45,10 @@ void read_objects_net(Section& s, NetSpec& n) {
     s.fail("steps",
            fmt::format("expected one T or one per block ({}), got {}", o.blocks, o.steps.size()));
   o.psize = s.integer("psize", 4, pos);
-  o.imsize = s.integer("imsize", 32, pos);
-  if (o.imsize % o.psize != 0)
-    s.fail("imsize", fmt::format("expected a multiple of psize = {}, got {}", o.psize, o.imsize));
+  // A side that is not a multiple of psize: the strided patch conv leaves the remainder out.
+  o.imsize = s.integer("imsize", 32, config::at_least(o.psize));
+  o.input_size = s.integer("input_size", o.imsize, config::at_least(o.psize));
+  o.autorescale = s.boolean("autorescale", false);
   // J for every block, or one per block (the reference's J list, e.g. ["conv", "attn"]).
   const auto Js = s.choices("connectivity", "attn", {"attn", "conv"});
   if (Js.size() != 1 && static_cast<Index>(Js.size()) != o.blocks)
@@ -60,6 +62,12 @@ void read_objects_net(Section& s, NetSpec& n) {
   // gta: the attention blocks' GTA matrices; false, with any J, adds the learned positional
   // embeddings pemb_x and pemb_c as the reference model does (ObjectNet).
   o.gta = s.boolean("gta", true);
+  if (!o.gta && o.embedded_side() / o.psize != o.imsize / o.psize)
+    s.fail("input_size",
+           fmt::format("without GTA the learned positional embeddings are for the {0}x{0} grid of "
+                       "imsize = {1}; images of side {2} give a {3}x{3} grid, to which the "
+                       "reference cannot add them (set autorescale = true)",
+                       o.imsize / o.psize, o.imsize, o.input_side(), o.embedded_side() / o.psize));
   if (any_conv) {
     o.kernel = s.integer("kernel", 1, pos);
     if (o.kernel % 2 == 0) s.fail("kernel", fmt::format("expected an odd size, got {}", o.kernel));
@@ -259,6 +267,19 @@ void read_evaluate(Section& ev, NetSpec& n) {
     if (o->psize % n.uptile != 0)
       ev.fail("uptile",
               fmt::format("expected a divisor of network.psize = {}, got {}", o->psize, n.uptile));
+    // The reference upsamples the label map by nn.Upsample(scale_factor = S/h): for some sides
+    // its output is not S (floating-point rounding) and its metrics then fail.
+    const Index side = o->input_side(), cells = o->embedded_side() / o->psize * n.uptile;
+    if (n.clusters > 0 && analysis::nearest_upsample_index(cells, side).empty())
+      ev.fail("clusters",
+              fmt::format(
+                  "the reference's evaluation upsamples the {0}x{0} label map to the "
+                  "{1}x{1} image by nn.Upsample(scale_factor = {1}/{0}), which gives a "
+                  "{2}x{2} map (floating-point rounding) and fails on the size mismatch; "
+                  "choose another input_size, imsize, psize or uptile",
+                  cells, side,
+                  static_cast<Index>(static_cast<double>(cells) *
+                                     (static_cast<double>(side) / static_cast<double>(cells)))));
     ev.irrelevant("votes", "E-vote is for Sudoku");
     ev.irrelevant("vote_score", "E-vote is for Sudoku");
     ev.irrelevant("steps", "test-time T is for Sudoku (set network.steps)");
@@ -353,34 +374,34 @@ void check_budget(Section& root, const NetSpec& n) {
     bool attn = true;
     double heads = 1, kernel = 1;
   };
-  const Shape sh = std::visit(
-      Overloaded{[&](const ObjectNetConfig& o) {
-                   Shape r;
-                   r.p = std::pow(static_cast<double>(o.imsize) / static_cast<double>(o.psize), 2);
-                   for (int s : o.steps) r.t = std::max(r.t, static_cast<double>(s));
-                   r.attn = o.connectivity == Connectivity::Attention ||
-                            has_attention(o.block_connectivity);
-                   r.heads = static_cast<double>(o.heads);
-                   r.kernel = static_cast<double>(o.kernel);
-                   return r;
-                 },
-                 [&](const SudokuNetConfig& o) {
-                   Shape r;
-                   r.p = 81;
-                   r.t = std::max(o.steps, n.test_steps);
-                   r.heads = static_cast<double>(o.heads);
-                   return r;
-                 },
-                 [&](const CifarNetConfig& o) {
-                   Shape r;
-                   r.p = std::pow(static_cast<double>(o.imsize), 2);
-                   r.t = o.steps;
-                   r.attn = has_attention(o.connectivity);
-                   r.heads = 8;
-                   r.kernel = 9;
-                   return r;
-                 }},
-      n.net);
+  const Shape sh =
+      std::visit(Overloaded{[&](const ObjectNetConfig& o) {
+                              Shape r;
+                              r.p = std::pow(static_cast<double>(o.embedded_side() / o.psize), 2);
+                              for (int s : o.steps) r.t = std::max(r.t, static_cast<double>(s));
+                              r.attn = o.connectivity == Connectivity::Attention ||
+                                       has_attention(o.block_connectivity);
+                              r.heads = static_cast<double>(o.heads);
+                              r.kernel = static_cast<double>(o.kernel);
+                              return r;
+                            },
+                            [&](const SudokuNetConfig& o) {
+                              Shape r;
+                              r.p = 81;
+                              r.t = std::max(o.steps, n.test_steps);
+                              r.heads = static_cast<double>(o.heads);
+                              return r;
+                            },
+                            [&](const CifarNetConfig& o) {
+                              Shape r;
+                              r.p = std::pow(static_cast<double>(o.imsize), 2);
+                              r.t = o.steps;
+                              r.attn = has_attention(o.connectivity);
+                              r.heads = 8;
+                              r.kernel = 9;
+                              return r;
+                            }},
+                 n.net);
   const double c = static_cast<double>(n.channels()), blocks = n.blocks();
   // Samples processed at once: the batch, times the up-tiling crops, E-votes or the ensemble.
   const double b = static_cast<double>(n.batch) * n.uptile * n.uptile * n.votes * n.ensemble;

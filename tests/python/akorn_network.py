@@ -81,6 +81,19 @@ OBJECT_CASES = {
     "mixedJ_ro_x_L2": 'connectivity = ["conv", "attn"]\nkernel = 3\nheads = 2\nblocks = 2\n'
                       'steps = [2, 3]\nuse_ro_x = true\n',
     "attn_no_ro_L2": 'connectivity = "attn"\nheads = 2\nblocks = 2\nsteps = [2, 2]\nno_ro = true\n',
+    # imsize not a multiple of psize: the strided patch conv drops the last row and column
+    # (6 x 6 grid), the labels are upsampled 6 -> 13 as nn.Upsample(scale_factor=13/6) does
+    "conv3_imsize13": 'connectivity = "conv"\nkernel = 3\nimsize = 13\n',
+    # images of another side than imsize: without autorescale the grid follows the input and the
+    # GTA matrices made for the 6 x 6 grid are resized bilinearly (rescale_gta_mat) to 8 x 8 / 5 x 5
+    "attn_gta_input16": 'connectivity = "attn"\nheads = 2\ninput_size = 16\n',
+    "attn_gta_input10_L2": 'connectivity = "attn"\nheads = 2\ninput_size = 10\nblocks = 2\n'
+                           'steps = [2, 2]\n',
+    # with autorescale the images are resized bilinearly to imsize first
+    "attn_gta_autorescale16": 'connectivity = "attn"\nheads = 2\ninput_size = 16\n'
+                              'autorescale = true\n',
+    "conv3_nogta_autorescale9": 'connectivity = "conv"\nkernel = 3\ngta = false\n'
+                                'input_size = 9\nautorescale = true\n',
 }
 
 
@@ -92,7 +105,7 @@ kind = "objects"
 precision = "{precision}"
 channels = 16
 osc_dim = 4
-imsize = 12
+{"" if "imsize" in table else "imsize = 12"}
 psize = 2
 {"" if "steps" in table else "steps = 3"}
 {table}
@@ -117,13 +130,19 @@ weights = true
                    use_omega="use_omega = true" in table,
                    global_omg="global_omega = true" in table,
                    project="project = false" not in table,
-                   maxpool="maxpool = false" not in table)
+                   maxpool="maxpool = false" not in table,
+                   imsize=13 if "imsize = 13" in table else 12,
+                   autorescale="autorescale = true" in table)
         c, x, layers, head = ref.object_net(f["input/images"][()], f["initial/noise"][()], W, cfg)
         name = f"{name} {precision}"
         compare_layers(name, f, layers, tol)
         check(name, "readout features", f["output/features"][()], c, tol)
         check(name, "final states", f["output/x"][()], x, tol)
         check(name, "pooled MLP head", f["output/head"][()], head, tol)
+        side = int(table.split("input_size = ")[1].split()[0]) if "input_size" in table \
+            else cfg["imsize"]
+        if f["output/labels"].shape != (2, side, side):
+            failures.append(f"{name}: labels {f['output/labels'].shape}, expected the input side")
 
 
 def sudoku_case(precision, votes, nl=True):
@@ -330,6 +349,42 @@ weights = true
 
 
 uptile_case()
+
+
+def refused(name, table, needles):
+    """A configuration the reference cannot run either: exit 2 before anything is written."""
+    _, p = run(name, table, expect=2)
+    if os.path.exists(os.path.join(OUT, name + ".h5")):
+        failures.append(f"{name}: a refused run wrote its output")
+    for needle in needles:
+        if needle not in p.stderr:
+            failures.append(f"{name}: the error does not say '{needle}':\n{p.stderr}")
+    print(f"  refused {name}: {p.stderr.strip().splitlines()[-1][:150]}")
+
+
+refused("nogta_input16", """
+[network]
+kind = "objects"
+channels = 16
+imsize = 12
+psize = 2
+connectivity = "conv"
+gta = false
+input_size = 16
+""", ["input_size", "positional embeddings", "autorescale"])
+# nn.Upsample(scale_factor = 15/11) of the 11 x 11 label map gives 14 x 14 for the 15 x 15 image
+refused("upsample_mismatch", """
+[network]
+kind = "objects"
+channels = 16
+imsize = 22
+psize = 2
+connectivity = "conv"
+input_size = 15
+autorescale = true
+[evaluate]
+clusters = 3
+""", ["clusters", "11x11 label map", "14x14"])
 for precision in ("float64", "float32"):
     for name, table in OBJECT_CASES.items():
         object_case(name, table, precision)

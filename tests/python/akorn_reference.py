@@ -60,8 +60,34 @@ def rep_mul_x(rep, x):
     return np.einsum("tfij,bhtfj->bhtfi", rep, xp).reshape(x.shape)
 
 
-def attention(x, W, prefix, heads, gta):
+def bilinear(a, oh, ow):
+    """F.interpolate(a, (oh, ow), mode="bilinear") (align_corners=False): a [..., h, w]."""
+    h, w = a.shape[-2:]
+
+    def taps(n, o):
+        src = np.maximum(n / o * (np.arange(o) + 0.5) - 0.5, 0.0)
+        i0 = src.astype(np.int64)
+        return i0, np.where(i0 < n - 1, i0 + 1, i0), 1 - (src - i0), src - i0
+
+    y0, y1, a0, a1 = taps(h, oh)
+    x0, x1, b0, b1 = taps(w, ow)
+    r0, r1 = a[..., y0, :], a[..., y1, :]
+    return (a0[:, None] * (b0 * r0[..., x0] + b1 * r0[..., x1]) +
+            a1[:, None] * (b0 * r1[..., x0] + b1 * r1[..., x1]))
+
+
+def rescale_gta_mat(mat, hw, H, Wd):
+    """Attention.rescale_gta_mat: [h*w, f, 2, 2] made for the hw grid, resized to H x Wd."""
+    if (H, Wd) == tuple(hw):
+        return mat
+    f = mat.shape[1]
+    m = mat.reshape(hw[0], hw[1], f * 4).transpose(2, 0, 1)  # (h w) f c d -> (f c d) h w
+    return bilinear(m, H, Wd).transpose(1, 2, 0).reshape(H * Wd, f, 2, 2)
+
+
+def attention(x, W, prefix, heads, gta, hw=None):
     B, C, H, Wd = x.shape
+    hw = hw or (H, Wd)
     qkv = conv2d(x, W[prefix + "W_qkv.weight"], W[prefix + "W_qkv.bias"])
     q, k, v = qkv[:, :C], qkv[:, C:2 * C], qkv[:, 2 * C:]
 
@@ -71,9 +97,9 @@ def attention(x, W, prefix, heads, gta):
 
     q, k, v = split(q), split(k), split(v)
     if gta:
-        q = rep_mul_x(W[prefix + "mat_q"], q)
-        k = rep_mul_x(W[prefix + "mat_k"], k)
-        v = rep_mul_x(W[prefix + "mat_v"], v)
+        q = rep_mul_x(rescale_gta_mat(W[prefix + "mat_q"], hw, H, Wd), q)
+        k = rep_mul_x(rescale_gta_mat(W[prefix + "mat_k"], hw, H, Wd), k)
+        v = rep_mul_x(rescale_gta_mat(W[prefix + "mat_v"], hw, H, Wd), v)
     d = C // heads
     s = np.einsum("bhtc,bhsc->bhts", q, k) / np.sqrt(d)
     s = s - s.max(-1, keepdims=True)
@@ -81,7 +107,7 @@ def attention(x, W, prefix, heads, gta):
     a = a / a.sum(-1, keepdims=True)
     o = np.einsum("bhts,bhsc->bhtc", a, v)
     if gta:
-        o = rep_mul_x(W[prefix + "mat_o"], o)
+        o = rep_mul_x(rescale_gta_mat(W[prefix + "mat_o"], hw, H, Wd), o)
     o = o.transpose(0, 3, 1, 2).reshape(B, C, H, Wd)  # "b nh (h w) c -> b (c nh) h w"
     return conv2d(o, W[prefix + "W_o.weight"], W[prefix + "W_o.bias"])
 
@@ -101,7 +127,7 @@ def klayer(x, c, W, prefix, cfg, T, gamma):
             k = cfg["kernel"]
             return conv2d(x, W[prefix + "connectivity.weight"], W[prefix + "connectivity.bias"],
                           1, k // 2)
-        return attention(x, W, prefix + "connectivity.", cfg["heads"], cfg["gta"])
+        return attention(x, W, prefix + "connectivity.", cfg["heads"], cfg["gta"], cfg.get("hw"))
 
     bias = W[prefix + ("connectivity.bias" if cfg["J"] == "conv" else "connectivity.W_o.bias")]
 
@@ -141,9 +167,15 @@ def readout(x, W, prefix, out, N):
 
 
 def object_net(images, noise, W, cfg):
-    """objs/knet.py::AKOrN.feature + out head. images [B,3,S,S] in [0,1], noise [B,C,h,w]."""
-    x_in = (images - 0.5) / 0.5
+    """objs/knet.py::AKOrN.feature + out head. images [B,3,S,S] in [0,1], noise [B,C,h,w].
+    cfg["imsize"] (default S): the K-layers' GTA matrices are for the imsize // psize grid;
+    cfg["autorescale"]: images of another side are first resized bilinearly to imsize."""
     ps = cfg["psize"]
+    imsize = cfg.get("imsize", images.shape[-1])
+    if cfg.get("autorescale") and images.shape[-1] != imsize:
+        images = bilinear(images, imsize, imsize)
+    cfg = dict(cfg, hw=(imsize // ps, imsize // ps))
+    x_in = (images - 0.5) / 0.5
     c = conv2d(x_in, W["patchfy.1.weight"], W["patchfy.1.bias"], stride=ps)
     x = noise.copy()
     if "pemb_c" in W:  # learned positional encodings (models without GTA)

@@ -118,3 +118,47 @@ want = F.interpolate(torch.tensor(images), (big.shape[2], big.shape[3]), mode="b
 err = np.max(np.abs(big - want))
 print(f"bicubic resize {images.shape[2]} -> {big.shape[2]} vs torch: max abs diff {err:.2e}")
 assert err < 1e-5, err
+
+# The numpy reference's bilinear resize (akorn_reference.bilinear: autorescale and
+# rescale_gta_mat, which the parity cases check hkam against) against torch's F.interpolate.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import akorn_reference as ref  # noqa: E402
+
+rng = np.random.default_rng(5)
+worst = 0.0
+for h, w, oh, ow in [(6, 6, 8, 8), (6, 6, 5, 5), (12, 12, 16, 16), (16, 16, 12, 12), (5, 7, 11, 3)]:
+    a = rng.standard_normal((2, 3, h, w))
+    want = F.interpolate(torch.tensor(a), (oh, ow), mode="bilinear").numpy()
+    worst = max(worst, float(np.max(np.abs(ref.bilinear(a, oh, ow) - want))))
+print(f"numpy reference bilinear vs torch: max abs diff {worst:.2e}")
+assert worst < 1e-12, worst
+
+# hkam's label upsampling against torch's nn.Upsample(scale_factor = S/h, mode="nearest"), as the
+# reference's evaluation calls it: with one cluster per cell (k = h²) the pixel labels partition
+# the image exactly as torch's source-cell map does.
+for name, extra, h, S in [("nearest13", "imsize = 13\n", 6, 13),
+                          ("nearest16", "imsize = 12\ninput_size = 16\nautorescale = true\n", 6, 16),
+                          ("nearest9", "imsize = 18\ninput_size = 9\nautorescale = true\n", 9, 9),
+                          ("nearest14", "imsize = 14\npsize = 4\n", 3, 14),
+                          # torch's float 1/scale puts row 41 in cell 1, the exact ratio in 2
+                          ("nearest82", "imsize = 82\npsize = 20\n", 4, 82)]:
+    cfg = os.path.join(OUT, name + ".toml")
+    with open(cfg, "w") as f:
+        f.write(f'output = "{os.path.join(OUT, name + ".h5")}"\n[network]\nkind = "objects"\n'
+                f'channels = 8\nconnectivity = "conv"\nsteps = 1\n'
+                + ("" if "psize" in extra else "psize = 2\n") + extra +
+                f'[input]\nbatch = 1\npixel_noise = 0.3\n[evaluate]\nclusters = {h * h}\n'
+                f'features = "stimulus"\n[record]\nstates = false\n')
+    p = subprocess.run([HKAM, "run", cfg, "--force", "--quiet"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    with h5py.File(os.path.join(OUT, name + ".h5"), "r") as f:
+        labels = f["output/labels"][0]
+    cells = torch.arange(h * h, dtype=torch.float32).reshape(1, 1, h, h)
+    src = torch.nn.Upsample(scale_factor=(S / h, S / h), mode="nearest")(cells)[0, 0].long().numpy()
+    assert labels.shape == src.shape == (S, S), (labels.shape, src.shape)
+    # the same partition: a bijection between hkam's labels and torch's cells
+    pairs = set(zip(labels.ravel().tolist(), src.ravel().tolist()))
+    assert len(pairs) == len(set(labels.ravel().tolist())) == len(set(src.ravel().tolist())) \
+        == h * h, f"{name}: hkam's label map differs from torch's nearest upsampling"
+    print(f"nearest upsampling {h} -> {S}: hkam's labels partition the image as torch's map")
+print("resizing checks against torch passed")

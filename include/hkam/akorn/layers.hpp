@@ -94,14 +94,20 @@ class Attention {
   /// The reference's weight="fc" (token inputs "b k (c nh)"): W_qkv and W_o are nn.Linear,
   /// [3C, C] and [C, C]; the same interleaved heads. No GTA.
   bool linear = false;
+  /// The grid the GTA matrices are for (the reference's `hw`). On another grid they are resized
+  /// bilinearly, as the reference's rescale_gta_mat.
   Index height = 0, width = 0;
 
  private:
+  /// The GTA matrices for grid g: mat_ itself, or mat_ resized to g (kept for the next call).
+  const std::vector<T>* matrices_for(const Grid& g) const;
   /// Applies the 2×2 matrix of each (position, pair) to the rows row0 + h·d_h + 2p, + 1.
   void rotate(Mat<T>& m, const std::vector<T>& mats, Index row0, Index col0, Index positions) const;
   Mat<T> wqkv_, wo_;  // rows of wqkv_ (and columns of wo_) permuted so each head is contiguous
   Vec<T> bqkv_, bo_;
-  std::vector<T> mat_[4];  // q, k, v, o: [P][d_h/2][2][2]
+  std::vector<T> mat_[4];              // q, k, v, o: [P][d_h/2][2][2]
+  mutable std::vector<T> resized_[4];  // mat_ resized to resized_h_ × resized_w_
+  mutable Index resized_h_ = 0, resized_w_ = 0;
   mutable Mat<T> qkv_, o_;
   mutable std::vector<Mat<T>> scores_;  // one P×P buffer per thread
 };
@@ -249,5 +255,12 @@ std::vector<double> symmetrized_conv_weight(const Param& weight);
 /// [H·W][d_h/2][2][2], pair p of a head uses frequency f = p div 2 and coordinate p mod 2
 /// (0 = row, 1 = column): R(coord·10000^(−f/F)), F = ⌈d_h/4⌉.
 std::vector<double> gta_rotations(Index height, Index width, Index head_dim);
+
+/// torch's F.interpolate(mode = "bilinear", align_corners = False, no antialiasing) of a
+/// height × width map with `channels` values per position, stored position-major ([y][x][c], as
+/// the columns of a C × P matrix or the GTA matrices), to out_h × out_w.
+template <class T>
+std::vector<T> resize_bilinear(const T* in, Index channels, Index height, Index width, Index out_h,
+                               Index out_w);
 
 }  // namespace hkam::akorn

@@ -52,11 +52,22 @@ struct ObjectNetConfig {
   bool no_ro = false;     ///< the reference's ablation: c ← x, no ReadOutConv
   bool use_ro_x = false;  ///< the reference's ablation: x ← Conv1x1(x) between blocks
   double init_omega = 1.0;
+  /// Side of the input images (0: imsize). When it differs from imsize: with `autorescale` the
+  /// images are first resized bilinearly to imsize (the reference's autorescale); without, the
+  /// network runs on the (input_size div psize)² grid, the GTA matrices resized bilinearly from
+  /// the (imsize div psize)² grid they are made for (the reference's rescale_gta_mat).
+  Index input_size = 0;
+  bool autorescale = false;
+  Index input_side() const { return input_size > 0 ? input_size : imsize; }
+  /// The side the patch embedding sees: imsize with autorescale, else the input's.
+  Index embedded_side() const { return autorescale ? imsize : input_side(); }
 };
 
 /// Object discovery: c = Conv2d(3, C, psize, stride psize)(2·image − 1), x = noise (+ learned
 /// positional encodings without GTA), then per block x ← KLayer(x, c), c ← ReadOutConv(x)
 /// (c ← x with `no_ro`), and with `use_ro_x` x ← Conv1x1(x) before every block but the first.
+/// A side that is not a multiple of psize leaves its last (side mod psize) rows and columns out
+/// of the patches, as the strided convolution of the reference does.
 template <class T>
 class ObjectNet {
  public:
@@ -64,8 +75,11 @@ class ObjectNet {
   const ObjectNetConfig& config() const { return c_; }
   std::vector<ParamSpec> specs() const;
   void load(const ParamStore& p);
-  Grid grid(Index batch) const { return {c_.imsize / c_.psize, c_.imsize / c_.psize, batch}; }
-  /// images: 3 × B·imsize², values in [0, 1]; noise: C × B·P (the initial x before
+  Grid grid(Index batch) const {
+    const Index h = c_.embedded_side() / c_.psize;
+    return {h, h, batch};
+  }
+  /// images: 3 × B·S² (S = input_side()), values in [0, 1]; noise: C × B·P (the initial x before
   /// normalisation, the reference's randn_like(c)). `gamma` overrides the parameter if > 0.
   NetworkOutput<T> forward(const Mat<T>& images, const Mat<T>& noise, Index batch,
                            const StateObserver<T>& observe = {}, bool final_energy = true) const;
