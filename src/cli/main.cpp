@@ -4,10 +4,49 @@
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "hkam/version.hpp"
 #include "run/sweep.hpp"
+
+namespace {
+
+// hkam analyze: its options, forwarded to the Python analysis module.
+struct AnalyzeArgs {
+  std::string sweep_dir, x, y, by, theory, success, out;
+  std::vector<std::string> command() const {
+    std::vector<std::string> a{"analyze", sweep_dir};
+    for (const auto& [flag, v] : {std::pair<const char*, const std::string*>{"--x", &x},
+                                  {"--y", &y},
+                                  {"--by", &by},
+                                  {"--theory", &theory},
+                                  {"--success", &success},
+                                  {"--out", &out}})
+      if (!v->empty()) a.push_back(std::string(flag) + "=" + *v);  // "--x=-k*n": not an option
+    return a;
+  }
+};
+
+CLI::App* add_analyze_command(CLI::App& app, AnalyzeArgs& a) {
+  auto* cmd = app.add_subcommand(
+      "analyze", "A sweep's results against its swept keys: table and PNG (Python)");
+  cmd->add_option("SWEEP_DIR", a.sweep_dir, "Folder made by hkam sweep")->required();
+  cmd->add_option("--x", a.x,
+                  "Expression over manifest columns and config keys for the x axis, "
+                  "e.g. patterns.count/hopfield.units (default: the first swept key)");
+  cmd->add_option("--y", a.y,
+                  "Result to plot (default: cue_overlap, order_parameter or energy_final)");
+  cmd->add_option("--by", a.by, "One line per value of this key");
+  cmd->add_option("--theory", a.theory, "Analytic line: capacity or lorentzian")
+      ->check(CLI::IsMember({"capacity", "lorentzian"}));
+  cmd->add_option("--success", a.success, "Also show the fraction of runs whose result is >= this");
+  cmd->add_option("-o,--out", a.out, "Folder for the PNG (default: SWEEP_DIR/figures)");
+  return cmd;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -87,21 +126,8 @@ int main(int argc, char** argv) {
   plot_cmd->add_option("TRACE", trace_path, "hkam trace file (HDF5)")->required();
   plot_cmd->add_option("-o,--out", plot_out, "Folder for the PNGs (default: TRACE_figures/)");
 
-  std::string sweep_dir, an_x, an_y, an_by, an_theory, an_success;
-  auto* analyze_cmd = app.add_subcommand(
-      "analyze", "A sweep's results against its swept keys: table and PNG (Python)");
-  analyze_cmd->add_option("SWEEP_DIR", sweep_dir, "Folder made by hkam sweep")->required();
-  analyze_cmd->add_option("--x", an_x,
-                          "Expression over manifest columns and config keys for the x axis, "
-                          "e.g. patterns.count/hopfield.units (default: the first swept key)");
-  analyze_cmd->add_option("--y", an_y,
-                          "Result to plot (default: cue_overlap, order_parameter or energy_final)");
-  analyze_cmd->add_option("--by", an_by, "One line per value of this key");
-  analyze_cmd->add_option("--theory", an_theory, "Analytic line: capacity or lorentzian")
-      ->check(CLI::IsMember({"capacity", "lorentzian"}));
-  analyze_cmd->add_option("--success", an_success,
-                          "Also show the fraction of runs whose result is >= this");
-  analyze_cmd->add_option("-o,--out", plot_out, "Folder for the PNG (default: SWEEP_DIR/figures)");
+  AnalyzeArgs analyze;
+  auto* analyze_cmd = add_analyze_command(app, analyze);
 
   hkam::run::SweepArgs sw;
   auto* sweep_cmd = app.add_subcommand(
@@ -141,17 +167,7 @@ int main(int argc, char** argv) {
     if (*check_cmd) return hkam::cli::check_energy(trace_path);
     if (*info_cmd) return hkam::cli::info(trace_path);
     if (*plot_cmd) return hkam::cli::plot(trace_path, plot_out);
-    if (*analyze_cmd) {
-      std::vector<std::string> a{"analyze", sweep_dir};
-      for (const auto& [flag, v] : {std::pair<const char*, std::string*>{"--x", &an_x},
-                                    {"--y", &an_y},
-                                    {"--by", &an_by},
-                                    {"--theory", &an_theory},
-                                    {"--success", &an_success},
-                                    {"--out", &plot_out}})
-        if (!v->empty()) a.push_back(std::string(flag) + "=" + *v);  // "--x=-k*n": not an option
-      return hkam::cli::python_analysis("analyze", a);
-    }
+    if (*analyze_cmd) return hkam::cli::python_analysis("analyze", analyze.command());
     if (*sweep_cmd) {
       sw.hkam_exe = std::filesystem::read_symlink("/proc/self/exe").string();
       return use_mpi ? hkam::cli::mpi_sweep(sw) : hkam::run::sweep(sw);
