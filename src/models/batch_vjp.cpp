@@ -27,15 +27,11 @@ using namespace batch_detail;
 template <class T>
 void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchWorkspace<T>& ws,
                         HkGradient* grad, bool ws_holds_z, EdgeGradientSlots* held) const {
-  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  const Index B = z.rows(), N = n_;
   if (z.cols() != dim() || lam.rows() != B || lam.cols() != dim())
     throw std::invalid_argument("BatchModel::vjp: state and cotangent must both be B x dim");
   if (!ws_holds_z || ws.batch != B) forward(z, ws);
   zbar.resize(B, dim());
-  const CCols<T> sig{z.data() + N * B, B}, ls{lam.data() + N * B, B}, y{ws.y.data(), B};
-  const CCols<T> g{ws.g.data(), B}, lx{lam.data(), B};
-  const Cols<T> sb{zbar.data() + N * B, B}, mu{ws.mu.data(), B}, gb{ws.gbar.data(), B};
-  T alpha_bar = 0, mean_a_bar = 0;
   // Per-edge gradients: into `held` (added to), else into ws (the first batch chunk assigns).
   EdgeGradientSlots& slots = held ? *held : ws.edges;
   if (held &&
@@ -43,6 +39,30 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     throw std::invalid_argument("BatchModel::vjp: edge-gradient slots not sized by clear()");
   const bool add_all = held != nullptr;
 
+  vjp_projection(z, lam, zbar, ws);
+  if (N > 0) batch_times<T>(lam.data(), B, N, w_, ws.gbar, *ws.gemm);  // ḡ = W_s λ_x
+  vjp_pack(z, lam, ws);
+  const T mean_a_bar = vjp_kuramoto(z, zbar, ws, slots, add_all);
+  const T alpha_bar = vjp_coupling(z, lam, zbar, ws, slots, add_all);
+
+  // x̄ = H ḡ − λ_x
+  if (N > 0) {
+    const MapC<T> x(z.data(), B, N), lxm(lam.data(), B, N);
+    hessian_times(p_.hopfield.lagrangian.kind, beta_, x, ws.g, ws.gbar, ws.lx_w);
+    Map<T>(zbar.data(), B, N) = ws.lx_w - lxm;
+  }
+
+  if (!grad) return;
+  vjp_parameters(z, lam, ws, *grad, mean_a_bar, alpha_bar);
+  if (!held) add_edge_gradients(ws.edges, *grad);
+}
+
+template <class T>
+void BatchModel<T>::vjp_projection(const Matrix& z, const Matrix& lam, Matrix& zbar,
+                                   BatchWorkspace<T>& ws) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  const CCols<T> sig{z.data() + N * B, B}, ls{lam.data() + N * B, B}, y{ws.y.data(), B};
+  const Cols<T> sb{zbar.data() + N * B, B}, mu{ws.mu.data(), B};
   // μ_i = P_i λ_σi and the projection and Ω terms of σ̄_i.
   const T* om = omega_.data();
   const double osc_work = double(M) * double(B) * double(D * (D + 4));
@@ -72,13 +92,12 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       }
     }
   });
+}
 
-  if (N > 0) {
-    const MapC<T> lxm(lam.data(), B, N);
-    batch_times<T>(lam.data(), B, N, w_, ws.gbar, *ws.gemm);
-  }
-
-  // ℰ_K
+template <class T>
+void BatchModel<T>::vjp_pack(const Matrix& z, const Matrix& lam, BatchWorkspace<T>& ws) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  const CCols<T> sig{z.data() + N * B, B}, g{ws.g.data(), B}, lx{lam.data(), B};
   const CCols<T> muc{ws.mu.data(), B};
   // The explicit edge loops read neighbours from a copy packed per batch chunk (as the forward
   // loops do, with the VJP's chunks): chunk b0 at packed + b0·M·S, node j's S = 2D + 2 rows of
@@ -96,6 +115,16 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
       });
     });
   }
+}
+
+template <class T>
+T BatchModel<T>::vjp_kuramoto(const Matrix& z, Matrix& zbar, BatchWorkspace<T>& ws,
+                              EdgeGradientSlots& slots, bool add_all) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  const CCols<T> sig{z.data() + N * B, B}, muc{ws.mu.data(), B};
+  const Cols<T> sb{zbar.data() + N * B, B};
+  T* const pk = ws.packed.data();
+  T mean_a_bar = 0;
   if (M > 0 && mean_field_) {
     // y_i = A(S − σ_i): σ̄_i −= A(U − μ_i), Ā = −Σ_{i≠j} μ_i·σ_j = −(U·S − Σ_i μ_i·σ_i)
     T* s = ws.pool.data();
@@ -168,7 +197,18 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
           });
     });
   }
+  return mean_a_bar;
+}
 
+template <class T>
+T BatchModel<T>::vjp_coupling(const Matrix& z, const Matrix& lam, Matrix& zbar,
+                              BatchWorkspace<T>& ws, EdgeGradientSlots& slots, bool add_all) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  const CCols<T> sig{z.data() + N * B, B}, muc{ws.mu.data(), B}, g{ws.g.data(), B};
+  const CCols<T> lx{lam.data(), B};
+  const Cols<T> sb{zbar.data() + N * B, B}, gb{ws.gbar.data(), B};
+  T* const pk = ws.packed.data();
+  T alpha_bar = 0;
   // ℰ_HK
   const T kh = inv_kh_, kk = inv_kk_;
   if (p_.coupling.present() && low_rank_) {
@@ -269,16 +309,14 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
           Eigen::Map<V>(gbi) += gacc;
         });
   }
+  return alpha_bar;
+}
 
-  // x̄ = H ḡ − λ_x
-  if (N > 0) {
-    const MapC<T> x(z.data(), B, N), lxm(lam.data(), B, N);
-    hessian_times(p_.hopfield.lagrangian.kind, beta_, x, ws.g, ws.gbar, ws.lx_w);
-    Map<T>(zbar.data(), B, N) = ws.lx_w - lxm;
-  }
-
-  if (!grad) return;
-  HkGradient& gr = *grad;
+template <class T>
+void BatchModel<T>::vjp_parameters(const Matrix& z, const Matrix& lam, BatchWorkspace<T>& ws,
+                                   HkGradient& gr, T mean_a_bar, T alpha_bar) const {
+  const Index B = z.rows(), N = n_, M = m_, D = d_;
+  const CCols<T> sig{z.data() + N * B, B}, ls{lam.data() + N * B, B};
   if (N > 0) {
     const MapC<T> lxm(lam.data(), B, N);
     if (gr.hopfield.b.size() == N)
@@ -314,7 +352,6 @@ void BatchModel<T>::vjp(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchW
     }
   }
   if (low_rank_ && gr.wanted.alpha) gr.coupling.alpha += double(alpha_bar);
-  if (!held) add_edge_gradients(ws.edges, gr);
 }
 
 template <class T>
@@ -364,6 +401,20 @@ template void BatchModel<float>::vjp(const Matrix&, const Matrix&, Matrix&, Batc
 template void BatchModel<double>::vjp(const Matrix&, const Matrix&, Matrix&,
                                       BatchWorkspace<double>&, HkGradient*, bool,
                                       EdgeGradientSlots*) const;
+// the parts of vjp (the header's `extern template` suppresses their implicit instantiation)
+#define HKAM_VJP_PARTS(T)                                                                        \
+  template void BatchModel<T>::vjp_projection(const Matrix&, const Matrix&, Matrix&,             \
+                                              BatchWorkspace<T>&) const;                         \
+  template void BatchModel<T>::vjp_pack(const Matrix&, const Matrix&, BatchWorkspace<T>&) const; \
+  template T BatchModel<T>::vjp_kuramoto(const Matrix&, Matrix&, BatchWorkspace<T>&,             \
+                                         EdgeGradientSlots&, bool) const;                        \
+  template T BatchModel<T>::vjp_coupling(const Matrix&, const Matrix&, Matrix&,                  \
+                                         BatchWorkspace<T>&, EdgeGradientSlots&, bool) const;    \
+  template void BatchModel<T>::vjp_parameters(const Matrix&, const Matrix&, BatchWorkspace<T>&,  \
+                                              HkGradient&, T, T) const;
+HKAM_VJP_PARTS(float)
+HKAM_VJP_PARTS(double)
+#undef HKAM_VJP_PARTS
 template void BatchModel<float>::clear(EdgeGradientSlots&) const;
 template void BatchModel<double>::clear(EdgeGradientSlots&) const;
 template void BatchModel<float>::add_edge_gradients(const EdgeGradientSlots&, HkGradient&) const;

@@ -123,6 +123,20 @@ class BatchModel {
 
  private:
   void forward(const Matrix& z, BatchWorkspace<T>& ws) const;  // fills g, wg, h, y
+  // The parts of vjp (src/models/batch_vjp.cpp), in the order it calls them: μ and the
+  // projection and Ω terms of σ̄; the neighbour copy of the edge loops; the ℰ_K and ℰ_HK terms
+  // (returning Ā of the mean-field path and ᾱ of the low-rank path); the parameter gradients.
+  // `slots` gets the per-edge gradients, added to when `add_all`, else assigned by the first
+  // batch chunk.
+  void vjp_projection(const Matrix& z, const Matrix& lam, Matrix& zbar,
+                      BatchWorkspace<T>& ws) const;
+  void vjp_pack(const Matrix& z, const Matrix& lam, BatchWorkspace<T>& ws) const;
+  T vjp_kuramoto(const Matrix& z, Matrix& zbar, BatchWorkspace<T>& ws, EdgeGradientSlots& slots,
+                 bool add_all) const;
+  T vjp_coupling(const Matrix& z, const Matrix& lam, Matrix& zbar, BatchWorkspace<T>& ws,
+                 EdgeGradientSlots& slots, bool add_all) const;
+  void vjp_parameters(const Matrix& z, const Matrix& lam, BatchWorkspace<T>& ws, HkGradient& gr,
+                      T mean_a_bar, T alpha_bar) const;
   // Directed-edge slots of the explicit ℰ_K and ℰ_HK edge loops (0 on the closed-form paths).
   Index k_slots() const { return m_ > 0 && !mean_field_ ? 2 * kg_.num_edges() : 0; }
   Index hk_slots() const { return p_.coupling.present() && !low_rank_ ? 2 * hkg_.num_edges() : 0; }
