@@ -92,7 +92,7 @@ def HopfieldKuramoto(W=None, b=None, lagrangian="tanh", beta=1.0, oscillators=0,
     lagrangian: "tanh", "sigmoid", "relu" or "lse" with gain beta.
     oscillators, dim: M and D; graph: the oscillator graph E_K (a Graph on M nodes);
     potential: "linear", "relu", "tanh" or "sigmoid"; A, B: pair-potential coefficients, one per
-    edge of `graph` or one shared value; omega: D x D natural frequency (its skew part is used).
+    edge of `graph` or one shared value; omega: D x D skew-symmetric natural frequency.
     coupling: "additive" (w_e = alpha), "multiplicative" (w_e = alpha [W_s]_ij) or "general"
     (w_e = weights[e]) on coupling_graph (a Graph on the N units; None: no coupling).
     kappa_h, kappa_k: the energy scales.

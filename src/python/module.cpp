@@ -15,11 +15,14 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "hkam/integrate/batch_solve.hpp"
 #include "hkam/models/batch.hpp"
+#include "hkam/models/hopfield.hpp"
 #include "hkam/models/hopfield_kuramoto.hpp"
+#include "hkam/models/kuramoto.hpp"
 #include "hkam/models/params.hpp"
 #include "hkam/observe/energy_audit.hpp"
 #include "hkam/version.hpp"
@@ -52,8 +55,7 @@ Batch to_batch(const py::handle& obj, Index dim, const char* what, bool& single)
     return Eigen::Map<const RowMajor>(a.data(), a.shape(0), dim);
   }
   throw py::value_error(std::string(what) + ": expected shape (" + std::to_string(dim) +
-                        ",) or (B, " + std::to_string(dim) + ") with B >= 1, got " +
-                        shape_text(a));
+                        ",) or (B, " + std::to_string(dim) + ") with B >= 1, got " + shape_text(a));
 }
 
 py::array_t<double> from_batch(const Batch& z, bool single) {
@@ -92,9 +94,20 @@ py::dict gradient_dict(const hkam::HkGradient& g, const hkam::HopfieldKuramotoPa
 
 /// A model with its batched evaluator and, for energy_parts and lyapunov, the single-trajectory
 /// one. Not thread-safe (one workspace), as Python objects usually are not.
+/// The single-trajectory model `hkam run` builds for these parameters: Hopfield without
+/// oscillators, Kuramoto without units, else Hopfield–Kuramoto.
+using Single = std::variant<hkam::Hopfield, hkam::Kuramoto, hkam::HopfieldKuramoto>;
+
+Single single_model(const hkam::HopfieldKuramotoParams& p) {
+  if (p.kuramoto.n_osc == 0) return hkam::Hopfield(p.hopfield);
+  if (p.hopfield.units() == 0) return hkam::Kuramoto(p.kuramoto);
+  return hkam::HopfieldKuramoto(p);
+}
+
 class Model {
  public:
-  explicit Model(hkam::HopfieldKuramotoParams p) : p_(std::move(p)), batch_(p_), single_(p_) {}
+  explicit Model(hkam::HopfieldKuramotoParams p)
+      : p_(std::move(p)), batch_(p_), single_(single_model(p_)) {}
 
   const hkam::HopfieldKuramotoParams& params() const { return p_; }
   const hkam::BatchModel<double>& batch() const { return batch_; }
@@ -105,7 +118,10 @@ class Model {
   py::object energy(const py::handle& z) {
     bool single = false;
     const Batch zb = to_batch(z, dim(), "energy: z", single);
-    if (single) return py::float_(single_.energy(zb.row(0).transpose()));
+    if (single) {
+      const Eigen::VectorXd z1 = zb.row(0).transpose();
+      return py::float_(std::visit([&](const auto& m) { return m.energy(z1); }, single_));
+    }
     Eigen::VectorXd e;
     batch_.energy(zb, e, ws_);
     return py::array_t<double>(e.size(), e.data());
@@ -116,7 +132,8 @@ class Model {
       throw py::value_error("energy_parts: z: expected shape (" + std::to_string(dim()) +
                             ",), got (" + std::to_string(z.size()) + ",)");
     py::dict d;
-    for (const auto& part : single_.energy_parts(z)) d[py::str(part.name)] = part.value;
+    const auto parts = std::visit([&](const auto& m) { return m.energy_parts(z); }, single_);
+    for (const auto& part : parts) d[py::str(part.name)] = part.value;
     return d;
   }
 
@@ -126,7 +143,8 @@ class Model {
     Batch dz;
     if (single) {
       Eigen::VectorXd f(dim());
-      single_(zb.row(0).transpose(), f, 0.0);
+      const Eigen::VectorXd z1 = zb.row(0).transpose();
+      std::visit([&](const auto& m) { m(z1, f, 0.0); }, single_);
       dz = f.transpose();
     } else {
       batch_.rhs(zb, dz, ws_);
@@ -138,8 +156,7 @@ class Model {
     bool single = false, single_v = false;
     const Batch zb = to_batch(z, dim(), "vjp: z", single);
     const Batch vb = to_batch(v, dim(), "vjp: v", single_v);
-    if (vb.rows() != zb.rows())
-      throw py::value_error("vjp: z and v must have the same shape");
+    if (vb.rows() != zb.rows()) throw py::value_error("vjp: z and v must have the same shape");
     auto grad = hkam::HkGradient::zeros_like(p_);
     Batch zbar;
     batch_.vjp(zb, vb, zbar, ws_, &grad);
@@ -147,14 +164,14 @@ class Model {
   }
 
   py::tuple lyapunov() const {
-    const hkam::Guarantee g = single_.lyapunov();
+    const hkam::Guarantee g = std::visit([](const auto& m) { return m.lyapunov(); }, single_);
     return py::make_tuple(g.guaranteed, g.reason, g.warnings);
   }
 
  private:
   hkam::HopfieldKuramotoParams p_;
   hkam::BatchModel<double> batch_;
-  hkam::HopfieldKuramoto single_;
+  Single single_;
   hkam::BatchWorkspace<double> ws_;
 };
 
@@ -194,7 +211,6 @@ py::dict simulate(Model& m, const py::handle& z0, double t_end, const std::strin
   std::vector<Eigen::VectorXd> energies;
   long step = 0;
   bool interrupted = false;
-  double last_t = t0;
   const auto record = [&](double t, const Batch& zs) {
     times.push_back(t);
     states.emplace_back(zs);
@@ -203,8 +219,8 @@ py::dict simulate(Model& m, const py::handle& z0, double t_end, const std::strin
     energies.push_back(e);
   };
   hkam::BatchObserver<double> observe = [&](double t, const Batch& zs) -> hkam::Action {
-    last_t = t;
     if (step++ % record_every == 0) record(t, zs);
+    const py::gil_scoped_acquire gil;  // the solve runs without it: other threads go on
     if (PyErr_CheckSignals() != 0) {
       interrupted = true;
       PyErr_Clear();
@@ -212,9 +228,13 @@ py::dict simulate(Model& m, const py::handle& z0, double t_end, const std::strin
     }
     return hkam::Action::proceed();
   };
-  const auto summary = hkam::solve(m.batch(), z, opt, ws, nullptr, observe);
+  hkam::BatchSolveSummary summary;
+  {
+    const py::gil_scoped_release nogil;
+    summary =
+        hkam::solve(m.batch(), z, opt, ws, static_cast<hkam::BatchTape<double>*>(nullptr), observe);
+  }
   if (times.empty() || times.back() != summary.t) record(summary.t, z);
-  (void)last_t;
 
   const auto T = static_cast<py::ssize_t>(times.size());
   py::array_t<double> t_out(T, times.data());
@@ -255,8 +275,8 @@ py::dict simulate(Model& m, const py::handle& z0, double t_end, const std::strin
 
 /// ∂L/∂z0 and ∂L/∂θ of a loss L(z(t_end)) given dL/dz(t_end) (same shape as z0).
 py::tuple gradient(Model& m, const py::handle& z0, const py::handle& dloss, double t_end,
-                   const std::string& stepper, double rtol, double atol, double dt,
-                   long max_steps, bool normalize, double t0) {
+                   const std::string& stepper, double rtol, double atol, double dt, long max_steps,
+                   bool normalize, double t0) {
   bool single = false, single_l = false;
   Batch z = to_batch(z0, m.dim(), "gradient: z0", single);
   require_finite(z, "gradient: z0");
@@ -266,13 +286,18 @@ py::tuple gradient(Model& m, const py::handle& z0, const py::handle& dloss, doub
   const auto opt = solve_options(stepper, t0, t_end, dt, rtol, atol, max_steps, normalize);
   hkam::BatchSolveWorkspace<double> ws;
   hkam::BatchTape<double> tape;
-  const auto summary = hkam::solve(m.batch(), z, opt, ws, &tape);
+  hkam::BatchSolveSummary summary;
+  auto grad = hkam::HkGradient::zeros_like(m.params());
+  {
+    const py::gil_scoped_release nogil;
+    summary = hkam::solve(m.batch(), z, opt, ws, &tape);
+    if (summary.end_reason == hkam::EndReason::TEnd)
+      hkam::solve_backward(m.batch(), tape, opt, lambda, ws, grad);
+  }
   if (summary.end_reason != hkam::EndReason::TEnd)
     throw std::runtime_error("gradient: the solve ended with " +
                              std::string(hkam::end_reason_name(summary.end_reason)) +
                              " before t_end");
-  auto grad = hkam::HkGradient::zeros_like(m.params());
-  hkam::solve_backward(m.batch(), tape, opt, lambda, ws, grad);
   return py::make_tuple(from_batch(z, single), from_batch(lambda, single),
                         gradient_dict(grad, m.params()));
 }
@@ -287,8 +312,8 @@ Eigen::MatrixXi edges_array(const hkam::Graph& g) {
   return out;
 }
 
-hkam::Graph graph_from_edges(Index n, const Eigen::Matrix<std::int64_t, Eigen::Dynamic,
-                                                          Eigen::Dynamic>& edges) {
+hkam::Graph graph_from_edges(
+    Index n, const Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic>& edges) {
   if (edges.size() > 0 && edges.cols() != 2)
     throw py::value_error("Graph.from_edges: expected an (E, 2) array of node pairs");
   std::vector<hkam::Edge> list;
@@ -369,7 +394,8 @@ PYBIND11_MODULE(_hkam, mod) {
       .def(py::init<hkam::HopfieldKuramotoParams>())
       .def_property_readonly("dim", &Model::dim)
       .def_property_readonly("units", [](const Model& m) { return m.params().hopfield.units(); })
-      .def_property_readonly("oscillators", [](const Model& m) { return m.params().kuramoto.n_osc; })
+      .def_property_readonly("oscillators",
+                             [](const Model& m) { return m.params().kuramoto.n_osc; })
       .def_property_readonly("osc_dim", [](const Model& m) { return m.params().kuramoto.osc_dim; })
       .def("energy", &Model::energy, py::arg("z"))
       .def("energy_parts", &Model::energy_parts, py::arg("z"))
@@ -378,9 +404,8 @@ PYBIND11_MODULE(_hkam, mod) {
       .def("lyapunov", &Model::lyapunov);
 
   mod.def("simulate", &simulate, py::arg("model"), py::arg("z0"), py::arg("t_end"),
-          py::arg("stepper"), py::arg("rtol"), py::arg("atol"), py::arg("dt"),
-          py::arg("max_steps"), py::arg("normalize"), py::arg("record_every"),
-          py::arg("audit_factor"), py::arg("t0"));
+          py::arg("stepper"), py::arg("rtol"), py::arg("atol"), py::arg("dt"), py::arg("max_steps"),
+          py::arg("normalize"), py::arg("record_every"), py::arg("audit_factor"), py::arg("t0"));
   mod.def("gradient", &gradient, py::arg("model"), py::arg("z0"), py::arg("dloss"),
           py::arg("t_end"), py::arg("stepper"), py::arg("rtol"), py::arg("atol"), py::arg("dt"),
           py::arg("max_steps"), py::arg("normalize"), py::arg("t0"));

@@ -94,6 +94,10 @@ for k in gr_b:
     expect(np.allclose(gr_b[k], tot, rtol=1e-11, atol=1e-12), f"batched vjp = looped ({k})")
 
 # ---- vjp against central differences of rhs, on a small general model
+def skew(a):
+    return 0.5 * (a - a.T)
+
+
 N, M, D = 6, 6, 3
 W = rng.standard_normal((N, N))
 ring = hkam.Graph.ring(M, 2)
@@ -101,7 +105,7 @@ small = hkam.HopfieldKuramoto(W=W, b=rng.standard_normal(N), lagrangian="tanh", 
                               oscillators=M, dim=D, graph=ring, potential="tanh",
                               A=rng.standard_normal(ring.num_edges),
                               B=rng.standard_normal(ring.num_edges),
-                              omega=rng.standard_normal((D, D)), coupling="multiplicative",
+                              omega=skew(rng.standard_normal((D, D))), coupling="multiplicative",
                               coupling_graph=hkam.Graph.watts_strogatz(N, 2, 0.3, seed=5),
                               alpha=0.7)
 z = hkam.random_state(small, seed=4)
@@ -128,7 +132,7 @@ rng2 = np.random.default_rng(8)
 small_b = rng2.standard_normal(N)
 small_A = rng2.standard_normal(ring.num_edges)
 small_B = rng2.standard_normal(ring.num_edges)
-small_omega = rng2.standard_normal((D, D))
+small_omega = skew(rng2.standard_normal((D, D)))
 small_cg = hkam.Graph.watts_strogatz(N, 2, 0.3, seed=5)
 base = rebuilt()
 _, grads = base.vjp(z, v)
