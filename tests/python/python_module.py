@@ -1,0 +1,231 @@
+"""The `hkam` Python package against the C++ core and the CLI.
+
+usage: python_module.py HKAM OUT_DIR      (with PYTHONPATH = <build>/python)
+
+- a trace of `hkam run` (the demo's model, 64 units): the model loaded from it gives the trace's
+  energies bit for bit at the recorded states, and its energy parts;
+- batched = looped: energy, rhs and vjp of a batch equal the rows one at a time (1e-13);
+- vjp against central differences of rhs (parameters and state);
+- gradient through a fixed-step solve against central differences of the loss;
+- simulate: the audit holds for a Hopfield-Kuramoto model, a batch solve equals the single
+  solves, t and shapes as documented; Ctrl-C (SIGINT during a solve) raises Interrupted with the
+  partial solution;
+- bad input raises ValueError with a clear message: wrong shapes, NaN, empty arrays, bad names;
+  non-contiguous and integer arrays are accepted.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+
+import hkam
+
+HKAM, OUT = sys.argv[1], sys.argv[2]
+os.makedirs(OUT, exist_ok=True)
+failures = []
+
+
+def expect(cond, what):
+    print(("  ok    " if cond else "  FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def raises(fn, needle, what):
+    try:
+        fn()
+    except ValueError as e:
+        expect(needle in str(e), f"{what}: ValueError mentioning '{needle}' ({e})")
+        return
+    except Exception as e:  # noqa: BLE001
+        expect(False, f"{what}: expected ValueError, got {type(e).__name__}: {e}")
+        return
+    expect(False, f"{what}: no error raised")
+
+
+# ---- the CLI's trace, recomputed bit for bit
+trace = os.path.join(OUT, "demo64.h5")
+demo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments",
+                    "demo.toml")
+p = subprocess.run([HKAM, "run", demo, "-o", trace, "--force", "--quiet", "--set",
+                    "hopfield.units=64", "--set", "integrator.t_end=2"],
+                   capture_output=True, text=True)
+if p.returncode != 0:
+    sys.exit(f"hkam run failed: {p.stderr}")
+import h5py  # noqa: E402
+
+m = hkam.load_model(trace)
+with h5py.File(trace, "r") as f:
+    xs, sig, energies = f["trace/x"][()], f["trace/sigma"][()], f["trace/energy"][()]
+    parts = {k: f["trace/energy_parts"][k][()] for k in f["trace/energy_parts"]}
+zs = np.concatenate([xs, sig.reshape(len(xs), -1)], axis=1)
+expect(m.dim == 64 + 64 * 3 and m.units == 64 and m.oscillators == 64 and m.osc_dim == 3,
+       f"load_model: the demo's sizes ({m!r})")
+same = all(m.energy(zs[t]) == energies[t] for t in range(len(zs)))
+expect(same, f"energies at the {len(zs)} recorded states equal the trace's bit for bit")
+ep = m.energy_parts(zs[-1])
+expect(set(ep) == set(parts) and all(ep[k] == parts[k][-1] for k in ep),
+       f"energy parts equal the trace's: {sorted(ep)}")
+g, reason, _ = m.lyapunov()
+expect(g, f"the demo's model is guaranteed Lyapunov ({reason!r})")
+
+# ---- batched = looped
+rng = np.random.default_rng(3)
+Z = hkam.random_state(m, batch=5, seed=1)
+V = rng.standard_normal(Z.shape)
+e_b = m.energy(Z)
+e_l = np.array([m.energy(z) for z in Z])
+expect(np.max(np.abs(e_b - e_l)) <= 1e-13 * np.max(np.abs(e_l)),
+       f"batched energy = looped ({np.max(np.abs(e_b - e_l)):.1e})")
+f_b = m.rhs(Z)
+f_l = np.stack([m.rhs(z) for z in Z])
+expect(np.max(np.abs(f_b - f_l)) <= 1e-12 * np.max(np.abs(f_l)),
+       f"batched rhs = looped ({np.max(np.abs(f_b - f_l)):.1e})")
+zb_b, gr_b = m.vjp(Z, V)
+rows = [m.vjp(Z[b], V[b]) for b in range(len(Z))]
+zb_l = np.stack([r[0] for r in rows])
+expect(np.max(np.abs(zb_b - zb_l)) <= 1e-12 * np.max(np.abs(zb_l)), "batched vjp = looped (state)")
+for k in gr_b:
+    tot = sum(np.asarray(r[1][k]) for r in rows)
+    expect(np.allclose(gr_b[k], tot, rtol=1e-11, atol=1e-12), f"batched vjp = looped ({k})")
+
+# ---- vjp against central differences of rhs, on a small general model
+def skew(a):
+    return 0.5 * (a - a.T)
+
+
+N, M, D = 6, 6, 3
+W = rng.standard_normal((N, N))
+ring = hkam.Graph.ring(M, 2)
+small = hkam.HopfieldKuramoto(W=W, b=rng.standard_normal(N), lagrangian="tanh", beta=1.3,
+                              oscillators=M, dim=D, graph=ring, potential="tanh",
+                              A=rng.standard_normal(ring.num_edges),
+                              B=rng.standard_normal(ring.num_edges),
+                              omega=skew(rng.standard_normal((D, D))), coupling="multiplicative",
+                              coupling_graph=hkam.Graph.watts_strogatz(N, 2, 0.3, seed=5),
+                              alpha=0.7)
+z = hkam.random_state(small, seed=4)
+v = rng.standard_normal(small.dim)
+zbar, grads = small.vjp(z, v)
+h = 1e-6
+fd = np.array([(v @ small.rhs(z + h * e) - v @ small.rhs(z - h * e)) / (2 * h)
+               for e in np.eye(small.dim)])
+expect(np.max(np.abs(zbar - fd)) < 1e-7 * max(1, np.max(np.abs(fd))),
+       f"vjp state part = central differences ({np.max(np.abs(zbar - fd)):.1e})")
+
+
+# parameter gradient of v.f against central differences, through load/rebuild of the model
+def rebuilt(**change):
+    base = dict(W=W, b=np.array(small_b), lagrangian="tanh", beta=1.3, oscillators=M, dim=D,
+                graph=ring, potential="tanh", A=np.array(small_A), B=np.array(small_B),
+                omega=np.array(small_omega), coupling="multiplicative",
+                coupling_graph=small_cg, alpha=0.7)
+    base.update(change)
+    return hkam.HopfieldKuramoto(**base)
+
+
+rng2 = np.random.default_rng(8)
+small_b = rng2.standard_normal(N)
+small_A = rng2.standard_normal(ring.num_edges)
+small_B = rng2.standard_normal(ring.num_edges)
+small_omega = skew(rng2.standard_normal((D, D)))
+small_cg = hkam.Graph.watts_strogatz(N, 2, 0.3, seed=5)
+base = rebuilt()
+_, grads = base.vjp(z, v)
+for name, key, arr in [("A", "kuramoto.a", small_A), ("B", "kuramoto.b", small_B),
+                       ("b", "hopfield.b", small_b)]:
+    fd = np.zeros_like(arr)
+    for i in range(arr.size):
+        ap, am = arr.copy(), arr.copy()
+        ap[i] += h
+        am[i] -= h
+        fd[i] = (v @ rebuilt(**{name: ap}).rhs(z) - v @ rebuilt(**{name: am}).rhs(z)) / (2 * h)
+    expect(np.max(np.abs(grads[key] - fd)) < 1e-7 * max(1, np.max(np.abs(fd))),
+           f"vjp {key} = central differences ({np.max(np.abs(grads[key] - fd)):.1e})")
+fd_alpha = (v @ rebuilt(alpha=0.7 + h).rhs(z) - v @ rebuilt(alpha=0.7 - h).rhs(z)) / (2 * h)
+expect(abs(grads["coupling.alpha"] - fd_alpha) < 1e-7 * max(1, abs(fd_alpha)),
+       f"vjp coupling.alpha = central differences ({grads['coupling.alpha']:.6g} vs {fd_alpha:.6g})")
+
+# ---- gradient through a fixed-step solve against central differences of the loss
+target = rng.standard_normal(base.dim)
+opts = dict(t_end=0.5, stepper="rk4", dt=0.05)
+
+
+def loss(model, z0):
+    zT = hkam.simulate(model, z0, **opts).z[-1]
+    return 0.5 * np.sum((zT - target) ** 2)
+
+
+zT, dz0, g = hkam.gradient(base, z, np.zeros(base.dim), **opts)
+zT, dz0, g = hkam.gradient(base, z, zT - target, **opts)
+fd_a = np.zeros_like(small_A)
+for i in range(small_A.size):
+    ap, am = small_A.copy(), small_A.copy()
+    ap[i] += h
+    am[i] -= h
+    fd_a[i] = (loss(rebuilt(A=ap), z) - loss(rebuilt(A=am), z)) / (2 * h)
+expect(np.max(np.abs(g["kuramoto.a"] - fd_a)) < 1e-6 * max(1, np.max(np.abs(fd_a))),
+       f"gradient through rk4 (kuramoto.a) = central differences of the loss "
+       f"({np.max(np.abs(g['kuramoto.a'] - fd_a)):.1e})")
+fd_x = np.array([(loss(base, z + h * e) - loss(base, z - h * e)) / (2 * h)
+                 for e in np.eye(base.dim)[:N]])
+expect(np.max(np.abs(dz0[:N] - fd_x)) < 1e-6 * max(1, np.max(np.abs(fd_x))),
+       "gradient dL/dx0 = central differences of the loss")
+
+# ---- simulate
+sol = hkam.simulate(m, zs[0], t_end=2.0, rtol=1e-8, atol=1e-10)
+expect(sol.audit.monotone and sol.audit.checked > 10,
+       f"simulate of the demo's model: audit monotone ({sol.audit!r})")
+expect(sol.end_reason == "t_end" and sol.t[0] == 0.0 and abs(sol.t[-1] - 2.0) < 1e-12,
+       f"simulate ends at t_end ({sol!r})")
+expect(sol.z.shape == (len(sol.t), m.dim) and sol.energy.shape == (len(sol.t),),
+       "simulate shapes of one trajectory: (T, dim) and (T,)")
+expect(abs(sol.energy[-1] - m.energy(sol.z[-1])) <= 1e-12 * abs(sol.energy[-1]) + 1e-12,
+       "simulate's energies are the model's")
+Zb = hkam.random_state(small, batch=3, seed=2)
+bat = hkam.simulate(small, Zb, t_end=0.5, stepper="rk4", dt=0.05)
+one = [hkam.simulate(small, Zb[b], t_end=0.5, stepper="rk4", dt=0.05).z[-1] for b in range(3)]
+expect(bat.z.shape == (len(bat.t), 3, small.dim) and
+       np.max(np.abs(bat.z[-1] - np.stack(one))) < 1e-12,
+       "a fixed-step batch solve equals the single solves")
+
+# Ctrl-C: SIGINT arrives during a long solve
+big = hkam.Kuramoto(2000, dim=3, graph=hkam.Graph.watts_strogatz(2000, 20, 0.1, seed=1), A=-0.01)
+timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+timer.start()
+try:
+    hkam.simulate(big, hkam.random_state(big, seed=1), t_end=1e6, rtol=1e-10, atol=1e-12)
+    expect(False, "Ctrl-C during simulate raises Interrupted")
+except hkam.Interrupted as e:
+    s = e.solution
+    expect(s.end_reason == "interrupted" and len(s.t) > 1 and s.t[-1] < 1e6,
+           f"Ctrl-C during simulate raises Interrupted with the partial solution ({s!r})")
+timer.cancel()
+
+# ---- bad input
+raises(lambda: m.energy(np.zeros(5)), "expected shape (256,) or (B, 256)", "energy of a wrong shape")
+raises(lambda: m.rhs(np.zeros((0, m.dim))), "B >= 1", "rhs of an empty batch")
+raises(lambda: hkam.simulate(m, np.full(m.dim, np.nan), t_end=1), "NaN", "simulate from NaN")
+raises(lambda: hkam.simulate(m, zs[0], t_end=1, stepper="rk5"), "rk5", "an unknown stepper")
+raises(lambda: hkam.Hopfield(W=np.eye(3), b=np.zeros(3), lagrangian="cosh"), "cosh",
+       "an unknown Lagrangian")
+raises(lambda: hkam.Hopfield(W=np.eye(2), b=np.zeros(3)), "W: expected shape (3, 3)",
+       "W of the wrong shape")
+raises(lambda: hkam.Graph.from_edges(3, np.array([[0, 3]])), "outside [0, 3)",
+       "an edge outside the graph")
+raises(lambda: m.vjp(Z, V[:2]), "same shape", "vjp with mismatched batches")
+strided = np.asfortranarray(np.tile(zs[0], (3, 1)))[:, :]
+expect(np.array_equal(m.energy(strided[::2]), m.energy(np.ascontiguousarray(strided[::2]))),
+       "non-contiguous batches are accepted")
+hz = hkam.Hopfield(W=np.eye(3), b=np.zeros(3))
+expect(hz.energy(np.array([1, 0, 0])) == hz.energy(np.array([1.0, 0.0, 0.0])),
+       "integer arrays are converted")
+
+if failures:
+    print("FAILED:\n" + "\n".join(failures))
+    sys.exit(1)
+print("all Python module checks passed")
