@@ -50,11 +50,8 @@ class Model:
     """
 
     def __init__(self, params):
-        why = params.validate()
-        if why:
-            raise ValueError(why)
         self.params = params
-        self._m = _hkam.Model(params)
+        self._m = _hkam.Model(params)  # ValueError with Params.validate()'s text when invalid
 
     dim = property(lambda self: self._m.dim)
     units = property(lambda self: self._m.units)

@@ -165,15 +165,16 @@ NetworkOutput<T> ObjectNet<T>::forward(const Mat<T>& images, const Mat<T>& noise
   if (noise.rows() != C || noise.cols() != r.grid.columns())
     throw std::invalid_argument(
         fmt::format("object network: noise must be {} x {}", C, r.grid.columns()));
-  Mat<T> normalized(3, img.columns());
-  if (E != S)  // autorescale: F.interpolate(bilinear) to imsize
+  Mat<T> rescaled;
+  if (E != S) {  // autorescale: F.interpolate(bilinear) to imsize
+    rescaled.resize(3, img.columns());
     for (Index b = 0; b < batch; ++b) {
-      const auto resized = resize_bilinear(images.col(b * S2).data(), 3, S, S, E, E);
-      normalized.middleCols(b * E * E, E * E) = Eigen::Map<const Mat<T>>(resized.data(), 3, E * E);
+      const auto r1 = resize_bilinear(images.col(b * S2).data(), 3, S, S, E, E);
+      rescaled.middleCols(b * E * E, E * E) = Eigen::Map<const Mat<T>>(r1.data(), 3, E * E);
     }
-  else
-    normalized = images;
-  normalized = (normalized.array() - T(0.5)) / T(0.5);  // RGBNormalize(0.5, 0.5)
+  }
+  const Mat<T>& source = E != S ? rescaled : images;
+  Mat<T> normalized = (source.array() - T(0.5)) / T(0.5);  // RGBNormalize(0.5, 0.5)
   Mat<T> c;
   patch_.forward(normalized, img, c);
   r.x = noise;

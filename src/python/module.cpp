@@ -92,8 +92,6 @@ py::dict gradient_dict(const hkam::HkGradient& g, const hkam::HopfieldKuramotoPa
   return d;
 }
 
-/// A model with its batched evaluator and, for energy_parts and lyapunov, the single-trajectory
-/// one. Not thread-safe (one workspace), as Python objects usually are not.
 /// The single-trajectory model `hkam run` builds for these parameters: Hopfield without
 /// oscillators, Kuramoto without units, else Hopfield–Kuramoto.
 using Single = std::variant<hkam::Hopfield, hkam::Kuramoto, hkam::HopfieldKuramoto>;
@@ -104,6 +102,9 @@ Single single_model(const hkam::HopfieldKuramotoParams& p) {
   return hkam::HopfieldKuramoto(p);
 }
 
+/// A model with its batched evaluator and the single-trajectory one (one state's energy, parts,
+/// right-hand side and guarantee). Not thread-safe (one workspace), as Python objects usually
+/// are not.
 class Model {
  public:
   explicit Model(hkam::HopfieldKuramotoParams p)
@@ -203,6 +204,10 @@ py::dict simulate(Model& m, const py::handle& z0, double t_end, const std::strin
   require_finite(z, "simulate: z0");
   if (record_every < 1) throw py::value_error("simulate: record_every must be >= 1");
   const auto opt = solve_options(stepper, t0, t_end, dt, rtol, atol, max_steps, normalize);
+  // The audit's tolerance, checked (a loose one could hide a rise) before the solve, not after.
+  const bool adaptive = hkam::is_adaptive(opt.stepper);
+  const double rel = hkam::EnergyAudit(adaptive ? rtol : 1e-10, adaptive ? audit_factor : 1.0)
+                         .relative_tolerance();
   const Index B = z.rows();
   hkam::BatchSolveWorkspace<double> ws;
   hkam::BatchWorkspace<double> ews;
@@ -249,7 +254,6 @@ py::dict simulate(Model& m, const py::handle& z0, double t_end, const std::strin
   // The audit of each trajectory over the recorded steps (every accepted step by default).
   Eigen::MatrixXd rows(B, T);
   for (py::ssize_t k = 0; k < T; ++k) rows.col(k) = energies[k];
-  const double rel = hkam::is_adaptive(opt.stepper) ? audit_factor * rtol : 1e-10;
   const hkam::AuditResult a = hkam::audit_rows(rows, rel);
   py::dict audit;
   audit["monotone"] = a.monotone();

@@ -211,6 +211,8 @@ raises(lambda: m.energy(np.zeros(5)), "expected shape (256,) or (B, 256)", "ener
 raises(lambda: m.rhs(np.zeros((0, m.dim))), "B >= 1", "rhs of an empty batch")
 raises(lambda: hkam.simulate(m, np.full(m.dim, np.nan), t_end=1), "NaN", "simulate from NaN")
 raises(lambda: hkam.simulate(m, zs[0], t_end=1, stepper="rk5"), "rk5", "an unknown stepper")
+raises(lambda: hkam.simulate(m, zs[0], t_end=1e6, rtol=1e-3), "tolerance",
+       "an audit tolerance (100 x rtol) above 1 %, refused before the solve")
 raises(lambda: hkam.Hopfield(W=np.eye(3), b=np.zeros(3), lagrangian="cosh"), "cosh",
        "an unknown Lagrangian")
 raises(lambda: hkam.Hopfield(W=np.eye(2), b=np.zeros(3)), "W: expected shape (3, 3)",
