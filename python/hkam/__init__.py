@@ -1,10 +1,11 @@
 """hkam from Python: Hopfield-Kuramoto associative memories with audited energies.
 
-Build models from numpy arrays, evaluate energies, right-hand sides and vector-Jacobian
-products (one state or a batch), integrate batches with the energy audit, and take gradients
-through a solve - with hkam's C++ core underneath (docs/python.md).
+Build models from numpy arrays or from an experiment config, evaluate energies, right-hand
+sides and vector-Jacobian products (one state or a batch, float64 or float32), integrate with
+the energy audit, take gradients through a solve, and read traces and training files - with
+hkam's C++ core underneath (docs/python.md).
 
-States are float64 arrays of shape (dim,) for one trajectory or (B, dim) for a batch; a row is
+States are arrays of shape (dim,) for one trajectory or (B, dim) for a batch; a row is
 [x (N units); sigma_0 ... sigma_{M-1} (M oscillators of dimension D, unit vectors)].
 
 >>> import numpy as np, hkam
@@ -12,16 +13,40 @@ States are float64 arrays of shape (dim,) for one trajectory or (B, dim) for a b
 >>> sol = hkam.simulate(m, np.array([0.5, -0.2, 0.1]), t_end=2.0)
 >>> sol.audit.monotone
 True
+
+Reading what `hkam run`, `hkam sweep` and `hkam train` wrote needs only numpy and h5py:
+hkam.load_trace, hkam.load_sweep, hkam.load_training (hkam.analysis, hkam.training).
 """
+
+import os
 
 import numpy as np
 
-from . import _hkam
-from ._hkam import Graph, Params  # noqa: F401
+try:
+    from . import _hkam
+    from ._hkam import Graph, Params  # noqa: F401
+    __version__ = _hkam.__version__
+except ImportError as _exc:  # the analysis part works without the compiled core
+    _hkam = None
+    _core_error = _exc
+    __version__ = "unknown (the compiled core _hkam is not built)"
 
-__version__ = _hkam.__version__
+from . import analysis, training  # noqa: E402
+from .analysis import load as load_trace, load_folder, load_sweep  # noqa: E402,F401
+from .training import load as load_training  # noqa: E402,F401
+
 __all__ = ["Graph", "Params", "Model", "Hopfield", "Kuramoto", "HopfieldKuramoto", "Solution",
-           "Audit", "Interrupted", "simulate", "gradient", "random_state", "load_model"]
+           "Audit", "Interrupted", "Experiment", "simulate", "gradient", "random_state",
+           "load_model", "load_config", "load_trace", "load_folder", "load_sweep",
+           "load_training", "analysis", "training"]
+
+
+def _core():
+    if _hkam is None:
+        raise ImportError("hkam's compiled core (_hkam) is not built: build the target "
+                          "hkam_python and put <build>/python on PYTHONPATH (docs/python.md); "
+                          f"the import failed with: {_core_error}")
+    return _hkam
 
 
 def _vec(v, n=None, name="array"):
@@ -32,10 +57,11 @@ def _vec(v, n=None, name="array"):
 
 
 class Model:
-    """A Hopfield-Kuramoto model (HK1)-(HK4) with identity pairing (docs/models.md).
+    """A model of one of hkam's kinds: "hopfield", "kuramoto", "hopfield_kuramoto" (HK1)-(HK4)
+    with identity pairing (docs/models.md), and from a config also "akorn" and "akorn_conv".
 
-    Build it with `Hopfield`, `Kuramoto` or `HopfieldKuramoto`. Methods take one state (dim,)
-    or a batch (B, dim):
+    Build it with `Hopfield`, `Kuramoto` or `HopfieldKuramoto`, or get a config's model from
+    `load_config`. Methods take one state (dim,) or a batch (B, dim):
 
     - energy(z) -> float or (B,): E = kappa_H E_H + kappa_K E_K + E_HK;
     - energy_parts(z) -> dict of the named parts of one state;
@@ -46,23 +72,37 @@ class Model:
     - lyapunov() -> (guaranteed, reason, warnings): whether E provably never increases along
       the exact flow, and why not.
 
-    Attributes: dim, units (N), oscillators (M), osc_dim (D), params (the Params).
+    One float64 state is evaluated by the same code `hkam run` uses (bit-identical to a trace);
+    a float64 batch by the batched kernels; float32 arrays by the batched float kernels (results
+    in float32). vjp, gradient and float32 need the batched form (`batched`): hopfield, kuramoto
+    without a stimulus and hopfield_kuramoto with the identity pairing have it.
+
+    Attributes: kind, dim, units (N), oscillators (M), osc_dim (D), batched, params (the
+    Params, for the kinds with a batched form).
     """
 
     def __init__(self, params):
-        self.params = params
-        self._m = _hkam.Model(params)  # ValueError with Params.validate()'s text when invalid
+        self._m = _core().Model(params)  # ValueError with Params.validate()'s text when invalid
 
+    @classmethod
+    def _wrap(cls, core):
+        m = cls.__new__(cls)
+        m._m = core
+        return m
+
+    kind = property(lambda self: self._m.kind)
     dim = property(lambda self: self._m.dim)
     units = property(lambda self: self._m.units)
     oscillators = property(lambda self: self._m.oscillators)
     osc_dim = property(lambda self: self._m.osc_dim)
+    batched = property(lambda self: self._m.batched)
+    params = property(lambda self: self._m.params)
 
     def energy(self, z):
         return self._m.energy(z)
 
     def energy_parts(self, z):
-        return self._m.energy_parts(np.asarray(z, dtype=np.float64))
+        return self._m.energy_parts(z)
 
     def rhs(self, z):
         return self._m.rhs(z)
@@ -74,7 +114,7 @@ class Model:
         return self._m.lyapunov()
 
     def __repr__(self):
-        return (f"<hkam.Model N={self.units} M={self.oscillators} D={self.osc_dim} "
+        return (f"<hkam.Model {self.kind} N={self.units} M={self.oscillators} D={self.osc_dim} "
                 f"dim={self.dim}>")
 
 
@@ -94,7 +134,7 @@ def HopfieldKuramoto(W=None, b=None, lagrangian="tanh", beta=1.0, oscillators=0,
     (w_e = weights[e]) on coupling_graph (a Graph on the N units; None: no coupling).
     kappa_h, kappa_k: the energy scales.
     """
-    p = _hkam.Params()
+    p = _core().Params()
     n = 0 if b is None else np.asarray(b).size
     if n:
         Wa = np.asarray(W, dtype=np.float64)
@@ -103,7 +143,7 @@ def HopfieldKuramoto(W=None, b=None, lagrangian="tanh", beta=1.0, oscillators=0,
         p.set_hopfield(Wa, _vec(b), lagrangian, float(beta))
     if oscillators:
         if graph is None:
-            graph = Graph.complete(oscillators)
+            graph = _core().Graph.complete(oscillators)
         om = np.zeros((0, 0)) if omega is None else np.asarray(omega, dtype=np.float64)
         p.set_kuramoto(int(oscillators), int(dim), graph, potential, _vec(A), _vec(B), om)
     if coupling_graph is not None:
@@ -141,14 +181,17 @@ def random_state(model, batch=None, seed=0, scale=1.0):
 
 
 class Audit:
-    """The energy audit of a solve: every increase of a trajectory's energy between recorded
-    steps beyond relative_tolerance * max(|E|, 1) is a violation (docs/models.md, the audit)."""
+    """The energy audit of a solve: every accepted step's energy is compared with the previous
+    one, and an increase beyond relative_tolerance * max(|E|, 1) is a violation (docs/models.md,
+    the audit). relative_tolerance = audit_factor * audit_rtol, as `hkam run` sets it."""
 
     def __init__(self, d):
         self.monotone = bool(d["monotone"])
         self.violations = int(d["violations"])
         self.checked = int(d["checked"])
         self.max_increase = float(d["max_increase"])
+        self.max_increase_t = float(d["max_increase_t"])
+        self.first_violation_step = int(d["first_violation_step"])
         self.relative_tolerance = float(d["relative_tolerance"])
         self.text = d["text"]
 
@@ -159,20 +202,20 @@ class Audit:
 
 class Solution:
     """What simulate returns: t (T,), z (T, dim) or (T, B, dim), energy (T,) or (T, B) at the
-    recorded steps; audit (an Audit); end_reason ("t_end", "max_steps", "step_collapse",
+    recorded steps or samples; audit (an Audit of every accepted step); end_reason ("t_end",
+    "converged", "energy_plateau", "order_parameter", "max_steps", "step_collapse",
     "non_finite", "interrupted"); steps, rejected, evaluations."""
 
     def __init__(self, d):
-        single = d["single"]
         self.t = d["t"]
-        self.z = d["z"][:, 0, :] if single else d["z"]
-        self.energy = d["energy"][:, 0] if single else d["energy"]
+        self.z = d["z"]
+        self.energy = d["energy"]
         self.audit = Audit(d["audit"])
         self.end_reason = d["end_reason"]
         self.steps, self.rejected, self.evaluations = d["steps"], d["rejected"], d["evaluations"]
 
     def __repr__(self):
-        return (f"<hkam.Solution {len(self.t)} recorded steps to t = {self.t[-1]:g}, "
+        return (f"<hkam.Solution {len(self.t)} recorded states to t = {self.t[-1]:g}, "
                 f"{self.end_reason}, {self.audit!r}>")
 
 
@@ -184,36 +227,125 @@ class Interrupted(KeyboardInterrupt):
         self.solution = solution
 
 
-def simulate(model, z0, t_end, stepper="dopri5", rtol=1e-6, atol=1e-9, dt=0.0,
-             max_steps=1_000_000, normalize=True, record_every=1, audit_factor=100.0, t0=0.0):
+def simulate(model, z0, t_end, stepper="dopri5", rtol=1e-6, atol=1e-9, dt=None, dt_min=1e-12,
+             dt_max=None, max_steps=100_000_000, normalize=True, record_every=1,
+             sample_every=0.0, converged=0.0, plateau=None, order_parameter=0.0,
+             audit_rtol=None, audit_factor=100.0, t0=0.0):
     """Integrates z0 (one state (dim,) or a batch (B, dim)) from t0 to t_end.
 
-    stepper: "dopri5" (adaptive, rtol/atol; dt is the first step, 0 = automatic), "rk4",
-    "euler" or "akorn" (fixed step dt). A batch takes one step size for all its trajectories
-    (the error of the worst). normalize renormalises the oscillators after every step.
-    Every record_every-th accepted step is recorded with its energies; the audit checks them
-    (tolerance audit_factor * rtol relative, for adaptive steppers). Returns a Solution; Ctrl-C
-    raises Interrupted with the partial Solution.
+    stepper: "dopri5" (adaptive, rtol/atol; dt is the first step), "rkf78" (adaptive), "rk4",
+    "euler" or "akorn" (fixed step dt: Euler then renormalise, the AKOrN update).
+
+    One float64 state is integrated exactly as `hkam run` does (Boost.Odeint; dt defaults to
+    1e-2): a config's run (load_config(...).simulate()) is reproduced bit for bit. It records
+    every record_every-th accepted step, or, with sample_every > 0, states at t0 + k*sample_every
+    (the stepper's dense output). Stop conditions: converged (stop once max|dz/dt| < converged),
+    plateau = (window, tol) (stop once E fell by at most tol*max(|E|, 1) over `window` time),
+    order_parameter (stop once the oscillators' r reaches it).
+
+    A batch (B, dim), a float32 z0 or normalize=False goes through the batched solver: one
+    step size for all trajectories (the error of the worst; dt defaults to automatic for
+    dopri5 and 1e-2 for the fixed steppers), every record_every-th step recorded; no sampling
+    or stop conditions there.
+
+    Every accepted step's energy is audited with tolerance audit_factor * audit_rtol relative
+    (audit_rtol defaults to rtol for adaptive steppers and 1e-10 for fixed ones, as `hkam run`).
+    Returns a Solution; Ctrl-C raises Interrupted with the partial Solution.
     """
-    d = _hkam.simulate(model._m, z0, float(t_end), stepper, float(rtol), float(atol), float(dt),
-                       int(max_steps), bool(normalize), int(record_every), float(audit_factor),
-                       float(t0))
+    window, tol = (0.0, 0.0) if plateau is None else plateau
+    opts = dict(t0=float(t0), t_end=float(t_end), stepper=str(stepper), rtol=float(rtol),
+                atol=float(atol), dt=None if dt is None else float(dt), dt_min=float(dt_min),
+                dt_max=None if dt_max is None else float(dt_max), max_steps=int(max_steps),
+                normalize=bool(normalize), record_every=int(record_every),
+                sample_every=float(sample_every), converged=float(converged),
+                plateau_window=float(window), plateau_tol=float(tol),
+                order_parameter=float(order_parameter),
+                audit_rtol=None if audit_rtol is None else float(audit_rtol),
+                audit_factor=float(audit_factor))
+    d = _core().simulate(model._m, z0, opts)
     sol = Solution(d)
     if d["keyboard_interrupt"]:
         raise Interrupted(sol)
     return sol
 
 
-def gradient(model, z0, dloss, t_end, stepper="dopri5", rtol=1e-6, atol=1e-9, dt=0.0,
-             max_steps=1_000_000, normalize=True, t0=0.0):
-    """Reverse-mode gradient through a solve (discretise-then-optimise: the exact gradient of
-    the computed solution, docs/gradients.md). dloss = dL/dz(t_end) (same shape as z0).
+def gradient(model, z0, dloss, t_end, stepper="dopri5", rtol=1e-6, atol=1e-9, dt=None,
+             dt_min=1e-12, max_steps=1_000_000, normalize=True, t0=0.0):
+    """Reverse-mode gradient through a batched solve (discretise-then-optimise: the exact
+    gradient of the computed solution, docs/gradients.md). dloss = dL/dz(t_end) (same shape as
+    z0; float32 z0 runs in single precision).
 
     Returns (z_end, dz0, grads): the final state, dL/dz0 and a dict of dL/dtheta summed over
     the batch, named like the parameters ("hopfield.w", "kuramoto.a", "coupling.alpha", ...).
     """
-    return _hkam.gradient(model._m, z0, dloss, float(t_end), stepper, float(rtol), float(atol),
-                          float(dt), int(max_steps), bool(normalize), float(t0))
+    opts = dict(t0=float(t0), t_end=float(t_end), stepper=str(stepper), rtol=float(rtol),
+                atol=float(atol), dt=None if dt is None else float(dt), dt_min=float(dt_min),
+                max_steps=int(max_steps), normalize=bool(normalize))
+    return _core().gradient(model._m, z0, dloss, opts)
+
+
+class Experiment:
+    """An experiment config read exactly as `hkam run` reads it (load_config).
+
+    model (a Model), z0 (the initial state the config describes), patterns ((P, N) or empty),
+    options (the keyword arguments of simulate that reproduce the run: stepper, t_end, dt,
+    tolerances, sampling interval, stop conditions, audit), kind, title, output (the trace path),
+    description, resolved_config (the TOML with every default filled in).
+
+    simulate(**changes) integrates z0 with those options (bit-identical to the trace of
+    `hkam run`); run(output=None, force=False) writes the trace itself and returns its report.
+    """
+
+    def __init__(self, core):
+        self._e = core
+        self.model = Model._wrap(core.model)
+        self.kind, self.title, self.output = core.kind, core.title, core.output
+        self.description = core.description
+        self.z0 = core.z0
+        self.patterns = core.patterns
+        self.resolved_config = core.resolved_config
+
+    @property
+    def options(self):
+        o = self._e.options()
+        o["plateau"] = (o.pop("plateau_window"), o.pop("plateau_tol"))
+        if o["plateau"][0] == 0:
+            o["plateau"] = None
+        return o
+
+    def simulate(self, **changes):
+        """hkam.simulate(self.model, self.z0, **(self.options | changes))."""
+        return simulate(self.model, self.z0, **{**self.options, **changes})
+
+    def run(self, output=None, force=False):
+        """Runs the experiment as `hkam run` does and writes its trace (to `output`, default the
+        config's). An existing file is never overwritten unless force=True (FileExistsError).
+        Returns the report: output, end_reason, steps, energy_first/last, monotone, violations,
+        guaranteed, exit_status (what `hkam run` would exit with), ... Ctrl-C stops the run with
+        a checkpoint in the trace (`hkam resume` continues it) and raises KeyboardInterrupt."""
+        path = output if output is not None else self.output
+        if os.path.exists(path) and not force:
+            raise FileExistsError(f"{path} exists: pass force=True to overwrite it, or another "
+                                  "output")
+        r = self._e.run(path, bool(force))
+        if r["signal"]:
+            raise KeyboardInterrupt(f"run interrupted by signal {r['signal']}; the trace {path} "
+                                    "keeps everything so far (hkam resume continues it)")
+        return r
+
+    def __repr__(self):
+        return f"<hkam.Experiment {self.description} -> {self.output}>"
+
+
+def load_config(path, set=(), ignore_sweep=False):  # noqa: A002  (as `hkam run --set`)
+    """An experiment config (TOML) read exactly as `hkam run` reads it: same keys, defaults
+    and error messages (ValueError naming the key and its line), `set` = ["key=value", ...] as
+    `hkam run --set`, ignore_sweep=True as `hkam run --ignore-sweep` (a sweep's base point).
+    Returns an Experiment (its model, initial state and simulate options). Network configs
+    ([network], the AKOrN networks) are not bound yet."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such config file")
+    return Experiment(_core().Experiment(str(path), [str(s) for s in set], bool(ignore_sweep)))
 
 
 def _text(v):
@@ -243,8 +375,8 @@ def load_model(path):
         if "kuramoto" in m:
             k = m["kuramoto"]
             M, D = int(k.attrs["oscillators"]), int(k.attrs["dim"])
-            graph = (Graph.complete(M) if _text(k.attrs["graph"]) == "complete"
-                     else Graph.from_edges(M, k["edges"][()].astype(np.int64)))
+            graph = (_core().Graph.complete(M) if _text(k.attrs["graph"]) == "complete"
+                     else _core().Graph.from_edges(M, k["edges"][()].astype(np.int64)))
             kw.update(oscillators=M, dim=D, graph=graph, potential=_text(k.attrs["potential"]),
                       A=k["A"][()], B=k["B"][()] if "B" in k else None,
                       omega=k["omega"][()] if "omega" in k else None)
@@ -256,8 +388,8 @@ def load_model(path):
             if "pairing" in c and c["pairing"].size and \
                     not np.array_equal(c["pairing"][()], np.arange(n)):
                 raise ValueError(f"{path}: only the identity pairing has a Python binding")
-            graph = (Graph.complete(n) if _text(c.attrs["graph"]) == "complete"
-                     else Graph.from_edges(n, c["edges"][()].astype(np.int64)))
+            graph = (_core().Graph.complete(n) if _text(c.attrs["graph"]) == "complete"
+                     else _core().Graph.from_edges(n, c["edges"][()].astype(np.int64)))
             kw.update(coupling=_text(c.attrs["kind"]), coupling_graph=graph,
                       alpha=float(c.attrs.get("alpha", 0.0)),
                       weights=c["weights"][()] if "weights" in c else None,

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -219,25 +220,25 @@ int info(const std::string& path) {
   return 0;
 }
 
-/// hkam_analysis.py: from $HKAM_PYTHON_DIR, else next to an installed binary
-/// (PREFIX/bin/hkam → PREFIX/share/hkam/python), else in the source tree this binary was built
-/// from.
-static std::string analysis_module() {
+/// The folder holding the `hkam` Python package whose hkam/analysis.py `hkam plot` runs: from
+/// $HKAM_PYTHON_DIR, else next to an installed binary (PREFIX/bin/hkam →
+/// PREFIX/share/hkam/python), else the source tree this binary was built from.
+static std::string analysis_dir() {
   namespace fs = std::filesystem;
-  const std::string name = "hkam_analysis.py";
-  if (const char* dir = std::getenv("HKAM_PYTHON_DIR")) return std::string(dir) + "/" + name;
+  if (const char* dir = std::getenv("HKAM_PYTHON_DIR")) return dir;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const fs::path installed = exe.parent_path().parent_path() / "share/hkam/python" / name;
-    if (fs::exists(installed, ec)) return installed.string();
+    const fs::path installed = exe.parent_path().parent_path() / "share/hkam/python";
+    if (fs::exists(installed / "hkam/analysis.py", ec)) return installed.string();
   }
-  return std::string(HKAM_PYTHON_DIR) + "/" + name;
+  return HKAM_PYTHON_DIR;
 }
 
 int python_analysis(const std::string& who, std::vector<std::string> script_args) {
   const char* python = "/usr/bin/python3";
-  const std::string script = analysis_module();
+  const std::string dir = analysis_dir();
+  const std::string script = dir + "/hkam/analysis.py";
   const char* install =
       "install it with: apt-get install python3 python3-numpy python3-h5py python3-matplotlib";
   if (access(python, X_OK) != 0) {
@@ -247,7 +248,7 @@ int python_analysis(const std::string& who, std::vector<std::string> script_args
   if (!std::filesystem::exists(script)) {
     fmt::print(stderr,
                "hkam {}: the analysis module {} is missing (set HKAM_PYTHON_DIR to the "
-               "folder holding hkam_analysis.py)\n",
+               "folder holding the package hkam, hkam/analysis.py)\n",
                who, script);
     return 2;
   }
@@ -276,18 +277,29 @@ int python_analysis(const std::string& who, std::vector<std::string> script_args
                who, missing, pkgs);
     return 2;
   }
-  std::vector<std::string> args{python, script};
+  // python3 -m hkam.analysis, with the package's folder first on PYTHONPATH (the package needs
+  // no compiled core for the analysis).
+  std::vector<std::string> args{python, "-m", "hkam.analysis"};
   args.insert(args.end(), script_args.begin(), script_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment with the package's folder first on PYTHONPATH, made before the fork.
+  const char* old_path = std::getenv("PYTHONPATH");
+  std::string python_path = "PYTHONPATH=" + dir;
+  if (old_path && *old_path) python_path += std::string(":") + old_path;
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "PYTHONPATH=", 11) != 0) envp.push_back(*e);
+  envp.push_back(python_path.data());
+  envp.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) {
     fmt::print(stderr, "hkam {}: cannot start {}\n", who, python);
     return 2;
   }
   if (pid == 0) {
-    execv(python, argv.data());
+    execve(python, argv.data(), envp.data());
     _exit(127);
   }
   int status = 0;

@@ -519,6 +519,26 @@ const config::Document& Experiment::document() const {
   return impl_->doc;
 }
 
+const std::string& Experiment::kind() const {
+  return impl_->kind;
+}
+const AnyModel& Experiment::model() const {
+  return impl_->model;
+}
+const Eigen::VectorXd& Experiment::initial_state() const {
+  return impl_->z0;
+}
+const SimulateOptions& Experiment::simulate_options() const {
+  return impl_->so;
+}
+Experiment::Settings Experiment::settings() const {
+  const Impl& x = *impl_;
+  return {x.audit_rtol, x.audit_factor, x.plateau_window, x.plateau_tol, x.order_stop};
+}
+const Eigen::MatrixXd& Experiment::patterns() const {
+  return impl_->patterns;
+}
+
 std::string Experiment::description() const {
   const StateLayout lay = std::visit([](const auto& m) { return m.layout(); }, impl_->model);
   std::string s = impl_->kind;

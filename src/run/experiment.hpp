@@ -50,6 +50,21 @@ class Experiment {
   std::string description() const;  ///< one line: model kind and sizes
   const config::Document& document() const;
 
+  /// What a run of this experiment is made of (the Python module's `load_config` exposes it):
+  /// model.kind, the model, the initial state (before its oscillators are renormalised), the
+  /// integrator's options, the audit's rtol and factor, the stop conditions ([stop]; 0: off) and
+  /// the [patterns] (P×N, empty without).
+  struct Settings {
+    double audit_rtol = 0, audit_factor = 0;
+    double plateau_window = 0, plateau_tol = 0, order_parameter = 0;
+  };
+  const std::string& kind() const;
+  const AnyModel& model() const;
+  const Eigen::VectorXd& initial_state() const;
+  const SimulateOptions& simulate_options() const;
+  Settings settings() const;
+  const Eigen::MatrixXd& patterns() const;
+
   /// Runs and writes the trace to `output()` (or options.output). Throws std::runtime_error when
   /// the output exists (and !force) or cannot be written.
   RunReport run(const RunOptions& options);

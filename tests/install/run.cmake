@@ -14,8 +14,8 @@ step(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/build -DCMAKE_PREFIX_PATH=${WORK}/
 step(${CMAKE_COMMAND} --build ${WORK}/build)
 step(${WORK}/build/consumer)
 # The installed CLI and its analysis module: run the demo, audit it, plot it.
-if(NOT EXISTS ${WORK}/prefix/share/hkam/python/hkam_analysis.py)
-  message(FATAL_ERROR "hkam_analysis.py was not installed")
+if(NOT EXISTS ${WORK}/prefix/share/hkam/python/hkam/analysis.py)
+  message(FATAL_ERROR "the Python package (hkam/analysis.py) was not installed")
 endif()
 step(${WORK}/prefix/bin/hkam demo -q -o ${WORK}/demo.h5 --set integrator.t_end=4)
 step(${WORK}/prefix/bin/hkam check-energy ${WORK}/demo.h5)
@@ -23,3 +23,7 @@ step(${CMAKE_COMMAND} -E env --unset=HKAM_PYTHON_DIR ${WORK}/prefix/bin/hkam plo
 if(NOT EXISTS ${WORK}/figures/demo_energy.png)
   message(FATAL_ERROR "the installed hkam plot wrote no demo_energy.png")
 endif()
+# The installed Python package (hkam.load_trace; with its compiled core when the build has it,
+# PYTHON_MODULE: the model rebuilt from the trace gives its first energy bit for bit).
+step(${CMAKE_COMMAND} -E env PYTHONPATH=${WORK}/prefix/share/hkam/python
+     /usr/bin/python3 ${SOURCE}/check_python.py ${WORK}/demo.h5 ${PYTHON_MODULE})

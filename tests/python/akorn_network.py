@@ -484,7 +484,7 @@ with h5py.File(os.path.join(OUT, "obj_conv5_gn_gamma_float64.h5"), "r") as f:
 # ---- post-analysis of network traces: info, plot (energies, segmentation), summary
 if len(sys.argv) > 3:
     sys.path.insert(0, sys.argv[3])
-    import hkam_analysis as ha
+    from hkam import analysis as ha
     src = os.path.join(OUT, "obj_conv5_gn_gamma_float64.h5")
     figs = ha.plot_network(src, os.path.join(OUT, "figures"))
     if [os.path.basename(f) for f in figs] != ["network_energy.png", "segmentation.png"] or \

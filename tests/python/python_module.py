@@ -10,8 +10,13 @@ usage: python_module.py HKAM OUT_DIR      (with PYTHONPATH = <build>/python)
 - simulate: the audit holds for a Hopfield-Kuramoto model, a batch solve equals the single
   solves, t and shapes as documented; Ctrl-C (SIGINT during a solve) raises Interrupted with the
   partial solution;
-- bad input raises ValueError with a clear message: wrong shapes, NaN, empty arrays, bad names;
-  non-contiguous and integer arrays are accepted.
+- load_config: simulate() reproduces `hkam run`'s trace bit for bit (a hopfield_kuramoto and an
+  akorn_kuramoto config), run() writes the same trace and never overwrites one; bad keys name
+  file and line;
+- float32 agrees with float64 (energy, rhs, vjp, simulate, gradient);
+- stop conditions, sampling, and a negative control (a rising energy is flagged);
+- bad input raises ValueError with a clear message: wrong shapes, dtypes, NaN, empty arrays, bad
+  names; non-contiguous and integer arrays are accepted.
 """
 
 import os
@@ -206,6 +211,112 @@ except hkam.Interrupted as e:
            f"Ctrl-C during simulate raises Interrupted with the partial solution ({s!r})")
 timer.cancel()
 
+
+# ---- load_config: the experiment `hkam run` ran, reproduced bit for bit
+exp = hkam.load_config(demo, set=["hopfield.units=64", "integrator.t_end=2"])
+expect(exp.kind == "hopfield_kuramoto" and exp.model.dim == m.dim and exp.model.batched,
+       f"load_config: the demo's model ({exp!r})")
+with h5py.File(trace, "r") as f:
+    t_trace = f["trace/time"][()]
+    audit_rows = f["audit/energy"][()]
+    audit_max = f["audit/energy"].attrs["max_increase"]
+csol = exp.simulate()
+expect(np.array_equal(csol.t, t_trace) and np.array_equal(csol.energy, energies) and
+       np.array_equal(csol.z, zs),
+       f"load_config(...).simulate() gives hkam run's {len(t_trace)} recorded times, states and "
+       "energies bit for bit")
+expect(csol.audit.checked == len(audit_rows) - 1 and csol.audit.max_increase == audit_max,
+       f"and the same audit ({csol.audit.checked} steps, largest change {csol.audit.max_increase:.3g})")
+rep = exp.run(os.path.join(OUT, "from_python.h5"), force=True)
+with h5py.File(os.path.join(OUT, "from_python.h5"), "r") as f:
+    same_file = np.array_equal(f["trace/energy"][()], energies)
+expect(rep["exit_status"] == 0 and rep["monotone"] and same_file,
+       f"Experiment.run writes hkam run's trace ({rep['steps']} steps, exit {rep['exit_status']})")
+try:
+    exp.run(os.path.join(OUT, "from_python.h5"))
+    expect(False, "Experiment.run refuses to overwrite an existing trace")
+except FileExistsError:
+    expect(True, "Experiment.run refuses to overwrite an existing trace (FileExistsError)")
+bad = os.path.join(OUT, "bad.toml")
+with open(bad, "w") as fh:
+    fh.write('[model]\nkind = "hopfield"\n[hopfield]\nunits = 8\nlagrangain = "tanh"\n'
+             '[integrator]\nt_end = 1.0\n')
+raises(lambda: hkam.load_config(bad), "bad.toml:5", "a misspelt config key: file and line")
+raises(lambda: hkam.load_config(bad), "lagrangain", "a misspelt config key: named")
+raises(lambda: hkam.load_config(demo, set=["integrator.stepper=rk5"]), "rk5",
+       "a bad --set value")
+try:
+    hkam.load_config(os.path.join(OUT, "missing.toml"))
+    expect(False, "a missing config raises FileNotFoundError")
+except FileNotFoundError:
+    expect(True, "a missing config raises FileNotFoundError")
+experiments = os.path.dirname(demo)
+raises(lambda: hkam.load_config(os.path.join(experiments, "akorn_net_objects.toml")),
+       "no Python binding", "a network config is refused with a message")
+
+# the other kinds: an AKOrN K-layer (no batched form) through the single-trajectory path
+akt = os.path.join(OUT, "akorn.h5")
+p = subprocess.run([HKAM, "run", os.path.join(experiments, "akorn_coupling.toml"), "-o", akt,
+                    "--force", "--quiet", "--ignore-sweep", "--set", "akorn.oscillators=32",
+                    "--set", "integrator.t_end=3"], capture_output=True, text=True)
+if p.returncode != 0:
+    sys.exit(f"hkam run (akorn) failed: {p.stderr}")
+ak = hkam.load_config(os.path.join(experiments, "akorn_coupling.toml"),
+                      set=["akorn.oscillators=32", "integrator.t_end=3"], ignore_sweep=True)
+ak_sol = ak.simulate()
+with h5py.File(akt, "r") as f:
+    ak_e = f["trace/energy"][()]
+expect(ak.model.kind == "akorn_kuramoto" and not ak.model.batched and
+       np.array_equal(ak_sol.energy, ak_e),
+       f"an akorn_kuramoto config: simulate() = hkam run's energies bit for bit ({len(ak_e)} records)")
+Zk = ak_sol.z[:3]
+expect(np.array_equal(ak.model.energy(Zk), np.array([ak.model.energy(zk) for zk in Zk])),
+       "a model without batched form evaluates a batch row by row")
+raises(lambda: ak.model.vjp(Zk, Zk), "no batched form", "vjp of an akorn_kuramoto model")
+
+# ---- float32: the batched float kernels
+Z32 = Z.astype(np.float32)
+e32, f32 = m.energy(Z32), m.rhs(Z32)
+e64, f64 = m.energy(Z32.astype(np.float64)), m.rhs(Z32.astype(np.float64))
+expect(e32.dtype == np.float32 and f32.dtype == np.float32, "float32 in, float32 out")
+expect(np.max(np.abs(e32 - e64) / np.abs(e64)) < 1e-5 and
+       np.max(np.abs(f32 - f64)) < 1e-4 * np.max(np.abs(f64)),
+       f"float32 energy and rhs agree with float64 ({np.max(np.abs(e32 - e64) / np.abs(e64)):.1e})")
+zb32, gr32 = m.vjp(Z32, V.astype(np.float32))
+expect(zb32.dtype == np.float32 and
+       np.max(np.abs(zb32 - zb_b)) < 1e-4 * np.max(np.abs(zb_b)) and
+       abs(gr32["coupling.alpha"] - gr_b["coupling.alpha"]) < 1e-3 * abs(gr_b["coupling.alpha"]),
+       "float32 vjp agrees with float64")
+s32 = hkam.simulate(small, Zb.astype(np.float32), t_end=0.5, stepper="rk4", dt=0.05)
+expect(s32.z.dtype == np.float32 and np.max(np.abs(s32.z[-1] - bat.z[-1])) < 1e-4,
+       "a float32 batch solve agrees with float64")
+zT32, dz32, g32 = hkam.gradient(base, z.astype(np.float32), (zT - target).astype(np.float32),
+                                **opts)
+expect(np.max(np.abs(g32["kuramoto.a"] - g["kuramoto.a"])) < 1e-3 * np.max(np.abs(g["kuramoto.a"])),
+       "a float32 gradient agrees with float64")
+
+# ---- stop conditions and sampling (one trajectory)
+st = hkam.simulate(m, zs[0], t_end=1e4, plateau=(1.0, 1e-9))
+expect(st.end_reason == "energy_plateau" and st.t[-1] < 1e4,
+       f"plateau=(window, tol) stops at the plateau (t = {st.t[-1]:.3g})")
+kur = hkam.Kuramoto(50, dim=3, A=-0.2)
+st = hkam.simulate(kur, hkam.random_state(kur, seed=3), t_end=1e4, order_parameter=0.99)
+expect(st.end_reason == "order_parameter", "order_parameter stops once r is reached")
+st = hkam.simulate(m, zs[0], t_end=1.0, sample_every=0.25)
+expect(np.allclose(st.t, [0, 0.25, 0.5, 0.75, 1.0], rtol=0, atol=1e-12),
+       f"sample_every gives the sample times ({st.t})")
+raises(lambda: hkam.simulate(m, Z, t_end=1.0, sample_every=0.1), "one float64 trajectory",
+       "sampling a batch is refused with a message")
+
+# ---- negative control: an energy that rises is flagged, one trajectory and a batch
+hop = hkam.Hopfield(W=np.zeros((4, 4)), b=np.zeros(4), lagrangian="tanh")
+x0 = np.array([0.5, -0.3, 0.2, 0.1])
+for what, z_in in (("one trajectory", x0), ("a batch", np.stack([x0, 2 * x0]))):
+    bad_sol = hkam.simulate(hop, z_in, t_end=20, stepper="euler", dt=2.5)
+    expect(not bad_sol.audit.monotone and bad_sol.audit.violations > 0,
+           f"Euler with dt = 2.5 on dx/dt = -x makes E rise: the audit flags it ({what}, "
+           f"{bad_sol.audit.violations} violations)")
+
 # ---- bad input
 raises(lambda: m.energy(np.zeros(5)), "expected shape (256,) or (B, 256)", "energy of a wrong shape")
 raises(lambda: m.rhs(np.zeros((0, m.dim))), "B >= 1", "rhs of an empty batch")
@@ -223,6 +334,12 @@ raises(lambda: m.vjp(Z, V[:2]), "same shape", "vjp with mismatched batches")
 strided = np.asfortranarray(np.tile(zs[0], (3, 1)))[:, :]
 expect(np.array_equal(m.energy(strided[::2]), m.energy(np.ascontiguousarray(strided[::2]))),
        "non-contiguous batches are accepted")
+raises(lambda: m.energy(np.zeros(m.dim, dtype=complex)), "real numbers", "complex numbers")
+raises(lambda: m.energy(np.array(["a"] * m.dim)), "real numbers", "strings")
+raises(lambda: m.energy(np.zeros(0)), "expected shape", "an empty state")
+raises(lambda: m.rhs(np.zeros((2, 3, m.dim))), "expected shape", "a 3-d array")
+raises(lambda: hkam.gradient(m, np.full(m.dim, np.inf), np.zeros(m.dim), t_end=1), "NaN or infinity",
+       "gradient from inf")
 hz = hkam.Hopfield(W=np.eye(3), b=np.zeros(3))
 expect(hz.energy(np.array([1, 0, 0])) == hz.energy(np.array([1.0, 0.0, 0.0])),
        "integer arrays are converted")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of python/hkam_analysis.py on traces written by the test suite's end-to-end runs.
+"""Tests of the hkam package's analysis (python/hkam/analysis.py) on traces written by the test suite's end-to-end runs.
 
 usage: test_analysis.py PYTHON_DIR TRACE_DIR OUT_DIR     (exit 0 when every check passes)
 """
@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, sys.argv[1])
-import hkam_analysis as ha  # noqa: E402
+from hkam import analysis as ha  # noqa: E402
 
 failures = []
 

@@ -1,22 +1,23 @@
-#!/usr/bin/env python3
 """Post-analysis of hkam traces with Debian's python3, numpy, h5py and matplotlib (no PyPI).
 
-As a module:
-    import hkam_analysis as ha
+Part of the `hkam` package (hkam.load_trace, hkam.load_sweep, hkam.load_training are these);
+it needs neither the compiled core nor a build. As a module:
+    from hkam import analysis as ha
     tr = ha.load("out/demo/trace.h5")          # arrays + config + summary of one trace
     runs = ha.load_folder("out/")              # every *.h5 trace in a folder
     ha.summary(tr)                              # dict of key results
     ha.plot(tr, "figures/")                     # the standard figures as PNG, returns their paths
-    t = ha.load_training("out/train.h5")        # a training file of `hkam train` (hkam_training.py)
+    t = ha.load_training("out/train.h5")        # a training file of `hkam train` (hkam.training)
 
     sw = ha.load_sweep("out/hopfield_capacity")  # a sweep's manifest.csv + each run's config
     rows = ha.aggregate(sw, x="patterns.count/hopfield.units", y="cue_overlap")
     ha.plot_sweep(sw, "patterns.count/hopfield.units", "cue_overlap", theory="capacity")
 
-From the shell (what `hkam plot` and `hkam analyze` run):
-    python3 hkam_analysis.py plot TRACE [-o DIR]
-    python3 hkam_analysis.py summary TRACE...
-    python3 hkam_analysis.py analyze SWEEP_DIR [--x EXPR] [--y EXPR] [--by KEY] [--theory T]
+From the shell (what `hkam plot` and `hkam analyze` run, with the folder holding the package
+on PYTHONPATH):
+    python3 -m hkam.analysis plot TRACE [-o DIR]
+    python3 -m hkam.analysis summary TRACE...
+    python3 -m hkam.analysis analyze SWEEP_DIR [--x EXPR] [--y EXPR] [--by KEY] [--theory T]
                                                [--success THRESHOLD] [-o DIR]
 """
 import argparse
@@ -30,8 +31,7 @@ import tomllib
 import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hkam_training  # noqa: E402  (training files: next to this module)
+from . import training as hkam_training
 
 
 def _text(v):
@@ -547,10 +547,10 @@ def main(argv):
         try:
             sw = load_sweep(a.folder)
         except OSError as exc:
-            print(f"hkam_analysis: {a.folder}: no readable manifest.csv ({exc})", file=sys.stderr)
+            print(f"hkam analysis: {a.folder}: no readable manifest.csv ({exc})", file=sys.stderr)
             return 2
         if not any(row.get("status") == "done" for row in sw.rows):
-            print(f"hkam_analysis: {a.folder}: the manifest lists no finished run: nothing to analyse",
+            print(f"hkam analysis: {a.folder}: the manifest lists no finished run: nothing to analyse",
                   file=sys.stderr)
             return 2
         x = a.x or (sw.swept[0] if sw.swept else "index")
@@ -559,7 +559,7 @@ def main(argv):
             print(sweep_table(sw, x, y, a.by, a.success))
             print(plot_sweep(sw, x, y, a.by, a.theory, a.success, a.out))
         except (KeyError, SyntaxError, NameError, TypeError, ZeroDivisionError) as exc:
-            print(f"hkam_analysis: {exc}", file=sys.stderr)
+            print(f"hkam analysis: {exc}", file=sys.stderr)
             return 2
         return 0
     for path in [a.trace] if a.cmd == "plot" else a.traces:
@@ -568,7 +568,7 @@ def main(argv):
                 if "trace/time" not in f and "layers" not in f and "train" not in f:
                     raise OSError("no /trace/time")
         except OSError as exc:
-            print(f"hkam_analysis: {path}: not a readable hkam trace ({exc})", file=sys.stderr)
+            print(f"hkam analysis: {path}: not a readable hkam trace ({exc})", file=sys.stderr)
             return 2
     if a.cmd == "plot":
         out = a.out or os.path.splitext(a.trace)[0] + "_figures"
@@ -597,7 +597,7 @@ def _main_or_message(argv):
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes a message
-        what = argv[0] if argv else "hkam_analysis"
+        what = argv[0] if argv else "analysis"
         print(f"hkam {what}: error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 2
 

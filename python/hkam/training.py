@@ -1,7 +1,8 @@
 """Training files of `hkam train` (docs/training.md) with Debian's python3, numpy, h5py and
-matplotlib. Used by hkam_analysis.py (`hkam plot`, `summary`); as a module:
+matplotlib (part of the `hkam` package: hkam.load_training is `load`). Used by hkam.analysis
+(`hkam plot`, `summary`); as a module:
 
-    import hkam_training as ht
+    from hkam import training as ht
     t = ht.load("out/train_edit_small.h5")
     t.loss, t.evals["accuracy"], t.final["test"]["confusion"]
     ht.plot(t, "figures/")      # learning curves, accuracy per class, confusion matrices
