@@ -204,7 +204,8 @@ class Solution:
     """What simulate returns: t (T,), z (T, dim) or (T, B, dim), energy (T,) or (T, B) at the
     recorded steps or samples; audit (an Audit of every accepted step); end_reason ("t_end",
     "converged", "energy_plateau", "order_parameter", "max_steps", "step_collapse",
-    "non_finite", "interrupted"); steps, rejected, evaluations."""
+    "non_finite", "interrupted"); steps, rejected, evaluations; wall_seconds (the integration's
+    own time, one float64 trajectory)."""
 
     def __init__(self, d):
         self.t = d["t"]
@@ -213,6 +214,7 @@ class Solution:
         self.audit = Audit(d["audit"])
         self.end_reason = d["end_reason"]
         self.steps, self.rejected, self.evaluations = d["steps"], d["rejected"], d["evaluations"]
+        self.wall_seconds = d.get("wall_seconds", float("nan"))
 
     def __repr__(self):
         return (f"<hkam.Solution {len(self.t)} recorded states to t = {self.t[-1]:g}, "

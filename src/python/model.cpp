@@ -5,6 +5,7 @@
 #include <pybind11/eigen.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <utility>
 
 #include "python/arrays.hpp"
@@ -180,6 +181,18 @@ py::tuple Model::vjp(const py::handle& z, const py::handle& v) {
 py::tuple Model::lyapunov() const {
   const Guarantee g = std::visit([](const auto& m) { return m.lyapunov(); }, single_);
   return py::make_tuple(g.guaranteed, g.reason, g.warnings);
+}
+
+double time_rhs(const Model& m, const Eigen::VectorXd& z, long calls) {
+  if (z.size() != m.dim() || calls < 1)
+    throw py::value_error("_time_rhs: expected one state of the model's size and calls >= 1");
+  Eigen::VectorXd f(m.dim());
+  const auto start = std::chrono::steady_clock::now();
+  for (long k = 0; k < calls; ++k) {
+    std::visit([&](const auto& mm) { mm(z, f, 0.0); }, m.single());
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  return took.count() / static_cast<double>(calls);
 }
 
 py::dict gradient_dict(const HkGradient& g, const HopfieldKuramotoParams& p) {

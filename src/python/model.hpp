@@ -67,6 +67,10 @@ class Model {
   BatchWorkspace<float> ws32_;
 };
 
+/// Seconds per call of `calls` evaluations of the one-state right-hand side from C++, the output
+/// preallocated (the baseline against which bench/python_module.py measures a Python round trip).
+double time_rhs(const Model& m, const Eigen::VectorXd& z, long calls);
+
 /// The gradient's fields as a dict named like the parameters ("hopfield.w", …).
 py::dict gradient_dict(const HkGradient& g, const HopfieldKuramotoParams& p);
 

@@ -138,7 +138,10 @@ PYBIND11_MODULE(_hkam, mod) {
       .def("energy_parts", &Model::energy_parts, py::arg("z"))
       .def("rhs", &Model::rhs, py::arg("z"))
       .def("vjp", &Model::vjp, py::arg("z"), py::arg("v"))
-      .def("lyapunov", &Model::lyapunov);
+      .def("lyapunov", &Model::lyapunov)
+      .def("_time_rhs", &hkam::python::time_rhs, py::arg("z"), py::arg("calls"),
+           "Seconds per call of the right-hand side of one state called from C++ (no Python in "
+           "the loop): the baseline of the call-overhead benchmark (bench/python_module.py).");
 
   py::class_<ConfigExperiment>(mod, "Experiment")
       .def(py::init<std::string, std::vector<std::string>, bool>(), py::arg("path"),

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "python/arrays.hpp"
@@ -26,8 +27,16 @@ double number(const py::dict& o, const char* key) {
 /// (through EnergyAudit's std::invalid_argument) for a tolerance that could hide a rise.
 EnergyAudit make_audit(const py::dict& o, StepperKind stepper) {
   double rtol = number(o, "audit_rtol");
-  if (std::isnan(rtol)) rtol = is_adaptive(stepper) ? number(o, "rtol") : 1e-10;
-  return EnergyAudit(rtol, number(o, "audit_factor"));
+  const bool defaulted = std::isnan(rtol);
+  if (defaulted) rtol = is_adaptive(stepper) ? number(o, "rtol") : 1e-10;
+  try {
+    return EnergyAudit(rtol, number(o, "audit_factor"));
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(std::string(e.what()) +
+                          (defaulted ? "; audit_rtol defaults to rtol: for a loose integrator "
+                                       "pass audit_rtol (e.g. audit_rtol=1e-4)"
+                                     : ""));
+  }
 }
 
 py::dict audit_dict(const AuditResult& a, double relative_tolerance) {
