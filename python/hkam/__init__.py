@@ -36,7 +36,7 @@ from .analysis import load as load_trace, load_folder, load_sweep  # noqa: E402,
 from .training import load as load_training  # noqa: E402,F401
 
 __all__ = ["Graph", "Params", "Model", "Hopfield", "Kuramoto", "HopfieldKuramoto", "Solution",
-           "Audit", "Interrupted", "Experiment", "simulate", "gradient", "random_state",
+           "Audit", "Interrupted", "Experiment", "NetworkExperiment", "NetworkResult", "simulate", "gradient", "random_state",
            "load_model", "load_config", "load_trace", "load_folder", "load_sweep",
            "load_training", "analysis", "training"]
 
@@ -339,15 +339,72 @@ class Experiment:
         return f"<hkam.Experiment {self.description} -> {self.output}>"
 
 
+class NetworkExperiment:
+    """A [network] config (an AKOrN network of the reference with weights from a file or a seed,
+    docs/akorn.md), validated as `hkam run` validates it (load_config).
+
+    run(output=None, force=False) runs it as `hkam run` does and writes its output file
+    (energies and oscillator states per block and step, outputs, evaluation: docs/trace-format.md
+    §network); it returns a NetworkResult that reads them back as numpy arrays. output,
+    resolved_config as for Experiment. The network's forward pass is not bound as an in-memory
+    call yet: the results go through that file.
+    """
+
+    def __init__(self, core):
+        self._e = core
+        self.output, self.resolved_config = core.output, core.resolved_config
+
+    def run(self, output=None, force=False):
+        path = output if output is not None else self.output
+        if os.path.exists(path) and not force:
+            raise FileExistsError(f"{path} exists: pass force=True to overwrite it, or another "
+                                  "output")
+        status = self._e.run(path, bool(force))
+        if status == 2:
+            raise RuntimeError(f"the network run failed (its message is on stderr); {path} was "
+                               "not written")
+        return NetworkResult(path, status)
+
+    def __repr__(self):
+        return f"<hkam.NetworkExperiment -> {self.output}>"
+
+
+class NetworkResult:
+    """The output file of a network run, read with h5py: path, exit_status (0, or 1 when values
+    became non-finite), summary (the /summary attributes: accuracies, ARI, energies, ...),
+    energies ({block: (energy, proxy_energy)}, each (chains, steps + 1): the true energy of each
+    K-layer and the reference's logged proxy, docs/akorn.md), and read(name) for any dataset."""
+
+    def __init__(self, path, exit_status):
+        import h5py
+        self.path, self.exit_status = path, exit_status
+        with h5py.File(path, "r") as f:
+            self.summary = ({k: _text(v) for k, v in f["summary"].attrs.items()}
+                            if "summary" in f else {})
+        self.energies = analysis.network_energies(path)
+
+    def read(self, name):
+        """The dataset `name` of the output file (e.g. "output/labels") as a numpy array."""
+        import h5py
+        with h5py.File(self.path, "r") as f:
+            return f[name][()]
+
+    def __repr__(self):
+        return f"<hkam.NetworkResult {self.path}, exit status {self.exit_status}>"
+
+
 def load_config(path, set=(), ignore_sweep=False):  # noqa: A002  (as `hkam run --set`)
     """An experiment config (TOML) read exactly as `hkam run` reads it: same keys, defaults
     and error messages (ValueError naming the key and its line), `set` = ["key=value", ...] as
     `hkam run --set`, ignore_sweep=True as `hkam run --ignore-sweep` (a sweep's base point).
-    Returns an Experiment (its model, initial state and simulate options). Network configs
-    ([network], the AKOrN networks) are not bound yet."""
+    Returns an Experiment (its model, initial state and simulate options), or for a [network]
+    config (the AKOrN networks) a NetworkExperiment."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such config file")
-    return Experiment(_core().Experiment(str(path), [str(s) for s in set], bool(ignore_sweep)))
+    core = _core().load_config(str(path), [str(s) for s in set], bool(ignore_sweep))
+    if isinstance(core, _core().NetworkConfig):
+        return NetworkExperiment(core)
+    return Experiment(core)
 
 
 def _text(v):

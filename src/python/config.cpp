@@ -17,20 +17,47 @@ namespace hkam::python {
 static_assert(std::is_same_v<AnyModel, run::AnyModel>,
               "the module's model variant must be the one configs build");
 
-ConfigExperiment::ConfigExperiment(const std::string& path, const std::vector<std::string>& sets,
-                                   bool ignore_sweep)
-    : exp_(read(path, sets, ignore_sweep)), model_(exp_->model(), exp_->kind()) {}
+namespace {
 
-run::Experiment ConfigExperiment::read(const std::string& path,
-                                       const std::vector<std::string>& sets, bool ignore_sweep) {
+config::Document read_document(const std::string& path, const std::vector<std::string>& sets,
+                               bool ignore_sweep) {
   config::Document doc = config::Document::from_file(path);
   for (const auto& s : sets) doc.set(s);
   if (ignore_sweep) doc.erase("sweep");
-  if (run::is_network_config(doc))
-    throw py::value_error(path +
-                          ": an AKOrN network experiment ([network]) has no Python binding yet; "
-                          "run it with `hkam run`");
-  return run::Experiment(std::move(doc));
+  return doc;
+}
+
+}  // namespace
+
+ConfigExperiment::ConfigExperiment(const std::string& path, const std::vector<std::string>& sets,
+                                   bool ignore_sweep)
+    : ConfigExperiment(read_document(path, sets, ignore_sweep)) {}
+
+ConfigExperiment::ConfigExperiment(config::Document doc)
+    : exp_(run::Experiment(std::move(doc))), model_(exp_->model(), exp_->kind()) {}
+
+NetworkConfig::NetworkConfig(config::Document doc) : doc_(doc) {
+  run::validate_network(doc);  // a copy: fills its resolved tree, throws ConfigError
+  resolved_ = doc.resolved_text();
+  const auto* out = doc.resolved().get("output");
+  output_ = out && out->is_string() ? out->as_string()->get() : std::string();
+}
+
+int NetworkConfig::run(const std::string& output, bool force) const {
+  run::RunOptions opt;
+  opt.output = output;
+  opt.force = force;
+  opt.quiet = true;
+  opt.command_line = "python: hkam.load_config(\"" + doc_.name() + "\").run()";
+  const py::gil_scoped_release nogil;
+  return run::run_network(doc_, opt, "python");
+}
+
+py::object load_config(const std::string& path, const std::vector<std::string>& sets,
+                       bool ignore_sweep) {
+  config::Document doc = read_document(path, sets, ignore_sweep);
+  if (run::is_network_config(doc)) return py::cast(NetworkConfig(std::move(doc)));
+  return py::cast(ConfigExperiment(std::move(doc)));
 }
 
 py::dict ConfigExperiment::options() const {

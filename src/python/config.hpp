@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/reader.hpp"
 #include "python/model.hpp"
 #include "run/experiment.hpp"
 
@@ -22,6 +23,8 @@ class ConfigExperiment {
   /// bad key and its line.
   ConfigExperiment(const std::string& path, const std::vector<std::string>& sets,
                    bool ignore_sweep);
+  /// From a document already read (not a [network] one).
+  explicit ConfigExperiment(config::Document doc);
 
   const run::Experiment& experiment() const { return *exp_; }
   Model& model() { return model_; }
@@ -31,10 +34,30 @@ class ConfigExperiment {
   py::dict run(const std::string& output, bool force);
 
  private:
-  static run::Experiment read(const std::string& path, const std::vector<std::string>& sets,
-                              bool ignore_sweep);
   std::optional<run::Experiment> exp_;
   Model model_;
 };
+
+/// A [network] config (an AKOrN network of the reference, docs/akorn.md), validated as `hkam run`
+/// validates it; `run` runs it as `hkam run` does and writes its output file.
+class NetworkConfig {
+ public:
+  /// Throws config::ConfigError with every bad key and its line.
+  explicit NetworkConfig(config::Document doc);
+  const std::string& resolved_config() const { return resolved_; }
+  const std::string& output() const { return output_; }
+  /// Runs the network and writes its output (to `output`, or the config's own): the exit status
+  /// `hkam run` would give (0 success, 1 non-finite values, 2 a failure, printed on stderr).
+  int run(const std::string& output, bool force) const;
+
+ private:
+  config::Document doc_;  // as read, with the overrides: run_network validates its own copy
+  std::string resolved_, output_;
+};
+
+/// Reads `path` with its overrides (as ConfigExperiment) and returns a ConfigExperiment, or a
+/// NetworkConfig for a [network] config, as a Python object.
+py::object load_config(const std::string& path, const std::vector<std::string>& sets,
+                       bool ignore_sweep);
 
 }  // namespace hkam::python

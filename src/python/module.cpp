@@ -144,8 +144,6 @@ PYBIND11_MODULE(_hkam, mod) {
            "the loop): the baseline of the call-overhead benchmark (bench/python_module.py).");
 
   py::class_<ConfigExperiment>(mod, "Experiment")
-      .def(py::init<std::string, std::vector<std::string>, bool>(), py::arg("path"),
-           py::arg("sets"), py::arg("ignore_sweep"))
       .def_property_readonly("model", &ConfigExperiment::model,
                              py::return_value_policy::reference_internal)
       .def_property_readonly("kind",
@@ -166,6 +164,14 @@ PYBIND11_MODULE(_hkam, mod) {
       .def("options", &ConfigExperiment::options)
       .def("run", &ConfigExperiment::run, py::arg("output"), py::arg("force"));
 
+  py::class_<hkam::python::NetworkConfig>(mod, "NetworkConfig")
+      .def_property_readonly("resolved_config", &hkam::python::NetworkConfig::resolved_config)
+      .def_property_readonly("output", &hkam::python::NetworkConfig::output)
+      .def("run", &hkam::python::NetworkConfig::run, py::arg("output"), py::arg("force"));
+
+  mod.def("load_config", &hkam::python::load_config, py::arg("path"), py::arg("sets"),
+          py::arg("ignore_sweep"),
+          "An Experiment, or a NetworkConfig for a [network] config, read as `hkam run` reads it.");
   mod.def("simulate", &hkam::python::simulate, py::arg("model"), py::arg("z0"), py::arg("options"));
   mod.def("gradient", &hkam::python::gradient, py::arg("model"), py::arg("z0"), py::arg("dloss"),
           py::arg("options"));

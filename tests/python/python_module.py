@@ -251,8 +251,23 @@ try:
 except FileNotFoundError:
     expect(True, "a missing config raises FileNotFoundError")
 experiments = os.path.dirname(demo)
-raises(lambda: hkam.load_config(os.path.join(experiments, "akorn_net_objects.toml")),
-       "no Python binding", "a network config is refused with a message")
+# a [network] config: run as `hkam run` runs it, read back
+net_cfg = os.path.join(experiments, "akorn_net_energy.toml")
+net = hkam.load_config(net_cfg, ignore_sweep=True)
+net_out = os.path.join(OUT, "net_py.h5")
+res = net.run(net_out, force=True)
+p = subprocess.run([HKAM, "run", net_cfg, "-o", os.path.join(OUT, "net_cli.h5"), "--force",
+                    "--quiet", "--ignore-sweep"], capture_output=True, text=True)
+with h5py.File(net_out, "r") as f1, h5py.File(os.path.join(OUT, "net_cli.h5"), "r") as f2:
+    same_net = all(np.array_equal(f1["layers"][k]["energy"][()], f2["layers"][k]["energy"][()])
+                   for k in f2["layers"])
+expect(isinstance(net, hkam.NetworkExperiment) and res.exit_status == 0 and p.returncode == 0
+       and same_net and len(res.energies) > 0,
+       f"a network config runs from Python as hkam run runs it ({len(res.energies)} blocks, "
+       "the same energies)")
+raises(lambda: hkam.load_config(net_cfg, set=["network.steps=-1"], ignore_sweep=True),
+       "network.steps",
+       "a bad network key is named")
 
 # the other kinds: an AKOrN K-layer (no batched form) through the single-trajectory path
 akt = os.path.join(OUT, "akorn.h5")
