@@ -329,7 +329,10 @@ class Experiment:
         if os.path.exists(path) and not force:
             raise FileExistsError(f"{path} exists: pass force=True to overwrite it, or another "
                                   "output")
-        r = self._e.run(path, bool(force))
+        try:
+            r = self._e.run(path, bool(force))
+        except RuntimeError as e:  # the trace could not be created or written
+            raise OSError(str(e)) from e
         if r["signal"]:
             raise KeyboardInterrupt(f"run interrupted by signal {r['signal']}; the trace {path} "
                                     "keeps everything so far (hkam resume continues it)")

@@ -237,6 +237,12 @@ try:
     expect(False, "Experiment.run refuses to overwrite an existing trace")
 except FileExistsError:
     expect(True, "Experiment.run refuses to overwrite an existing trace (FileExistsError)")
+try:
+    exp.run(os.path.join(trace, "under_a_file", "x.h5"))
+    expect(False, "an output that cannot be created raises OSError")
+except OSError as e:
+    expect(not isinstance(e, FileExistsError),
+           f"an output that cannot be created raises OSError ({e})")
 bad = os.path.join(OUT, "bad.toml")
 with open(bad, "w") as fh:
     fh.write('[model]\nkind = "hopfield"\n[hopfield]\nunits = 8\nlagrangain = "tanh"\n'
