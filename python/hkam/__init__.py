@@ -348,9 +348,9 @@ class NetworkExperiment:
 
     run(output=None, force=False) runs it as `hkam run` does and writes its output file
     (energies and oscillator states per block and step, outputs, evaluation: docs/trace-format.md
-    §network); it returns a NetworkResult that reads them back as numpy arrays. output,
-    resolved_config as for Experiment. The network's forward pass is not bound as an in-memory
-    call yet: the results go through that file.
+    §network); it returns a NetworkResult that reads them back as numpy arrays.
+    forward(inputs=None) runs the same forward pass in memory on the config's inputs or on your
+    images / boards and returns the arrays. output, resolved_config as for Experiment.
     """
 
     def __init__(self, core):
@@ -367,6 +367,20 @@ class NetworkExperiment:
             raise RuntimeError(f"the network run failed (its message is on stderr); {path} was "
                                "not written")
         return NetworkResult(path, status)
+
+    def forward(self, inputs=None):
+        """The network's forward pass in memory, nothing written: on the config's inputs, or on
+        `inputs` - images (B, 3, S, S) (object and CIFAR networks; S the config's input side)
+        or integer boards (B, 81) or (B, 9, 9), 0 for an empty cell (Sudoku). The chains' initial
+        oscillators come from the config's seed (or noise file), as in run().
+
+        Returns a dict of float64 arrays: energy and proxy_energy (lists with one (chains,
+        T + 1) array per block: the K-layer's true energy and the reference's logged proxy),
+        x (the final oscillators) and stimulus (the first block's c) as (chains, C, h, w),
+        features (objects: the readout map (chains, C, h, w); Sudoku: the logits
+        (chains, 9, 9, 9); CIFAR: the logits (chains, classes)), head (objects: (B, C));
+        batch, chains, precision. Not interruptible by Ctrl-C (use run() for long runs)."""
+        return self._e.forward(inputs)
 
     def __repr__(self):
         return f"<hkam.NetworkExperiment -> {self.output}>"

@@ -7,9 +7,11 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <type_traits>
 
 #include "config/reader.hpp"
+#include "python/arrays.hpp"
 #include "run/network_run.hpp"
 
 namespace hkam::python {
@@ -51,6 +53,72 @@ int NetworkConfig::run(const std::string& output, bool force) const {
   opt.command_line = "python: hkam.load_config(\"" + doc_.name() + "\").run()";
   const py::gil_scoped_release nogil;
   return run::run_network(doc_, opt, "python");
+}
+
+py::dict NetworkConfig::forward(const py::handle& inputs) const {
+  std::optional<Eigen::MatrixXd> images;
+  std::optional<Eigen::MatrixXi> boards;
+  Index side = 0;
+  if (!inputs.is_none()) {
+    const py::array a = py::array::ensure(inputs);
+    if (!a) throw py::value_error("forward: inputs: expected an array");
+    if (a.dtype().kind() == 'i' || a.dtype().kind() == 'u') {  // Sudoku boards (B, 81)
+      const auto b = py::array_t<int, py::array::c_style | py::array::forcecast>::ensure(a);
+      const bool grid = b.ndim() == 3 && b.shape(1) == 9 && b.shape(2) == 9;
+      if (b.ndim() != 2 && !grid)
+        throw py::value_error("forward: boards: expected shape (B, 81) or (B, 9, 9), got " +
+                              shape_text(b));
+      boards =
+          Eigen::Map<const Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+              b.data(), b.shape(0), grid ? 81 : b.shape(1));
+    } else {  // images (B, 3, S, S) → 3 × B·S² (pixel-major within an image)
+      const Array<double> f = numbers<double>(a, "forward: images");
+      if (f.ndim() != 4 || f.shape(1) != 3 || f.shape(2) != f.shape(3))
+        throw py::value_error("forward: images: expected shape (B, 3, S, S), got " + shape_text(f));
+      side = f.shape(2);
+      const Index B = f.shape(0), P = side * side;
+      images.emplace(3, B * P);
+      for (Index b = 0; b < B; ++b)
+        for (Index c = 0; c < 3; ++c)
+          for (Index p = 0; p < P; ++p) (*images)(c, b * P + p) = f.data()[(b * 3 + c) * P + p];
+    }
+  }
+  run::NetworkForward r;
+  {
+    const py::gil_scoped_release nogil;
+    try {
+      r = run::forward_network(doc_, images ? &*images : nullptr, boards ? &*boards : nullptr);
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error("forward: " + std::string(e.what()) +
+                            (images ? " (the images given are " + std::to_string(side) + " x " +
+                                          std::to_string(side) + ")"
+                                    : std::string()));
+    }
+  }
+  // chains × (rows·h·w) as (chains, rows, h, w); anything else per chain (chains, values)
+  const auto grid = [&](const Eigen::MatrixXd& m, Index rows) -> py::array {
+    std::vector<py::ssize_t> shape{m.rows(), m.cols()};
+    if (m.cols() == rows * r.height * r.width) shape = {m.rows(), rows, r.height, r.width};
+    py::array_t<double> out(shape);
+    Eigen::Map<RowMajor<double>>(out.mutable_data(), m.rows(), m.cols()) = m;
+    return out;
+  };
+  py::list energy, proxy;
+  for (const auto& e : r.energies) {
+    energy.append(py::array(py::cast(Eigen::MatrixXd(e.energy.transpose()))));  // chains × (T+1)
+    proxy.append(py::array(py::cast(Eigen::MatrixXd(e.proxy.transpose()))));
+  }
+  py::dict d;
+  d["precision"] = r.precision;
+  d["batch"] = r.batch;
+  d["chains"] = r.chains;
+  d["energy"] = energy;
+  d["proxy_energy"] = proxy;
+  d["x"] = grid(r.x, r.channels);
+  if (r.stimulus.size()) d["stimulus"] = grid(r.stimulus, r.channels);
+  if (r.features.size()) d["features"] = grid(r.features, r.feature_rows);
+  if (r.head.size()) d["head"] = r.head;
+  return d;
 }
 
 py::object load_config(const std::string& path, const std::vector<std::string>& sets,

@@ -49,6 +49,11 @@ class NetworkConfig {
   /// Runs the network and writes its output (to `output`, or the config's own): the exit status
   /// `hkam run` would give (0 success, 1 non-finite values, 2 a failure, printed on stderr).
   int run(const std::string& output, bool force) const;
+  /// The forward pass in memory (run::forward_network) on the config's inputs, or on `inputs`:
+  /// images (B, 3, S, S) for the object and CIFAR networks, boards (B, 81) for Sudoku. A dict of
+  /// numpy arrays (float64): energy and proxy_energy (lists, per block (chains, T + 1)), x and
+  /// stimulus (chains, C, h, w), features, head.
+  py::dict forward(const py::handle& inputs) const;
 
  private:
   config::Document doc_;  // as read, with the overrides: run_network validates its own copy

@@ -167,7 +167,8 @@ PYBIND11_MODULE(_hkam, mod) {
   py::class_<hkam::python::NetworkConfig>(mod, "NetworkConfig")
       .def_property_readonly("resolved_config", &hkam::python::NetworkConfig::resolved_config)
       .def_property_readonly("output", &hkam::python::NetworkConfig::output)
-      .def("run", &hkam::python::NetworkConfig::run, py::arg("output"), py::arg("force"));
+      .def("run", &hkam::python::NetworkConfig::run, py::arg("output"), py::arg("force"))
+      .def("forward", &hkam::python::NetworkConfig::forward, py::arg("inputs"));
 
   mod.def("load_config", &hkam::python::load_config, py::arg("path"), py::arg("sets"),
           py::arg("ignore_sweep"),

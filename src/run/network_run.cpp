@@ -71,10 +71,11 @@ ParamStore load_weights(const NetSpec& n, const std::vector<ParamSpec>& specs, s
 // The inputs, the chains they become and their initial oscillators (read before any file is
 // written; file errors name the file).
 template <class T>
-NetRun<T> prepare_run(const NetSpec& n, const AnyNet<T>& net, std::uint64_t seed) {
+NetRun<T> prepare_run(const NetSpec& n, const AnyNet<T>& net, std::uint64_t seed,
+                      const NetInputs* given = nullptr) {
   NetRun<T> run(n);
   try {
-    run.in = read_inputs(n, seed);
+    run.in = given ? *given : read_inputs(n, seed);
   } catch (const io::H5Error& e) {
     throw std::runtime_error(
         fmt::format("cannot read the input file {}: {}", n.input_file, e.what()));
@@ -442,6 +443,88 @@ int run_network(config::Document doc, const RunOptions& opt, const char* who) {
     fmt::print(stderr, "hkam {}: {}\n", who, e.what());
     return 2;
   }
+}
+
+namespace {
+
+/// The inputs a caller passed instead of the config's, checked against the network's kind.
+NetInputs given_inputs(const NetSpec& n, const Eigen::MatrixXd* images,
+                       const Eigen::MatrixXi* boards) {
+  NetInputs in;
+  if (n.kind() == "sudoku") {
+    if (images) throw std::invalid_argument("a Sudoku network takes boards, not images");
+    if (boards->cols() != 81 || boards->rows() < 1)
+      throw std::invalid_argument(
+          fmt::format("boards: expected B x 81 digits with B >= 1, got {} x {}", boards->rows(),
+                      boards->cols()));
+    if ((boards->array() < 0).any() || (boards->array() > 9).any())
+      throw std::invalid_argument("boards: digits must be 0 (empty) to 9");
+    in.batch = boards->rows();
+    in.boards = *boards;
+    return in;
+  }
+  if (boards) throw std::invalid_argument("an image network takes images, not boards");
+  const Index P0 = image_size(n) * image_size(n);
+  if (images->rows() != 3 || images->cols() < P0 || images->cols() % P0 != 0)
+    throw std::invalid_argument(fmt::format(
+        "images: expected 3 channels of B images of {0} x {0} pixels, got {1} x {2} values",
+        image_size(n), images->rows(), images->cols()));
+  if (!images->allFinite()) throw std::invalid_argument("images: contain NaN or infinity");
+  in.batch = images->cols() / P0;
+  in.images = *images;
+  return in;
+}
+
+/// C × chains·P → chains × (C·P) rows, channel-major within a chain (the output file's layout).
+template <class T>
+Eigen::MatrixXd per_chain(const Mat<T>& m, Index chains) {
+  const Mat<T> cf = channels_first<T>(m, chains);  // P × (chains·C)
+  const Index P = cf.rows(), C = cf.cols() / chains;
+  Eigen::MatrixXd out(chains, C * P);
+  for (Index b = 0; b < chains; ++b)
+    for (Index c = 0; c < C; ++c)
+      for (Index p = 0; p < P; ++p) out(b, c * P + p) = static_cast<double>(cf(p, b * C + c));
+  return out;
+}
+
+template <class T>
+NetworkForward forward_typed(const NetSpec& n, std::uint64_t seed, const NetInputs* given) {
+  AnyNet<T> net = make_network<T>(n);
+  const ParamStore params =
+      load_weights(n, std::visit([](const auto& m) { return m.specs(); }, net), seed);
+  std::visit([&](auto& m) { m.load(params), m.continuous = n.continuous; }, net);
+  const NetRun<T> run = prepare_run<T>(n, net, seed, given);
+  const NetworkOutput<T> out =
+      std::visit([&](const auto& m) { return forward(m, run, StateObserver<T>{}); }, net);
+  NetworkForward r;
+  r.precision = n.precision;
+  r.batch = run.in.batch;
+  r.chains = run.chains;
+  r.channels = out.x.rows();
+  r.height = out.grid.height;
+  r.width = out.grid.width;
+  r.energies = out.energies;
+  r.x = per_chain<T>(out.x, run.chains);
+  if (out.stimulus.size()) r.stimulus = per_chain<T>(out.stimulus, run.chains);
+  if (out.features.size()) {
+    r.features = per_chain<T>(out.features, run.chains);
+    r.feature_rows = out.features.rows();
+  }
+  if (out.head.size()) r.head = out.head.transpose().template cast<double>();
+  return r;
+}
+
+}  // namespace
+
+NetworkForward forward_network(config::Document doc, const Eigen::MatrixXd* images,
+                               const Eigen::MatrixXi* boards) {
+  const Top top = read_top(doc);
+  const NetSpec& spec = top.spec;
+  std::optional<NetInputs> given;
+  if (images || boards) given = given_inputs(spec, images, boards);
+  const NetInputs* in = given ? &*given : nullptr;
+  return spec.precision == "float64" ? forward_typed<double>(spec, top.seed, in)
+                                     : forward_typed<float>(spec, top.seed, in);
 }
 
 }  // namespace hkam::run

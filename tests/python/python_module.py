@@ -271,6 +271,32 @@ expect(isinstance(net, hkam.NetworkExperiment) and res.exit_status == 0 and p.re
        and same_net and len(res.energies) > 0,
        f"a network config runs from Python as hkam run runs it ({len(res.energies)} blocks, "
        "the same energies)")
+fw = net.forward()
+with h5py.File(net_out, "r") as f:
+    file_e = [f["layers"][str(k)]["energy"][()] for k in range(len(f["layers"]))]
+    file_x = f["output/x"][()]
+    images = f["input/images"][()]
+expect(all(np.array_equal(a, b) for a, b in zip(fw["energy"], file_e)) and
+       np.array_equal(fw["x"], file_x),
+       f"NetworkExperiment.forward() in memory = the run's output file (energies, x {fw['x'].shape})")
+fw2 = net.forward(images)
+expect(all(np.array_equal(a, b) for a, b in zip(fw2["energy"], fw["energy"])),
+       f"forward(images) on the config's own images {images.shape} gives the same energies")
+fw3 = net.forward(images[:2])
+expect(fw3["chains"] == 2 and fw3["x"].shape[0] == 2, "forward on two images: two chains")
+raises(lambda: net.forward(images[:, :2]), "expected shape (B, 3, S, S)", "images of 2 channels")
+raises(lambda: net.forward(images[:, :, :8, :8]), "8 x 8", "images of another size")
+sud_cfg = os.path.join(experiments, "akorn_net_sudoku.toml")
+sud = hkam.load_config(sud_cfg, ignore_sweep=True, set=["network.channels=32", "input.batch=2",
+                                                         "evaluate.steps=8", "evaluate.votes=2"])
+sud_res = sud.run(os.path.join(OUT, "sudoku_py.h5"), force=True)
+boards = sud_res.read("input/boards")
+sfw, sfw2 = sud.forward(), sud.forward(boards)
+expect(boards.shape == (2, 9, 9) and sfw["features"].shape == (4, 9, 9, 9) and
+       all(np.array_equal(a, b) for a, b in zip(sfw["energy"], sfw2["energy"])) and
+       np.array_equal(sfw["energy"][0], sud_res.energies[0][0]),
+       "a Sudoku network: forward(boards) = forward() = the run's energies (2 boards x 2 votes)")
+raises(lambda: sud.forward(np.full((1, 81), 10)), "0 (empty) to 9", "a board with a digit 10")
 raises(lambda: hkam.load_config(net_cfg, set=["network.steps=-1"], ignore_sweep=True),
        "network.steps",
        "a bad network key is named")
