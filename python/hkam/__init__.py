@@ -70,7 +70,8 @@ class Model:
       parameter gradients sum_b (df/dtheta)^T v_b named like the parameters
       ("hopfield.w", "kuramoto.a", "coupling.alpha", ...);
     - lyapunov() -> (guaranteed, reason, warnings): whether E provably never increases along
-      the exact flow, and why not.
+      the exact flow, and why not;
+    - parameters() -> dict of the parameter values, with_parameters(**values) -> a new model.
 
     One float64 state is evaluated by the same code `hkam run` uses (bit-identical to a trace);
     a float64 batch by the batched kernels; float32 arrays by the batched float kernels (results
@@ -112,6 +113,18 @@ class Model:
 
     def lyapunov(self):
         return self._m.lyapunov()
+
+    def parameters(self):
+        """The parameter values as a dict named like gradient()'s and vjp()'s ("hopfield.w",
+        "kuramoto.a", "coupling.alpha", ...), for the kinds with a batched form."""
+        return self._m.parameters()
+
+    def with_parameters(self, **values):
+        """A new model with some parameters replaced, keys as in parameters() (each of the
+        same shape): m.with_parameters(**{"coupling.alpha": 0.01}). A gradient step is
+        m.with_parameters(**{k: p[k] - lr * g[k] for k in g}). ValueError for an unknown key,
+        a wrong shape or invalid values."""
+        return Model._wrap(self._m.with_parameters(values))
 
     def __repr__(self):
         return (f"<hkam.Model {self.kind} N={self.units} M={self.oscillators} D={self.osc_dim} "

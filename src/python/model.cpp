@@ -195,6 +195,65 @@ double time_rhs(const Model& m, const Eigen::VectorXd& z, long calls) {
   return took.count() / static_cast<double>(calls);
 }
 
+py::dict parameter_dict(const HopfieldKuramotoParams& p) {
+  py::dict d;
+  if (p.hopfield.units() > 0) {
+    d["hopfield.w"] = p.hopfield.w;
+    d["hopfield.b"] = p.hopfield.b;
+  }
+  if (p.kuramoto.n_osc > 0) {
+    d["kuramoto.a"] = p.kuramoto.a;
+    if (p.kuramoto.b.size()) d["kuramoto.b"] = p.kuramoto.b;
+    if (p.kuramoto.omega.size()) d["kuramoto.omega"] = p.kuramoto.omega;
+  }
+  if (p.coupling.present()) {
+    if (p.coupling.kind != HkCouplingKind::General) d["coupling.alpha"] = p.coupling.alpha;
+    if (p.coupling.weights.size()) d["coupling.weights"] = p.coupling.weights;
+  }
+  return d;
+}
+
+namespace {
+
+template <class M>
+void assign(M& target, const py::handle& value, const std::string& key) {
+  const Array<double> a = numbers<double>(value, "with_parameters: " + key);
+  const bool vector = M::ColsAtCompileTime == 1;
+  const Index rows = target.rows(), cols = target.cols();
+  const bool fits = vector ? a.size() == rows && a.ndim() <= 1
+                           : a.ndim() == 2 && a.shape(0) == rows && a.shape(1) == cols;
+  if (!fits)
+    throw py::value_error("with_parameters: " + key + ": expected shape " +
+                          (vector
+                               ? "(" + std::to_string(rows) + ",)"
+                               : "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")") +
+                          ", got " + shape_text(a));
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = 0; j < cols; ++j) target(i, j) = a.data()[i * cols + j];
+}
+
+}  // namespace
+
+HopfieldKuramotoParams with_parameters(HopfieldKuramotoParams p, const py::dict& values) {
+  const py::dict have = parameter_dict(p);
+  for (const auto& [k, v] : values) {
+    const std::string key = py::str(k);
+    if (!have.contains(k)) {
+      const auto names = py::str(", ").attr("join")(have).cast<std::string>();
+      throw py::value_error("with_parameters: unknown parameter '" + key +
+                            "' (this model has: " + names + ")");
+    }
+    if (key == "hopfield.w") assign(p.hopfield.w, v, key);
+    if (key == "hopfield.b") assign(p.hopfield.b, v, key);
+    if (key == "kuramoto.a") assign(p.kuramoto.a, v, key);
+    if (key == "kuramoto.b") assign(p.kuramoto.b, v, key);
+    if (key == "kuramoto.omega") assign(p.kuramoto.omega, v, key);
+    if (key == "coupling.weights") assign(p.coupling.weights, v, key);
+    if (key == "coupling.alpha") p.coupling.alpha = v.cast<double>();
+  }
+  return p;
+}
+
 py::dict gradient_dict(const HkGradient& g, const HopfieldKuramotoParams& p) {
   py::dict d;
   if (p.hopfield.units() > 0) {

@@ -71,6 +71,13 @@ class Model {
 /// preallocated (the baseline against which bench/python_module.py measures a Python round trip).
 double time_rhs(const Model& m, const Eigen::VectorXd& z, long calls);
 
+/// The trainable parameter values as a dict named like the gradients ("hopfield.w" the N×N W as
+/// given, "kuramoto.a", "coupling.alpha", …; only those the model has).
+py::dict parameter_dict(const HopfieldKuramotoParams& p);
+/// `p` with the values of `values` (keys as parameter_dict's; each the same shape as before);
+/// throws ValueError naming an unknown key or a wrong shape.
+HopfieldKuramotoParams with_parameters(HopfieldKuramotoParams p, const py::dict& values);
+
 /// The gradient's fields as a dict named like the parameters ("hopfield.w", …).
 py::dict gradient_dict(const HkGradient& g, const HopfieldKuramotoParams& p);
 

@@ -134,6 +134,12 @@ PYBIND11_MODULE(_hkam, mod) {
       .def_property_readonly("osc_dim", [](const Model& m) { return m.layout().osc_dim; })
       .def_property_readonly("batched", &Model::batched)
       .def_property_readonly("params", [](const Model& m) { return m.params(); })
+      .def("parameters",
+           [](const Model& m) { return hkam::python::parameter_dict(m.params("parameters")); })
+      .def("with_parameters",
+           [](const Model& m, const py::dict& values) {
+             return Model(hkam::python::with_parameters(m.params("with_parameters"), values));
+           })
       .def("energy", &Model::energy, py::arg("z"))
       .def("energy_parts", &Model::energy_parts, py::arg("z"))
       .def("rhs", &Model::rhs, py::arg("z"))

@@ -28,10 +28,10 @@ int run_network(config::Document doc, const RunOptions& opt, const char* who);
 
 /// The forward pass of a [network] config in memory, nothing written (the Python module's
 /// NetworkExperiment.forward). Arrays are channels first, chain-major, in double: per block the
-/// true and proxy energies (as akorn::LayerEnergies: (T + 1) × chains); x, the final oscillators, and stimulus, the first
-/// block's c, as chains × C × h × w (row-major, one row per chain); features (objects: the
-/// readout map, chains × C × h × w; Sudoku: the logits, chains × 9 × 9 × 9) and head (objects:
-/// B × C; else empty).
+/// true and proxy energies (as akorn::LayerEnergies: (T + 1) × chains); x, the final oscillators,
+/// and stimulus, the first block's c, as chains × C × h × w (row-major, one row per chain);
+/// features (objects: the readout map, chains × C × h × w; Sudoku: the logits, chains × 9 × 9 × 9)
+/// and head (objects: B × C; else empty).
 struct NetworkForward {
   std::string precision;
   Index batch = 0, chains = 0, channels = 0, height = 0, width = 0;

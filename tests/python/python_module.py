@@ -181,6 +181,20 @@ fd_x = np.array([(loss(base, z + h * e) - loss(base, z - h * e)) / (2 * h)
 expect(np.max(np.abs(dz0[:N] - fd_x)) < 1e-6 * max(1, np.max(np.abs(fd_x))),
        "gradient dL/dx0 = central differences of the loss")
 
+# parameters and a gradient step: the loss goes down
+pars = base.parameters()
+expect(set(g) <= set(pars) and np.array_equal(pars["kuramoto.a"], small_A),
+       f"parameters() are named like the gradients ({sorted(pars)})")
+lr = 1e-3
+stepped = base.with_parameters(**{k: pars[k] - lr * g[k] for k in g})
+expect(loss(stepped, z) < loss(base, z),
+       f"one gradient step with with_parameters lowers the loss ({loss(base, z):.6g} -> "
+       f"{loss(stepped, z):.6g})")
+raises(lambda: base.with_parameters(**{"kuramoto.c": 1.0}), "unknown parameter 'kuramoto.c'",
+       "with_parameters names an unknown key")
+raises(lambda: base.with_parameters(**{"kuramoto.a": np.zeros(3)}), "expected shape",
+       "with_parameters checks shapes")
+
 # ---- simulate
 sol = hkam.simulate(m, zs[0], t_end=2.0, rtol=1e-8, atol=1e-10)
 expect(sol.audit.monotone and sol.audit.checked > 10,
