@@ -131,6 +131,14 @@ py::dict simulate_single(const Model& m, Eigen::VectorXd z, const py::dict& o) {
   const auto energy_of = [&](const Eigen::VectorXd& s) {
     return std::visit([&](const auto& mm) { return mm.energy(s); }, m.single());
   };
+  // As `hkam run`'s trace: a sample's energy is the sum of its parts.
+  const auto parts_sum = [&](const Eigen::VectorXd& s) {
+    const EnergyParts parts =
+        std::visit([&](const auto& mm) { return mm.energy_parts(s); }, m.single());
+    double e = 0;
+    for (const auto& p : parts) e += p.value;
+    return e;
+  };
   const auto record = [&](double t, const Eigen::VectorXd& s, double e) {
     rec.add(t, s.data(), s.size(), &e, 1);
   };
@@ -156,12 +164,8 @@ py::dict simulate_single(const Model& m, Eigen::VectorXd z, const py::dict& o) {
       user_stop = true;
       return false;
     }
-    // As `hkam run`'s trace: the sample's energy is the sum of its parts.
-    const EnergyParts parts =
-        std::visit([&](const auto& mm) { return mm.energy_parts(s); }, m.single());
     sample_t = t;
-    sample_e = 0;
-    for (const auto& p : parts) sample_e += p.value;
+    sample_e = parts_sum(s);
     record(t, s, sample_e);
     return true;
   };
@@ -175,7 +179,7 @@ py::dict simulate_single(const Model& m, Eigen::VectorXd z, const py::dict& o) {
         m.single());
   }
   if (rec.t.empty() || rec.t.back() < sum.t - 1e-12 * std::max(1.0, std::abs(sum.t)))
-    record(sum.t, z, energy_of(z));
+    record(sum.t, z, sampling ? parts_sum(z) : energy_of(z));  // the final state, as hkam run
 
   py::dict r;
   rec.put(r, 1, m.dim(), true);

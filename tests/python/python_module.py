@@ -241,6 +241,23 @@ expect(np.array_equal(csol.t, t_trace) and np.array_equal(csol.energy, energies)
        "energies bit for bit")
 expect(csol.audit.checked == len(audit_rows) - 1 and csol.audit.max_increase == audit_max,
        f"and the same audit ({csol.audit.checked} steps, largest change {csol.audit.max_increase:.3g})")
+# a run stopped by a stop condition between two samples (its last record is off the grid)
+stop_sets = ["hopfield.units=64", "integrator.t_end=200", "stop.plateau_window=0.5",
+             "stop.plateau_tol=1e-4"]
+stop_trace = os.path.join(OUT, "demo64_plateau.h5")
+p = subprocess.run([HKAM, "run", demo, "-o", stop_trace, "--force", "--quiet"] +
+                   [a for kv in stop_sets for a in ("--set", kv)], capture_output=True, text=True)
+if p.returncode != 0:
+    sys.exit(f"hkam run (plateau) failed: {p.stderr}")
+ssol = hkam.load_config(demo, set=stop_sets).simulate()
+with h5py.File(stop_trace, "r") as f:
+    st_t, st_e = f["trace/time"][()], f["trace/energy"][()]
+    st_end = f["summary"].attrs["end_reason"]
+st_end = st_end.decode() if isinstance(st_end, bytes) else st_end
+expect(ssol.end_reason == st_end == "energy_plateau" and np.array_equal(ssol.t, st_t) and
+       np.array_equal(ssol.energy, st_e),
+       f"a run ended by its plateau stop at t = {st_t[-1]:.6g} (off the sample grid): simulate() "
+       "= hkam run's trace, last record included")
 rep = exp.run(os.path.join(OUT, "from_python.h5"), force=True)
 with h5py.File(os.path.join(OUT, "from_python.h5"), "r") as f:
     same_file = np.array_equal(f["trace/energy"][()], energies)
