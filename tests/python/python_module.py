@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 
@@ -224,6 +225,29 @@ except hkam.Interrupted as e:
     expect(s.end_reason == "interrupted" and len(s.t) > 1 and s.t[-1] < 1e6,
            f"Ctrl-C during simulate raises Interrupted with the partial solution ({s!r})")
 timer.cancel()
+# ... and during Experiment.run: the trace keeps everything so far, Python's handler comes back
+long_exp = hkam.load_config(demo, set=["hopfield.units=64", "integrator.t_end=1e6"])
+timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+timer.start()
+try:
+    long_exp.run(os.path.join(OUT, "interrupted.h5"), force=True)
+    expect(False, "Ctrl-C during Experiment.run raises KeyboardInterrupt")
+except KeyboardInterrupt as e:
+    with h5py.File(os.path.join(OUT, "interrupted.h5"), "r") as f:
+        end = f["summary"].attrs["end_reason"]
+        kept = len(f["trace/time"])
+    end = end.decode() if isinstance(end, bytes) else end
+    expect(end == "interrupted" and kept > 1,
+           f"Ctrl-C during Experiment.run raises KeyboardInterrupt, the trace keeps {kept} records "
+           f"({e})")
+timer.cancel()
+timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+timer.start()
+try:
+    time.sleep(3)
+    expect(False, "Python's SIGINT handler is back after Experiment.run")
+except KeyboardInterrupt:
+    expect(True, "Python's SIGINT handler is back after Experiment.run")
 
 
 # ---- load_config: the experiment `hkam run` ran, reproduced bit for bit
