@@ -100,18 +100,25 @@ class Model:
     params = property(lambda self: self._m.params)
 
     def energy(self, z):
+        """E(z): a float for one state (dim,), an array (B,) for a batch (B, dim)."""
         return self._m.energy(z)
 
     def energy_parts(self, z):
+        """The named parts of E at one state (dim,), as `hkam run` records them; they sum to E."""
         return self._m.energy_parts(z)
 
     def rhs(self, z):
+        """dz/dt at one state (dim,) or a batch (B, dim), same shape and dtype."""
         return self._m.rhs(z)
 
     def vjp(self, z, v):
+        """(zbar, grads): zbar = (df/dz)^T v row by row, grads = sum_b (df/dtheta)^T v_b as a
+        dict named like parameters(). z and v of the same shape."""
         return self._m.vjp(z, v)
 
     def lyapunov(self):
+        """(guaranteed, reason, warnings): whether E provably never increases along the exact
+        flow of this model, why not when it does not, and caveats."""
         return self._m.lyapunov()
 
     def parameters(self):
