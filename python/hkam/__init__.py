@@ -32,13 +32,13 @@ except ImportError as _exc:  # the analysis part works without the compiled core
     __version__ = "unknown (the compiled core _hkam is not built)"
 
 from . import analysis, training  # noqa: E402
-from .analysis import load as load_trace, load_folder, load_sweep  # noqa: E402,F401
+from .analysis import load as load_trace, load_folder, load_sweep, to_xarray  # noqa: E402,F401
 from .training import load as load_training  # noqa: E402,F401
 
 __all__ = ["Graph", "Params", "Model", "Hopfield", "Kuramoto", "HopfieldKuramoto", "Solution",
            "Audit", "Interrupted", "Experiment", "NetworkExperiment", "NetworkResult", "simulate", "gradient", "random_state",
            "load_model", "load_config", "load_trace", "load_folder", "load_sweep",
-           "load_training", "analysis", "training"]
+           "load_training", "to_xarray", "analysis", "training"]
 
 
 def _core():

@@ -4,6 +4,7 @@ Part of the `hkam` package (hkam.load_trace, hkam.load_sweep, hkam.load_training
 it needs neither the compiled core nor a build. As a module:
     from hkam import analysis as ha
     tr = ha.load("out/demo/trace.h5")          # arrays + config + summary of one trace
+    ds = ha.to_xarray("out/demo/trace.h5")     # the same as an xarray Dataset (time, unit, ...)
     runs = ha.load_folder("out/")              # every *.h5 trace in a folder
     ha.summary(tr)                              # dict of key results
     ha.plot(tr, "figures/")                     # the standard figures as PNG, returns their paths
@@ -81,6 +82,31 @@ def load(path):
 
 
 load_training = hkam_training.load
+
+
+def to_xarray(path, lazy=False):
+    """The trace's /trace group as one xarray Dataset (python3-xarray, python3-h5netcdf):
+    energy(time), x(time, unit), sigma(time, oscillator, component), the observables
+    (overlap(time, pattern), order_parameter(time), ...), each energy part as
+    "energy_part.<name>"(time), and the file's attributes (title, config, ...) as attrs.
+    Loaded into memory and the file closed, unless lazy=True (then close the Dataset)."""
+    import xarray as xr
+    groups = ["trace", "trace/observables", "trace/energy_parts"]
+    with h5py.File(path, "r") as f:
+        attrs = {k: _text(v) for k, v in f.attrs.items()}
+        groups = [g for g in groups if g in f and len(f[g])]
+    opened = [xr.open_dataset(path, engine="h5netcdf", group=g, phony_dims="access")
+              for g in groups]
+    parts = [d for g, d in zip(groups, opened) if g.endswith("energy_parts")]
+    for d in parts:
+        opened[opened.index(d)] = d.rename({k: f"energy_part.{k}" for k in d.data_vars})
+    ds = xr.merge(opened, combine_attrs="drop")
+    ds.attrs.update(attrs)
+    if not lazy:
+        ds = ds.load()
+        for d in opened:
+            d.close()
+    return ds
 
 
 def load_folder(folder):

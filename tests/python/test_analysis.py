@@ -56,6 +56,18 @@ def main(trace_dir, out_dir):
         made = {os.path.splitext(os.path.basename(p))[0].split("_", 1 + os.path.basename(path).count("_"))[-1]
                 for p in paths}
         check(expected <= made, f"{path}: figures {sorted(made)} include {sorted(expected)}")
+    # the trace as one xarray Dataset: energies, states, observables and parts, as in the file
+    ds = ha.to_xarray(demo)
+    with h5py.File(demo, "r") as f:
+        same = (np.array_equal(ds["energy"].values, f["trace/energy"][()]) and
+                np.array_equal(ds["x"].values, f["trace/x"][()]) and
+                np.array_equal(ds["sigma"].values, f["trace/sigma"][()]) and
+                np.array_equal(ds["overlap"].values, f["trace/observables/overlap"][()]) and
+                all(np.array_equal(ds[f"energy_part.{k}"].values, f["trace/energy_parts"][k][()])
+                    for k in f["trace/energy_parts"]))
+    check(same and ds["sigma"].dims == ("time", "oscillator", "component") and
+          "config_resolved" in ds.attrs,
+          f"to_xarray(demo): {sorted(ds.data_vars)} equal the file's datasets")
     s = ha.summary(ha.load(hop))
     check(s["overlap_max_last"] == 1.0 and s["overlap_argmax_last"] == 3,
           "hopfield retrieval: final overlap 1 with the cued pattern 3")
