@@ -41,6 +41,12 @@ __all__ = ["Graph", "Params", "Model", "Hopfield", "Kuramoto", "HopfieldKuramoto
            "load_training", "to_xarray", "analysis", "training"]
 
 
+def __getattr__(name):  # Graph and Params without the compiled core: say why they are missing
+    if name in ("Graph", "Params") and _hkam is None:
+        _core()
+    raise AttributeError(f"module 'hkam' has no attribute '{name}'")
+
+
 def _core():
     if _hkam is None:
         raise ImportError("hkam's compiled core (_hkam) is not built: build the target "
