@@ -28,20 +28,11 @@ from scipy.integrate import solve_ivp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hk_problem import load, peer_at_its_best  # noqa: E402
-from numpy_hk import make_rhs  # noqa: E402
+from numpy_hk import make_rhs, median_time  # noqa: E402
 
 import hkam  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def median_time(f, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def per_call(f, calls, repeats=7):
