@@ -67,7 +67,7 @@ def main():
     images = read_images(TEST_IMAGES, args.images)
     print("| file | coupling (trained α) | E_HK neighbours per class unit | class drive "
           "| multiplicative reach per unit α | additive reach per unit α "
-          "| share of the class units' |W g| on E_HK |")
+          "| share of the class units' \\|W g\\| on E_HK |")
     print("|---|---|---|---|---|---|---|")
     for path in args.files:
         kind, alpha, degree, drive, mult, add, share = reach(path, images)

@@ -252,3 +252,24 @@ if not small:
                    f"{os.path.basename(path)}: the shipped config has the note's schedule")
             expect(f["train"].attrs["finished"] == 1 and f["train/theta"].shape == (trainable,),
                    f"{os.path.basename(path)}: finished, {trainable} trainable parameters")
+
+    # experiments/coupling_reach.py (needs the compiled hkam module: PYTHONPATH from CMake) on the
+    # shortened full edit: one row with its coupling, about k = 150 coupling-graph neighbours per
+    # class unit, positive reaches, the multiplicative one below the additive (|W_cj| < 1).
+    try:
+        import hkam
+        have_core = hkam._hkam is not None
+    except ImportError:
+        have_core = False
+    if have_core:
+        r = subprocess.run([sys.executable, os.path.join(experiments, "coupling_reach.py"),
+                            edit_full, "--images", "20"], capture_output=True, text=True)
+        rows = [line.split("|")[1:-1] for line in r.stdout.splitlines()
+                if line.startswith("| ") and edit_full in line]
+        ok = r.returncode == 0 and len(rows) == 1
+        if ok:
+            cells = [c.strip() for c in rows[0]]
+            degree, drive, mult, add = (float(cells[i]) for i in (2, 3, 4, 5))
+            ok = (cells[1].startswith("additive") and 135 <= degree <= 165
+                  and drive > 0 and 0 < mult < add)
+        expect(ok, f"experiments/coupling_reach.py on the edit: {r.stdout.strip()} {r.stderr.strip()}")
