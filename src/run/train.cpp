@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "hkam/version.hpp"
 #include "io/h5.hpp"
 #include "io/trace.hpp"
 #include "run/model_config.hpp"
@@ -35,6 +36,9 @@ struct TrainState {
   bool finished = false;
   std::string failure;
   std::string created;
+  /// The binaries that wrote this training: "REVISION@FIRST_UPDATE" separated by spaces (a
+  /// resumed training keeps the revisions that wrote its earlier updates).
+  std::string revisions;
 };
 
 void write_evaluation(hid_t parent, const std::string& name, const Evaluation& e) {
@@ -67,6 +71,7 @@ void write_training_file(const std::string& path, const TrainSpec& spec, const T
     write_run_attributes(f.get(), spec.doc, command_line, spec.seed, spec.title);
     io::set_attr(f.get(), "file_kind", std::string("training"));
     io::set_attr(f.get(), "created_utc", st.created);
+    io::set_attr(f.get(), "git_revision_history", st.revisions);
     if (spec.kind == "hopfield")
       io::write_model(f.get(), Hopfield(params.hopfield), Eigen::MatrixXd());
     else
@@ -144,6 +149,9 @@ TrainState read_state(const std::string& path) {
   st.step = static_cast<long>(io::get_attr_double(t.get(), "step").value_or(0));
   st.finished = io::get_attr_double(t.get(), "finished").value_or(0) != 0;
   st.created = io::get_attr_string(f.get(), "created_utc").value_or("");
+  st.revisions = io::get_attr_string(f.get(), "git_revision_history")
+                     .value_or(io::get_attr_string(f.get(), "git_revision").value_or("unknown") +
+                               "@?");  // files written before the history was kept
   st.theta = to_vector(io::read_doubles(f.get(), "train/theta"));
   st.m = to_vector(io::read_doubles(f.get(), "optimizer/m"));
   st.v = to_vector(io::read_doubles(f.get(), "optimizer/v"));
@@ -297,6 +305,10 @@ int train_document(config::Document doc, const RunOptions& opt, const char* who,
         fmt::print(stderr, "hkam {}: {}: the training has finished; nothing to do\n", who, path);
         return 2;
       }
+      const std::string current(git_revision());
+      const auto last = st.revisions.substr(st.revisions.rfind(' ') + 1);
+      if (last.substr(0, last.find('@')) != current)
+        st.revisions += fmt::format(" {}@{}", current, st.step);
     } else {
       path = opt.output.empty() ? spec->output : opt.output;
       if (fs::exists(path) && !opt.force)
@@ -304,6 +316,7 @@ int train_document(config::Document doc, const RunOptions& opt, const char* who,
       refuse_overwriting_input(spec->doc, path);
       if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
       st.created = utc_now();
+      st.revisions = fmt::format("{}@0", git_revision());
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "hkam {}: {}\n", who, e.what());
@@ -376,6 +389,7 @@ std::vector<std::pair<std::string, std::string>> training_info(const std::string
   out.emplace_back("kind", "training file (hkam train)");
   out.emplace_back("title", attr(f.get(), "title"));
   out.emplace_back("created", attr(f.get(), "created_utc"));
+  out.emplace_back("binaries", st.revisions);
   out.emplace_back("model", attr(m.get(), "kind"));
   out.emplace_back("trainable",
                    fmt::format("{} ({} parameters)", attr(t.get(), "trainable"), st.theta.size()));

@@ -131,6 +131,8 @@ def train(out, extra=()):
     return subprocess.run([hkam, "train", config, "-o", out, "-q", *extra])
 
 
+revision = subprocess.run([hkam, "--version"], capture_output=True,
+                          text=True).stdout.split("(")[1].split(")")[0]
 ref = os.path.join(work, "ref.h5")
 expect(train(ref).returncode == 0, "the uninterrupted training finishes")
 reference = contents(ref)
@@ -163,10 +165,20 @@ for sig in (signal.SIGINT, signal.SIGKILL):
         expect(rc == 128 + signal.SIGINT, "SIGINT: exit 130 after a checkpoint")
         expect(not [n for n in os.listdir(work) if ".partial-" in n],
                "SIGINT: no staging file is left behind")
+    with h5py.File(out, "r") as f:
+        history = text(f.attrs["git_revision_history"])
+    expect(history == f"{revision}@0", f"{sig.name}: the binary that began it: {history}")
+    if sig == signal.SIGKILL:  # as if another binary had written the first updates
+        with h5py.File(out, "r+") as f:
+            f.attrs["git_revision_history"] = "0123456789ab@0"
     r = subprocess.run([hkam, "resume", out, "-q"])
     expect(r.returncode == 0, f"{sig.name}: hkam resume finishes the training")
     why = same(reference, contents(out))
     expect(why == "", f"{sig.name}: resumed = uninterrupted, bit for bit {why}")
+    with h5py.File(out, "r") as f:
+        history = text(f.attrs["git_revision_history"])
+    wanted = f"{revision}@0" if sig == signal.SIGINT else f"0123456789ab@0 {revision}@{at}"
+    expect(history == wanted, f"{sig.name}: resume records its binary: {history!r} ({wanted!r})")
 
 # A trained model is an ordinary model: `hkam run` with its parameters (init_from), a test image
 # as x(0) and the trained initial oscillators; the energy audit holds (check-energy exits 0).
