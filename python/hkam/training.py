@@ -12,9 +12,7 @@ import os
 import h5py
 import numpy as np
 
-
-def _text(v):
-    return v.decode() if isinstance(v, bytes) else v
+from ._util import text as _text
 
 
 def is_training(path):

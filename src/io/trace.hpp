@@ -161,4 +161,8 @@ struct RunRecord {
 /// Throws H5Error when the file is not a readable hkam trace.
 RunRecord read_run_record(const std::string& path);
 
+/// The checkpoint slot ("a" or "b") of an open trace that a run can continue from; throws
+/// H5Error when there is none or it is incomplete (the run was killed while writing it).
+std::string checkpoint_slot(hid_t f, const std::string& path);
+
 }  // namespace hkam::io

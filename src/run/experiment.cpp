@@ -1,237 +1,28 @@
 #include "run/experiment.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <Eigen/Eigenvalues>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <numbers>
-#include <sstream>
 #include <type_traits>
 #include <variant>
 
 #include "analysis/segmentation.hpp"
 #include "hkam/hkam.hpp"
 #include "io/trace.hpp"
-#include "os.hpp"
+#include "run/initial_state.hpp"
 #include "run/limits.hpp"
 #include "run/model_config.hpp"
+#include "run/observables.hpp"
 #include "run/progress.hpp"
 #include "run/signals.hpp"
-#include "train/data.hpp"
 
 namespace hkam::run {
 
 namespace fs = std::filesystem;
 using config::Section;
-
-namespace {
-
-// Reads the last recorded state of an hkam trace: x (N) and/or sigma (M×D), flattened.
-Eigen::VectorXd last_state(Section& s, const std::string& path, const char* dataset,
-                           Index expected) {
-  std::vector<double> v;
-  std::vector<hsize_t> shape;
-  try {
-    io::Id f = io::open_file_read(path);
-    if (std::string(dataset) == "trace/sigma" && !io::exists(f.get(), "trace") &&
-        io::exists(f.get(), "initial/sigma")) {  // a training file: its trained start
-      v = io::read_doubles(f.get(), "initial/sigma", &shape);
-      shape = {1};
-    } else {
-      v = io::read_doubles(f.get(), dataset, &shape);
-    }
-    io::require_finite(v, path + ": /" + dataset);
-  } catch (const std::exception& e) {
-    s.fail("file", fmt::format("cannot read /{} from {}: {}", dataset, path, e.what()));
-  }
-  if (shape.empty() || shape[0] == 0)
-    s.fail("file", fmt::format("{}: /{} is empty", path, dataset));
-  const Index per_row = static_cast<Index>(v.size() / shape[0]);
-  if (per_row != expected)
-    s.fail("file", fmt::format("{}: /{} holds {} numbers per time, the model needs {}", path,
-                               dataset, per_row, expected));
-  return Eigen::Map<Eigen::VectorXd>(v.data() + (shape[0] - 1) * per_row, per_row);
-}
-
-// The index of a stored pattern, read from `key`.
-long pattern_index(Section& s, const std::string& key, std::optional<long> def,
-                   const Eigen::MatrixXd& patterns) {
-  const long mu = s.integer(key, def, config::at_least(0));
-  if (mu >= patterns.rows())
-    s.fail(key,
-           fmt::format("there are {} patterns (0 to {})", patterns.rows(), patterns.rows() - 1));
-  return mu;
-}
-
-Eigen::VectorXd read_initial(Section s, const StateLayout& lay, const Eigen::MatrixXd& patterns,
-                             std::uint64_t seed, long& cue) {
-  Rng rng(Rng::derive(seed, kInitial));
-  Eigen::VectorXd z(lay.size());
-  const bool want_file = [&] {
-    bool f = false;
-    if (lay.n_units && s.has("x")) f = f || s.string("x", std::nullopt) == "file";
-    if (lay.n_osc && s.has("sigma")) f = f || s.string("sigma", std::nullopt) == "file";
-    return f;
-  }();
-  std::string file;
-  if (want_file)
-    file = s.document().input_path(s.string("file", std::nullopt));
-  else
-    s.irrelevant("file", "only used with x = \"file\" or sigma = \"file\"");
-  if (lay.n_units) {
-    const bool have_p = patterns.size() > 0;
-    const std::string x = s.choice("x", have_p ? "pattern" : "random",
-                                   {"pattern", "random", "zero", "file", "image"});
-    auto head = z.head(lay.n_units);
-    if (x == "pattern") {
-      if (!have_p) s.fail("x", "\"pattern\" needs patterns: add a [patterns] table");
-      const long mu = pattern_index(s, "pattern", 0, patterns);
-      cue = mu;
-      const double amp = s.number("amplitude", 1.0, config::positive());
-      const double flip = s.number("flip", 0.0, config::unit_interval());
-      head = amp * patterns.row(mu).transpose();
-      if (s.has("blend_pattern")) {  // an ambiguous cue: each unit from pattern ν w.p. `blend`
-        const long nu = pattern_index(s, "blend_pattern", std::nullopt, patterns);
-        const double blend = s.number("blend", 0.5, config::unit_interval());
-        for (Index i = 0; i < lay.n_units; ++i)
-          if (rng.uniform() < blend) head[i] = amp * patterns(nu, i);
-      } else {
-        s.irrelevant("blend", "only used with blend_pattern");
-      }
-      for (Index i = 0; i < lay.n_units; ++i)
-        if (rng.uniform() < flip) head[i] = -head[i];
-    } else {
-      for (const char* k : {"pattern", "amplitude", "flip", "blend_pattern", "blend"})
-        s.irrelevant(k, "only used with x = \"pattern\"");
-    }
-    if (x == "random")
-      head = normal_vector(rng, lay.n_units, s.number("scale", 1.0, config::positive()));
-    else
-      s.irrelevant("scale", "only used with x = \"random\"");
-    if (x == "zero") head.setZero();
-    if (x == "file") head = last_state(s, file, "trace/x", lay.n_units);
-    if (x == "image") {  // as `hkam train` feeds it: x = [pixels / 255; 0 …]
-      const std::string images = s.document().input_path(s.string("image_file", std::nullopt));
-      const long index = s.integer("image_index", 0, config::at_least(0));
-      try {
-        const train::IdxArray a = train::read_idx(images);
-        const Index count = a.dims.empty() ? 0 : Index(a.dims[0]);
-        const Index size = count ? Index(a.values.size()) / count : 0;
-        if (index >= count)
-          s.fail("image_index",
-                 fmt::format("{} holds {} images (0 to {})", images, count, count - 1));
-        if (size > lay.n_units)
-          s.fail("image_file",
-                 fmt::format("an image of {} pixels does not fit the {} units", size, lay.n_units));
-        head.setZero();
-        for (Index p = 0; p < size; ++p) head[p] = a.values[std::size_t(index * size + p)] / 255.0;
-      } catch (const std::runtime_error& e) {
-        s.fail("image_file", e.what());
-      }
-    } else {
-      s.irrelevant("image_file", "only used with x = \"image\"");
-      s.irrelevant("image_index", "only used with x = \"image\"");
-    }
-    const double noise = s.number("noise", 0.0, config::non_negative());
-    if (noise > 0) head += normal_vector(rng, lay.n_units, noise);
-  } else {
-    for (const char* k :
-         {"x", "pattern", "amplitude", "flip", "scale", "noise", "image_file", "image_index"})
-      s.irrelevant(k, "the model has no Hopfield units");
-  }
-  if (lay.n_osc) {
-    const std::string sig = s.choice("sigma", "random", {"random", "aligned", "pattern", "file"});
-    const Index md = lay.n_osc * lay.osc_dim;
-    auto tail = z.tail(md);
-    if (sig != "pattern")
-      for (const char* k : {"sigma_pattern", "sigma_noise"})
-        s.irrelevant(k, "only used with sigma = \"pattern\"");
-    if (sig == "pattern") {  // a context: σ_i = ξ^μ_i e_1 (+ noise), one oscillator per unit
-      if (patterns.size() == 0 || lay.n_osc != lay.n_units)
-        s.fail("sigma", "\"pattern\" needs patterns and one oscillator per unit (M = N)");
-      const long mu = pattern_index(s, "sigma_pattern", std::nullopt, patterns);
-      const double noise = s.number("sigma_noise", 0.0, config::non_negative());
-      tail.setZero();
-      for (Index i = 0; i < lay.n_osc; ++i) tail[i * lay.osc_dim] = patterns(mu, i);
-      if (noise > 0) tail += normal_vector(rng, md, noise);  // renormalised when the run starts
-    } else if (sig == "random") {
-      const Eigen::MatrixXd r = random_unit_rows(rng, lay.n_osc, lay.osc_dim);
-      for (Index i = 0; i < lay.n_osc; ++i) tail.segment(i * lay.osc_dim, lay.osc_dim) = r.row(i);
-    } else if (sig == "aligned") {
-      tail.setZero();
-      for (Index i = 0; i < lay.n_osc; ++i) tail[i * lay.osc_dim] = 1.0;
-    } else {
-      tail = last_state(s, file, "trace/sigma", md);  // or a training file's /initial/sigma
-    }
-  } else {
-    s.irrelevant("sigma", "the model has no oscillators");
-  }
-  s.done();
-  return z;
-}
-
-}  // namespace
-
-// ---- the experiment ----
-
-// Geometry of the final oscillator states: how many distinct points they form (greedy, within
-// 1e-3), how fast the fastest moves (max |dσ_i/dt|), and how fast any pair's similarity changes
-// (max |d(σ_i·σ_j)/dt| over all pairs, M ≤ 2000): a relative equilibrium has all similarities
-// frozen while the oscillators still move.
-template <class Model>
-std::vector<std::pair<std::string, double>> oscillator_geometry(const Model& model,
-                                                                const StateLayout& lay,
-                                                                const Eigen::VectorXd& z) {
-  const Index m = lay.n_osc, d = lay.osc_dim, off = lay.osc_offset();
-  const Eigen::Map<const Eigen::MatrixXd> sig(z.data() + off, d, m);
-  std::vector<Index> reps;
-  for (Index i = 0; i < m && reps.size() < 1000; ++i) {
-    bool found = false;
-    for (Index r : reps)
-      if ((sig.col(i) - sig.col(r)).norm() < 1e-3) {
-        found = true;
-        break;
-      }
-    if (!found) reps.push_back(i);
-  }
-  std::vector<std::pair<std::string, double>> out{{"clusters", static_cast<double>(reps.size())}};
-  Eigen::VectorXd f(z.size());
-  model(z, f, 0.0);
-  const Eigen::Map<const Eigen::MatrixXd> rate(f.data() + off, d, m);
-  out.emplace_back("speed", rate.colwise().norm().maxCoeff());
-  if (m <= 2000) {
-    const Eigen::MatrixXd cross = rate.transpose() * sig;  // (σ̇_i · σ_j)
-    out.emplace_back("similarity_rate", (cross + cross.transpose()).cwiseAbs().maxCoeff());
-  }
-  return out;
-}
-
-// The binding loop of the Hopfield–Kuramoto model: mean alignment σ_i·σ_j of co-active unit pairs
-// (sign x_i = sign x_j) minus that of anti-active pairs, over i ≠ j (one oscillator per unit).
-double binding(const StateLayout& lay, const Eigen::VectorXd& z) {
-  const Index n = lay.n_units, d = lay.osc_dim;
-  if (lay.n_osc != n || n < 2) return std::numeric_limits<double>::quiet_NaN();
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(d), signed_sum = Eigen::VectorXd::Zero(d);
-  double s_total = 0;
-  for (Index i = 0; i < n; ++i) {
-    const double si = z[i] >= 0 ? 1.0 : -1.0;
-    const auto sig = z.segment(n + i * d, d);
-    sum += sig;
-    signed_sum += si * sig;
-    s_total += si;
-  }
-  const double nn = static_cast<double>(n);
-  const double all = sum.squaredNorm() - nn;           // Σ_{i≠j} σ_i·σ_j
-  const double agree = signed_sum.squaredNorm() - nn;  // Σ_{i≠j} s_i s_j σ_i·σ_j
-  const double n_same = 0.5 * ((nn * nn - nn) + (s_total * s_total - nn));
-  const double n_diff = (nn * nn - nn) - n_same;
-  if (n_same <= 0 || n_diff <= 0) return std::numeric_limits<double>::quiet_NaN();
-  return 0.5 * (all + agree) / n_same - 0.5 * (all - agree) / n_diff;
-}
 
 void refuse_overwriting_input(const config::Document& doc, const std::string& output) {
   std::error_code ec;
@@ -266,66 +57,6 @@ void write_run_attributes(hid_t f, const config::Document& doc, const std::strin
 }
 
 namespace {
-
-/// Pattern overlaps, order parameter and norm drift: the observables a trace records per sample.
-class SampleObservables {
- public:
-  SampleObservables(const StateLayout& lay, const Eigen::MatrixXd& patterns, long cue)
-      : lay_(lay),
-        patterns_(patterns),
-        cue_(cue),
-        overlaps_(lay.n_units && patterns.size() && patterns.cols() == lay.n_units),
-        acc_(std::max<Index>(lay.osc_dim, 1)) {}
-  std::vector<io::ObservableSpec> specs() const {
-    std::vector<io::ObservableSpec> v;
-    if (overlaps_) v.push_back({"overlap", static_cast<hsize_t>(patterns_.rows()), "pattern"});
-    if (lay_.n_osc) {
-      v.push_back({"order_parameter", 0, ""});
-      v.push_back({"norm_drift", 0, ""});
-    }
-    return v;
-  }
-  /// Whether the state's units are compared with stored patterns (overlaps recorded).
-  bool overlaps() const { return overlaps_; }
-  /// The oscillators' order parameter of s.
-  double order_parameter_of(const Eigen::VectorXd& s) { return order_parameter(lay_, s, acc_); }
-  /// The observables of s (the largest norm drift since the last sample given), in specs() order.
-  const double* compute(const Eigen::VectorXd& s, double drift) {
-    obs_.clear();
-    if (overlaps_) {
-      const Eigen::VectorXd m = pattern_overlaps(patterns_, s.head(lay_.n_units));
-      obs_.insert(obs_.end(), m.data(), m.data() + m.size());
-    }
-    if (lay_.n_osc) {
-      obs_.push_back(order_parameter_of(s));
-      obs_.push_back(drift);
-    }
-    return obs_.data();
-  }
-  /// The ones a run report prints: the cue's overlap, the largest overlap, the order parameter.
-  std::vector<std::pair<std::string, double>> named(const Eigen::VectorXd& s) {
-    compute(s, 0);
-    std::vector<std::pair<std::string, double>> v;
-    std::size_t k = 0;
-    if (overlaps_) {
-      if (cue_ >= 0) v.emplace_back(fmt::format("overlap[{}] (cue)", cue_), obs_[cue_]);
-      double best = -2;
-      for (Index mu = 0; mu < patterns_.rows(); ++mu) best = std::max(best, obs_[mu]);
-      v.emplace_back("max overlap", best);
-      k = static_cast<std::size_t>(patterns_.rows());
-    }
-    if (lay_.n_osc) v.emplace_back("order parameter", obs_[k]);
-    return v;
-  }
-
- private:
-  StateLayout lay_;
-  const Eigen::MatrixXd& patterns_;
-  long cue_;
-  bool overlaps_;
-  Eigen::VectorXd acc_;
-  std::vector<double> obs_;
-};
 
 /// What the observers of one integration keep, and what a checkpoint saves of it.
 struct LoopState {

@@ -39,6 +39,10 @@ SweepPlan expand_sweep(config::Document& doc);
 /// Seed of run `index` derived from the master seed (documented in docs/sweeps.md).
 std::uint64_t sweep_seed(std::uint64_t master, std::uint64_t index);
 
+/// TOML text of a value, keeping floats floats ("1.0", not "1"): how swept values are passed on
+/// to each run as `--set key=text`.
+std::string toml_text(const toml::node& n);
+
 struct SweepArgs {
   std::string config;
   std::string out_dir;  ///< default out/<config stem>/
