@@ -124,6 +124,7 @@ TraceInfo read_trace_info(const std::string& path) {
   if (const auto title = str(f.get(), "title"); !title.empty()) add("title", title);
   add("created", fmt::format("{} by hkam {} ({})", str(f.get(), "created_utc"),
                              str(f.get(), "hkam_version"), str(f.get(), "git_revision")));
+  if (const auto h = str(f.get(), "git_revision_history"); !h.empty()) add("binaries", h);
   add("command", str(f.get(), "command_line"));
   if (const auto cfg = str(f.get(), "config_file"); !cfg.empty()) add("config", cfg);
   add("seed", num(f.get(), "seed"));

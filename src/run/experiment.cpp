@@ -54,6 +54,14 @@ void write_run_attributes(hid_t f, const config::Document& doc, const std::strin
   io::set_attr(f, "config_file", doc.name());
   io::set_attr(f, "config_toml", doc.text());
   io::set_attr(f, "config_resolved", doc.resolved_text());
+  io::set_attr(f, "git_revision_history", fmt::format("{}@0", git_revision()));
+}
+
+std::string continued_revision_history(const std::string& history, long long at) {
+  const std::string current(git_revision());
+  const std::string last = history.substr(history.rfind(' ') + 1);
+  if (last.substr(0, last.find('@')) == current) return history;
+  return fmt::format("{} {}@{}", history, current, at);
 }
 
 namespace {
@@ -316,9 +324,6 @@ io::TraceWriter& Experiment::Impl::open_trace(std::optional<io::TraceWriter>& wr
   io::Checkpoint& ck = ls.ck;
   writer.emplace(from, lay, part_names, specs, flush_seconds, store_states, ck);
   const hid_t f = writer->file();
-  io::set_attr(f, "resumed_utc", utc_now());
-  io::set_attr(f, "resume_command_line", opt.command_line);
-  io::set_attr(f, "resume_git_revision", std::string(git_revision()));
   // The checkpoint must lie inside this run (a trace edited by others can say anything).
   const IntegratorState& st = ck.integrator;
   const double h = so.sample_interval;
@@ -329,6 +334,17 @@ io::TraceWriter& Experiment::Impl::open_trace(std::optional<io::TraceWriter>& wr
         "{}: the checkpoint (t = {:g}, step {}, dt = {:g}) does not lie inside this run "
         "(t from {:g} to {:g}): the trace was changed after it was written",
         *continue_path, st.t, st.steps, st.dt, so.t0, so.t_end));
+  io::set_attr(f, "resumed_utc", utc_now());
+  io::set_attr(f, "resume_command_line", opt.command_line);
+  // Traces written before the history was kept: the binary that began them, and the last resume's.
+  std::string history = io::get_attr_string(f, "git_revision_history").value_or("");
+  if (history.empty()) {
+    history = io::get_attr_string(f, "git_revision").value_or("unknown") + "@0";
+    if (const auto r = io::get_attr_string(f, "resume_git_revision"))
+      if (history.rfind(*r + "@", 0) != 0) history += " " + *r + "@?";
+  }
+  io::set_attr(f, "git_revision_history", continued_revision_history(history, ck.integrator.steps));
+  io::set_attr(f, "resume_git_revision", std::string(git_revision()));
   ls.z = ck.x;
   ls.audit.restore(ck.audit);
   ls.drift_since_sample = ck.drift_since_sample;

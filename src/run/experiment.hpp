@@ -85,10 +85,15 @@ void refuse_overwriting_input(const config::Document& doc, const std::string& ou
 std::string utc_now();
 
 /// The provenance attributes every new trace carries at its root (docs/trace-format.md): program
-/// version and revision, start time, command line, seed, title, and the config as given and as
-/// resolved.
+/// version and revision, start time, command line, seed, title, the config as given and as
+/// resolved, and `git_revision_history` = "REVISION@0".
 void write_run_attributes(hid_t file, const config::Document& doc, const std::string& command_line,
                           std::uint64_t seed, const std::string& title);
+
+/// `git_revision_history` of a file this binary continues at step (or update) `at`: `history`
+/// ("REVISION@FIRST_STEP" separated by spaces) with " REVISION@at" appended when this binary is
+/// not its last entry.
+std::string continued_revision_history(const std::string& history, long long at);
 
 /// Exit status of `hkam run` for a report: 0 success, 1 a failed run or an energy violation of a
 /// guaranteed model, 128 + signal when interrupted.

@@ -305,10 +305,7 @@ int train_document(config::Document doc, const RunOptions& opt, const char* who,
         fmt::print(stderr, "hkam {}: {}: the training has finished; nothing to do\n", who, path);
         return 2;
       }
-      const std::string current(git_revision());
-      const auto last = st.revisions.substr(st.revisions.rfind(' ') + 1);
-      if (last.substr(0, last.find('@')) != current)
-        st.revisions += fmt::format(" {}@{}", current, st.step);
+      st.revisions = continued_revision_history(st.revisions, st.step);
     } else {
       path = opt.output.empty() ? spec->output : opt.output;
       if (fs::exists(path) && !opt.force)

@@ -85,9 +85,17 @@ def interrupted(binary, args, out, sig, full_size, fraction):
     return p.returncode
 
 
+def history(path):
+    with h5py.File(path, "r") as f:
+        v = f.attrs.get("git_revision_history", "")
+    return v.decode() if isinstance(v, bytes) else v
+
+
 def main(binary, experiments, work, scale="full"):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    revision = version.split("(")[1].split(")")[0]
     for name, (config, extra) in CASES.items():
         extra = extra + (SMALL[name] if scale == "small" else [])
         args = [os.path.join(experiments, config), *extra, *COMMON]
@@ -105,14 +113,32 @@ def main(binary, experiments, work, scale="full"):
         r = subprocess.run([binary, "resume", term, "-q"])
         expect(r.returncode == 0, f"{name}: hkam resume exits 0")
         identical(ref, term, f"{name}: SIGTERM + resume")
+        expect(history(term) == f"{revision}@0",
+               f"{name}: resumed by the binary that began it, one entry: {history(term)!r}")
+        info = subprocess.run([binary, "info", term], capture_output=True, text=True).stdout
+        expect(f"binaries         {revision}@0" in info, f"{name}: hkam info shows the binaries")
 
         kill = os.path.join(work, f"{name}_kill.h5")
         interrupted(binary, args, kill, signal.SIGKILL, size, 0.5)
         with h5py.File(kill, "r") as f:
             expect("summary" not in f and "checkpoint" in f, f"{name}: killed, checkpoints on disk")
+        # As if a build without the history had begun it and another had resumed it once: the
+        # history is made from git_revision and resume_git_revision, then this binary appended
+        # at the checkpoint's step.
+        with h5py.File(kill, "r+") as f:
+            expect(history(kill) == f"{revision}@0", f"{name}: a new trace says who began it")
+            del f.attrs["git_revision_history"]
+            f.attrs["git_revision"] = "0123456789ab"
+            f.attrs["resume_git_revision"] = "fedcba987654"
+            slot = f["checkpoint"].attrs["current"]
+            steps = int(f["checkpoint"][slot.decode() if isinstance(slot, bytes) else slot]
+                        .attrs["steps"])
         r = subprocess.run([binary, "resume", kill, "-q"])
         expect(r.returncode == 0, f"{name}: hkam resume after SIGKILL exits 0")
         identical(ref, kill, f"{name}: SIGKILL + resume")
+        wanted = f"0123456789ab@0 fedcba987654@? {revision}@{steps}"
+        expect(history(kill) == wanted,
+               f"{name}: resume extends an old trace's history: {history(kill)!r} ({wanted!r})")
 
         before = md5(full)
         r = subprocess.run([binary, "resume", full], capture_output=True, text=True)
