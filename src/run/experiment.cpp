@@ -57,11 +57,11 @@ void write_run_attributes(hid_t f, const config::Document& doc, const std::strin
   io::set_attr(f, "git_revision_history", fmt::format("{}@0", git_revision()));
 }
 
-std::string continued_revision_history(const std::string& history, long long at) {
-  const std::string current(git_revision());
+std::string append_revision(const std::string& history, const std::string& revision,
+                            const std::string& at) {
   const std::string last = history.substr(history.rfind(' ') + 1);
-  if (last.substr(0, last.find('@')) == current) return history;
-  return fmt::format("{} {}@{}", history, current, at);
+  if (last.substr(0, last.find('@')) == revision) return history;
+  return fmt::format("{} {}@{}", history, revision, at);
 }
 
 namespace {
@@ -341,9 +341,11 @@ io::TraceWriter& Experiment::Impl::open_trace(std::optional<io::TraceWriter>& wr
   if (history.empty()) {
     history = io::get_attr_string(f, "git_revision").value_or("unknown") + "@0";
     if (const auto r = io::get_attr_string(f, "resume_git_revision"))
-      if (history.rfind(*r + "@", 0) != 0) history += " " + *r + "@?";
+      history = append_revision(history, *r, "?");
   }
-  io::set_attr(f, "git_revision_history", continued_revision_history(history, ck.integrator.steps));
+  io::set_attr(
+      f, "git_revision_history",
+      append_revision(history, std::string(git_revision()), std::to_string(ck.integrator.steps)));
   io::set_attr(f, "resume_git_revision", std::string(git_revision()));
   ls.z = ck.x;
   ls.audit.restore(ck.audit);

@@ -90,10 +90,11 @@ std::string utc_now();
 void write_run_attributes(hid_t file, const config::Document& doc, const std::string& command_line,
                           std::uint64_t seed, const std::string& title);
 
-/// `git_revision_history` of a file this binary continues at step (or update) `at`: `history`
-/// ("REVISION@FIRST_STEP" separated by spaces) with " REVISION@at" appended when this binary is
-/// not its last entry.
-std::string continued_revision_history(const std::string& history, long long at);
+/// `git_revision_history` ("REVISION@FIRST_STEP" separated by spaces) with " revision@at"
+/// appended unless `revision` is its last entry: how a resume records the binary that continues a
+/// trace or a training file at step (or update) `at`.
+std::string append_revision(const std::string& history, const std::string& revision,
+                            const std::string& at);
 
 /// Exit status of `hkam run` for a report: 0 success, 1 a failed run or an energy violation of a
 /// guaranteed model, 128 + signal when interrupted.

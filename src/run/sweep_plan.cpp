@@ -1,7 +1,5 @@
 // Expanding a config's [sweep] table into runs: axes (grid, zip, seeds, cases), replicates, run
 // names and seeds (docs/sweeps.md).
-#include "run/sweep.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include <sstream>
 
 #include "hkam/random.hpp"
+#include "run/sweep.hpp"
 
 namespace hkam::run {
 

@@ -305,7 +305,8 @@ int train_document(config::Document doc, const RunOptions& opt, const char* who,
         fmt::print(stderr, "hkam {}: {}: the training has finished; nothing to do\n", who, path);
         return 2;
       }
-      st.revisions = continued_revision_history(st.revisions, st.step);
+      st.revisions =
+          append_revision(st.revisions, std::string(git_revision()), std::to_string(st.step));
     } else {
       path = opt.output.empty() ? spec->output : opt.output;
       if (fs::exists(path) && !opt.force)

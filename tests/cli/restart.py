@@ -22,7 +22,7 @@ import time
 import h5py
 import numpy as np
 
-from testlib import expect, md5
+from testlib import expect, md5, text
 
 CASES = {
     "dopri5": ("demo.toml", ["--set", "integrator.t_end=120", "--set", "hopfield.units=256",
@@ -87,8 +87,7 @@ def interrupted(binary, args, out, sig, full_size, fraction):
 
 def history(path):
     with h5py.File(path, "r") as f:
-        v = f.attrs.get("git_revision_history", "")
-    return v.decode() if isinstance(v, bytes) else v
+        return text(f.attrs.get("git_revision_history", ""))
 
 
 def main(binary, experiments, work, scale="full"):
@@ -130,9 +129,7 @@ def main(binary, experiments, work, scale="full"):
             del f.attrs["git_revision_history"]
             f.attrs["git_revision"] = "0123456789ab"
             f.attrs["resume_git_revision"] = "fedcba987654"
-            slot = f["checkpoint"].attrs["current"]
-            steps = int(f["checkpoint"][slot.decode() if isinstance(slot, bytes) else slot]
-                        .attrs["steps"])
+            steps = int(f["checkpoint"][text(f["checkpoint"].attrs["current"])].attrs["steps"])
         r = subprocess.run([binary, "resume", kill, "-q"])
         expect(r.returncode == 0, f"{name}: hkam resume after SIGKILL exits 0")
         identical(ref, kill, f"{name}: SIGKILL + resume")
