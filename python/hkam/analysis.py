@@ -16,9 +16,9 @@ it needs neither the compiled core nor a build. As a module:
 
 From the shell (what `hkam plot` and `hkam analyze` run, with the folder holding the package
 on PYTHONPATH):
-    python3 -m hkam.analysis plot TRACE [-o DIR]
-    python3 -m hkam.analysis summary TRACE...
-    python3 -m hkam.analysis analyze SWEEP_DIR [--x EXPR] [--y EXPR] [--by KEY] [--theory T]
+    python3 -m hkam plot TRACE [-o DIR]
+    python3 -m hkam summary TRACE...
+    python3 -m hkam analyze SWEEP_DIR [--x EXPR] [--y EXPR] [--by KEY] [--theory T]
                                                [--success THRESHOLD] [-o DIR]
 """
 import argparse

@@ -1,6 +1,6 @@
 """Sweep folders written by `hkam sweep`: the manifest's rows, swept keys and each run's resolved
 config; results aggregated over replicates, Wilson intervals of success fractions, the analytic
-lines of the shipped sweeps, and the figures of `python3 -m hkam.analysis analyze`
+lines of the shipped sweeps, and the figures of `python3 -m hkam analyze`
 (docs/sweeps.md). Re-exported by hkam.analysis; hkam.load_sweep is `load_sweep`."""
 
 import csv

@@ -277,9 +277,9 @@ int python_analysis(const std::string& who, std::vector<std::string> script_args
                who, missing, pkgs);
     return 2;
   }
-  // python3 -m hkam.analysis, with the package's folder first on PYTHONPATH (the package needs
-  // no compiled core for the analysis).
-  std::vector<std::string> args{python, "-m", "hkam.analysis"};
+  // python3 -m hkam (the package's __main__.py: hkam.analysis's command line), with the
+  // package's folder first on PYTHONPATH (the package needs no compiled core for the analysis).
+  std::vector<std::string> args{python, "-m", "hkam"};
   args.insert(args.end(), script_args.begin(), script_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -35,8 +35,8 @@ int info(const std::string& path);
 /// `hkam plot`: runs the hkam package's analysis (python/hkam/analysis.py) with Debian's python3; 2
 /// with the exact apt-get line when python3 or a module is missing.
 int plot(const std::string& trace, const std::string& out);
-/// Runs `python3 -m hkam.analysis ARGS...` (Debian's python3; 2 with the exact apt-get line when
-/// python3 or a module is missing). `who` names the command in messages.
+/// Runs `python3 -m hkam ARGS...`, hkam.analysis's command line (Debian's python3; 2 with the
+/// exact apt-get line when python3 or a module is missing). `who` names the command in messages.
 int python_analysis(const std::string& who, std::vector<std::string> script_args);
 
 /// `hkam sweep --mpi` (src/cli/mpi_sweep.cpp): runs spread over MPI ranks; 2 with what to
