@@ -19,7 +19,7 @@ on PYTHONPATH):
     python3 -m hkam plot TRACE [-o DIR]
     python3 -m hkam summary TRACE...
     python3 -m hkam analyze SWEEP_DIR [--x EXPR] [--y EXPR] [--by KEY] [--theory T]
-                                               [--success THRESHOLD] [-o DIR]
+                                      [--success THRESHOLD] [-o DIR]
 """
 import argparse
 import os

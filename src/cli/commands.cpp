@@ -220,8 +220,8 @@ int info(const std::string& path) {
   return 0;
 }
 
-/// The folder holding the `hkam` Python package whose hkam/analysis.py `hkam plot` runs: from
-/// $HKAM_PYTHON_DIR, else next to an installed binary (PREFIX/bin/hkam →
+/// The folder holding the `hkam` Python package whose command line (hkam/__main__.py) `hkam plot`
+/// runs: from $HKAM_PYTHON_DIR, else next to an installed binary (PREFIX/bin/hkam →
 /// PREFIX/share/hkam/python), else the source tree this binary was built from.
 static std::string analysis_dir() {
   namespace fs = std::filesystem;
@@ -230,7 +230,7 @@ static std::string analysis_dir() {
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     const fs::path installed = exe.parent_path().parent_path() / "share/hkam/python";
-    if (fs::exists(installed / "hkam/analysis.py", ec)) return installed.string();
+    if (fs::exists(installed / "hkam/__main__.py", ec)) return installed.string();
   }
   return HKAM_PYTHON_DIR;
 }
@@ -238,7 +238,7 @@ static std::string analysis_dir() {
 int python_analysis(const std::string& who, std::vector<std::string> script_args) {
   const char* python = "/usr/bin/python3";
   const std::string dir = analysis_dir();
-  const std::string script = dir + "/hkam/analysis.py";
+  const std::string script = dir + "/hkam/__main__.py";
   const char* install =
       "install it with: apt-get install python3 python3-numpy python3-h5py python3-matplotlib";
   if (access(python, X_OK) != 0) {
@@ -248,7 +248,7 @@ int python_analysis(const std::string& who, std::vector<std::string> script_args
   if (!std::filesystem::exists(script)) {
     fmt::print(stderr,
                "hkam {}: the analysis module {} is missing (set HKAM_PYTHON_DIR to the "
-               "folder holding the package hkam, hkam/analysis.py)\n",
+               "folder holding the package hkam, hkam/__main__.py)\n",
                who, script);
     return 2;
   }

@@ -32,8 +32,9 @@ int demo(const RunArgs& args);
 int check_energy(const std::string& path);
 /// `hkam info`: 0, or 2 when the file is not a readable hkam trace.
 int info(const std::string& path);
-/// `hkam plot`: runs the hkam package's analysis (python/hkam/analysis.py) with Debian's python3; 2
-/// with the exact apt-get line when python3 or a module is missing.
+/// `hkam plot`: runs the hkam package's analysis (python/hkam/analysis.py, through
+/// hkam/__main__.py) with Debian's python3; 2 with the exact apt-get line when python3 or a module
+/// is missing.
 int plot(const std::string& trace, const std::string& out);
 /// Runs `python3 -m hkam ARGS...`, hkam.analysis's command line (Debian's python3; 2 with the
 /// exact apt-get line when python3 or a module is missing). `who` names the command in messages.

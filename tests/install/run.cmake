@@ -14,8 +14,9 @@ step(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/build -DCMAKE_PREFIX_PATH=${WORK}/
 step(${CMAKE_COMMAND} --build ${WORK}/build)
 step(${WORK}/build/consumer)
 # The installed CLI and its analysis module: run the demo, audit it, plot it.
-if(NOT EXISTS ${WORK}/prefix/share/hkam/python/hkam/analysis.py)
-  message(FATAL_ERROR "the Python package (hkam/analysis.py) was not installed")
+if(NOT EXISTS ${WORK}/prefix/share/hkam/python/hkam/analysis.py OR
+   NOT EXISTS ${WORK}/prefix/share/hkam/python/hkam/__main__.py)
+  message(FATAL_ERROR "the Python package (hkam/analysis.py, hkam/__main__.py) was not installed")
 endif()
 step(${WORK}/prefix/bin/hkam demo -q -o ${WORK}/demo.h5 --set integrator.t_end=4)
 step(${WORK}/prefix/bin/hkam check-energy ${WORK}/demo.h5)
